@@ -1,0 +1,49 @@
+"""One exception hierarchy for everything searchlib raises on purpose.
+
+Every message is a single line a user can act on; the CLI prints it and exits 2.
+Names avoid clashing with builtins (no ``IndexError``/``FileNotFoundError``).
+"""
+
+from __future__ import annotations
+
+
+class SearchlibError(Exception):
+    """Base class: catch this to handle any searchlib failure."""
+
+
+class IndexNotFound(SearchlibError):
+    """No index exists at the given path."""
+
+
+class NotAnIndex(SearchlibError):
+    """The path exists but is not a searchlib index."""
+
+
+class IncompatibleIndex(SearchlibError):
+    """The index was written by an incompatible (usually newer) format version."""
+
+
+class CorruptIndex(SearchlibError):
+    """An index file is missing, truncated or fails its checksum."""
+
+
+class IndexLocked(SearchlibError):
+    """Another live process holds the writer lock."""
+
+
+class IndexWriteError(SearchlibError):
+    """Writing the index failed (disk full, read-only location...); the previous commit is intact."""
+
+
+class QuerySyntaxError(SearchlibError):
+    """Strict-mode parse failure, carrying the 0-based character position in the query."""
+
+    def __init__(self, message: str, position: int, query: str = "") -> None:
+        self.message = message
+        self.position = position
+        self.query = query
+        super().__init__(f"{message} (at position {position})")
+
+    def caret(self) -> str:
+        """The query with a caret line under the offending character (for terminals)."""
+        return f"{self.query}\n{' ' * self.position}^"
