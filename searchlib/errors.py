@@ -32,7 +32,7 @@ class IndexLocked(SearchlibError):
 
 
 class IndexWriteError(SearchlibError):
-    """Writing the index failed (disk full, read-only location...); the previous commit is intact."""
+    """Writing failed (disk full, read-only location...); the previous commit is intact."""
 
 
 class QuerySyntaxError(SearchlibError):

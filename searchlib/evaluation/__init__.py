@@ -1,0 +1,65 @@
+"""Offline evaluation of paragraph-level search: test collections, trec_eval-exact metrics,
+passage-to-article aggregation, TREC run files and engine adapters (whoosh, searchlib).
+
+Importing this package loads neither whoosh, searchlib's index nor tabulate: each is imported
+inside the one function that needs it.
+"""
+
+from searchlib.evaluation.aggregate import METHODS, Method, aggregate, aggregate_scores
+from searchlib.evaluation.bench import BenchmarkResult, benchmark, cut, format_table, retrieve
+from searchlib.evaluation.common import Qrels, Run, paragraph_id, split_paragraph_id
+from searchlib.evaluation.corpus import Article, iter_articles, split_blocks, split_txt
+from searchlib.evaluation.datasets import Dataset, load_dataset, qrels_level
+from searchlib.evaluation.engines import Engine, SearchlibEngine, WhooshEngine, lowercase_operators
+from searchlib.evaluation.errors import (
+    DatasetError,
+    EngineUnavailable,
+    EvaluationError,
+    RunFileError,
+)
+from searchlib.evaluation.metrics import (
+    DEFAULT_METRICS,
+    evaluate,
+    evaluate_per_query,
+    parse_metric,
+    rank,
+)
+from searchlib.evaluation.runs import read_run, write_run
+
+__all__ = [
+    "DEFAULT_METRICS",
+    "METHODS",
+    "Article",
+    "BenchmarkResult",
+    "Dataset",
+    "DatasetError",
+    "Engine",
+    "EngineUnavailable",
+    "EvaluationError",
+    "Method",
+    "Qrels",
+    "Run",
+    "RunFileError",
+    "SearchlibEngine",
+    "WhooshEngine",
+    "aggregate",
+    "aggregate_scores",
+    "benchmark",
+    "cut",
+    "evaluate",
+    "evaluate_per_query",
+    "format_table",
+    "iter_articles",
+    "load_dataset",
+    "lowercase_operators",
+    "paragraph_id",
+    "parse_metric",
+    "qrels_level",
+    "rank",
+    "read_run",
+    "retrieve",
+    "split_blocks",
+    "split_paragraph_id",
+    "split_txt",
+    "write_run",
+]

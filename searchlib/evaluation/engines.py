@@ -1,0 +1,196 @@
+"""Engines under evaluation: a small protocol plus adapters for whoosh and searchlib.
+
+Every engine indexes the corpus at paragraph level and returns ``(article_id, paragraph_no,
+score)`` hits, best first, with 1-based paragraph numbers matching ``corpus.iter_articles``.
+Both libraries are imported lazily so ``import searchlib.evaluation`` stays light.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from searchlib.evaluation.corpus import iter_articles
+from searchlib.evaluation.errors import EngineUnavailable
+
+Hit = tuple[str, int, float]
+"""(article_id, paragraph number 1-based, score)."""
+
+_OPERATORS = re.compile(r"\b(AND|OR|NOT)\b")
+# whoosh 2.7.4 has invalid escapes in its sources: compiling them warns (DeprecationWarning on
+# 3.11, SyntaxWarning on 3.12+). Compile-time warnings carry the file path as their "module".
+_WHOOSH_MODULE = r"(whoosh(\.|$)|.*[\\/]whoosh[\\/])"
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """What the benchmark needs from a search engine."""
+
+    name: str
+
+    def build(self, corpus_path: str, workdir: str) -> None:
+        """Index the corpus (a ``.jsonl`` file or folder) at paragraph level inside ``workdir``."""
+        ...
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        """The top ``k`` paragraphs for ``query``, best first."""
+        ...
+
+
+def lowercase_operators(query: str) -> str:
+    """Make upper-case AND/OR/NOT plain words.
+
+    Test-collection queries are prose, and some are all upper case (NPL: "... PHASE AND
+    ATTENUATION ..."): read as operators they would turn a ranked OR query into a strict
+    conjunction or exclusion that the assessors never intended.
+    """
+    return _OPERATORS.sub(lambda m: m.group(1).lower(), query)
+
+
+# Everything whoosh imports while indexing and searching: it imports some modules lazily (e.g.
+# the codec when a writer opens), so they are compiled here, inside the warning filter.
+_WHOOSH_MODULES = (
+    "whoosh.analysis",
+    "whoosh.fields",
+    "whoosh.index",
+    "whoosh.qparser",
+    "whoosh.scoring",
+    "whoosh.automata.lev",
+    "whoosh.classify",
+    "whoosh.codec.whoosh3",
+    "whoosh.collectors",
+    "whoosh.externalsort",
+    "whoosh.filedb.compound",
+    "whoosh.filedb.filetables",
+    "whoosh.highlight",
+    "whoosh.searching",
+    "whoosh.sorting",
+    "whoosh.writing",
+)
+
+
+def _import_whoosh() -> Any:
+    """Import whoosh, silencing only whoosh's own compile-time warnings."""
+    with warnings.catch_warnings():
+        for category in (SyntaxWarning, DeprecationWarning):
+            warnings.filterwarnings("ignore", category=category, module=_WHOOSH_MODULE)
+        for module in _WHOOSH_MODULES:
+            importlib.import_module(module)
+    return importlib.import_module("whoosh")
+
+
+class WhooshEngine:
+    """Reference engine: whoosh 2.7.4, StemmingAnalyzer, BM25F with its defaults (B=0.75, K1=1.2).
+
+    One whoosh document per paragraph: ``article`` (ID, stored), ``paragraph`` (stored number),
+    ``title`` and ``text`` (TEXT with StemmingAnalyzer); the article title is repeated in each of
+    its paragraphs. An article whose text has no paragraph still gets one empty paragraph 1 so its
+    title stays searchable (1617 CACM documents are title-only).
+
+    Queries go through ``MultifieldParser(["title", "text"], schema, group=OrGroup)``, so every
+    query word becomes ``(title:w OR text:w)`` and the words are OR-ed. With
+    ``query_syntax=False`` (default, for prose queries) every syntax plugin is removed (quotes,
+    fields, wildcards, ranges, groups, operators, boosts, ``*``): whoosh would otherwise read
+    "computers?" as a wildcard and "(TSS)" as a group. ``query_syntax=True`` keeps whoosh's full
+    default syntax (phrases, AND/OR/NOT...) for hand-written queries.
+    """
+
+    def __init__(self, *, query_syntax: bool = False, limitmb: int = 1024) -> None:
+        self.name = "whoosh-bm25f" + ("-syntax" if query_syntax else "")
+        self.query_syntax = query_syntax
+        self.limitmb = limitmb
+        self._index: Any = None
+        self._searcher: Any = None
+        self._parser: Any = None
+
+    def build(self, corpus_path: str, workdir: str) -> None:
+        whoosh = _import_whoosh()
+        stem = whoosh.analysis.StemmingAnalyzer
+        schema = whoosh.fields.Schema(
+            article=whoosh.fields.ID(stored=True),
+            paragraph=whoosh.fields.STORED(),
+            title=whoosh.fields.TEXT(analyzer=stem()),
+            text=whoosh.fields.TEXT(analyzer=stem()),
+        )
+        folder = Path(workdir) / "whoosh"
+        folder.mkdir(parents=True, exist_ok=True)
+        self.close()
+        self._index = whoosh.index.create_in(str(folder), schema)
+        writer = self._index.writer(limitmb=self.limitmb, procs=1)
+        for article in iter_articles(corpus_path):
+            for number, text in enumerate(article.paragraphs or ("",), start=1):
+                writer.add_document(
+                    article=article.id, paragraph=number, title=article.title, text=text
+                )
+        writer.commit()
+        self._parser = self._make_parser(whoosh, schema)
+
+    def _make_parser(self, whoosh: Any, schema: Any) -> Any:
+        qparser = whoosh.qparser
+        parser = qparser.MultifieldParser(["title", "text"], schema, group=qparser.OrGroup)
+        if not self.query_syntax:
+            for plugin in parser.plugins[:]:
+                if not isinstance(plugin, (qparser.WhitespacePlugin, qparser.MultifieldPlugin)):
+                    parser.remove_plugin(plugin)
+        return parser
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        if self._index is None:
+            raise EngineUnavailable("WhooshEngine.search called before build")
+        if self._searcher is None:
+            self._searcher = self._index.searcher(weighting=_import_whoosh().scoring.BM25F())
+        results = self._searcher.search(self._parser.parse(query), limit=k)
+        return [(hit["article"], hit["paragraph"], float(hit.score)) for hit in results]
+
+    def close(self) -> None:
+        """Release the searcher's open files (also done by the next ``build``)."""
+        if self._searcher is not None:
+            self._searcher.close()
+            self._searcher = None
+
+
+class SearchlibEngine:
+    """The engine under test: ``searchlib.Index`` built with BM25 ``k1``/``b`` and a stemmer.
+
+    Defaults k1=0.9, b=0.4 are Anserini's, the setting of the collections' reference numbers.
+    Queries are passed as-is to the lenient parser (it copes with prose punctuation) except that,
+    with ``query_syntax=False`` (default), upper-case AND/OR/NOT become plain words (see
+    ``lowercase_operators``); set ``query_syntax=True`` for hand-written boolean queries.
+    Assumes ``Hit.paragraph`` is the 1-based paragraph number, as in paragraph qrels.
+    """
+
+    def __init__(
+        self,
+        k1: float = 0.9,
+        b: float = 0.4,
+        stemmer: str = "snowball",
+        *,
+        query_syntax: bool = False,
+        fuzzy: bool = False,
+        **options: Any,
+    ) -> None:
+        self.name = f"searchlib-{stemmer}-k1={k1}-b={b}" + ("-syntax" if query_syntax else "")
+        self.k1, self.b, self.stemmer = k1, b, stemmer
+        self.query_syntax, self.fuzzy = query_syntax, fuzzy
+        self.options = options
+        self._index: Any = None
+
+    def build(self, corpus_path: str, workdir: str) -> None:
+        import searchlib
+
+        index_class = getattr(searchlib, "Index", None)
+        if index_class is None:
+            raise EngineUnavailable("searchlib.Index is not available in this checkout")
+        self._index = index_class.build(
+            [corpus_path], workdir, stemmer=self.stemmer, k1=self.k1, b=self.b, **self.options
+        )
+
+    def search(self, query: str, k: int) -> list[Hit]:
+        if self._index is None:
+            raise EngineUnavailable("SearchlibEngine.search called before build")
+        text = query if self.query_syntax else lowercase_operators(query)
+        result = self._index.search(text, k=k, fuzzy=self.fuzzy)
+        return [(hit.article_id, int(hit.paragraph), float(hit.score)) for hit in result.hits]

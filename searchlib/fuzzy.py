@@ -1,0 +1,58 @@
+"""Fuzzy expansion over the index vocabulary (rapidfuzz), for typos and `term~`.
+
+A typed word is compared both as a word (against each term's readable surface form) and
+as a stem (against the terms themselves), with optimal-string-alignment distance, so a
+swapped pair of letters ("Acemolgu") costs one edit. Short words are not expanded: at four
+letters one edit reaches too many unrelated words.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
+if TYPE_CHECKING:
+    from .index.snapshot import Snapshot
+
+MIN_LENGTH = 5
+MAX_EXPANSIONS = 3
+
+
+def max_edits(word: str, forced: bool = False) -> int:
+    """Edits allowed for a word: none under 5 letters (1 if asked for with ~), 1 up to 8, else 2."""
+    n = len(word)
+    if n < MIN_LENGTH:
+        return 1 if forced and n >= 3 else 0
+    return 1 if n <= 8 else 2
+
+
+def expand(word: str, term: str, snap: Snapshot, edits: int,
+           limit: int = MAX_EXPANSIONS) -> list[tuple[str, float]]:
+    """Up to `limit` vocabulary terms within `edits` of the word, as (term, similarity weight),
+    closest first and, among equally close ones, the most frequent first."""
+    if edits <= 0 or not word:
+        return []
+    terms, surfaces = snap.vocabulary
+    best: dict[int, int] = {}
+    for query, choices in ((word, surfaces), (term, terms)):
+        for _choice, dist, idx in process.extract(
+            query, choices, scorer=OSA.distance, score_cutoff=edits, limit=None
+        ):
+            if dist < best.get(idx, edits + 1):
+                best[idx] = int(dist)
+    ranked = sorted(best.items(), key=lambda it: (it[1], -snap.doc_freq(terms[it[0]]), it[0]))
+    out = []
+    for idx, dist in ranked[:limit]:
+        out.append((terms[idx], max(0.5, 1.0 - dist / max(len(word), 1))))
+    return out
+
+
+def surface_of(snap: Snapshot, term: str) -> str:
+    """A readable word for a term (stems like 'allianc' are not for users' eyes)."""
+    from bisect import bisect_left
+
+    terms, surfaces = snap.vocabulary
+    i = bisect_left(terms, term)
+    return surfaces[i] if i < len(terms) and terms[i] == term else term

@@ -1,0 +1,160 @@
+"""Durable files: atomic writes, checksums, the manifest and the writer lock.
+
+The manifest is the single commit point. Everything it names is written (and fsynced) first
+under a fresh name; then the manifest is replaced by rename and the directory fsynced. A
+reader that loads the manifest therefore sees a whole commit or the previous one, never a mix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import zlib
+from pathlib import Path
+
+from ..errors import (
+    CorruptIndex,
+    IncompatibleIndex,
+    IndexLocked,
+    IndexNotFound,
+    IndexWriteError,
+    NotAnIndex,
+)
+
+FORMAT_NAME = "searchlib-index"
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+LOCK = "write.lock"
+SEGMENTS = "segments"
+
+
+def crc32_file(path: Path, chunk: int = 1 << 20) -> int:
+    crc = 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            crc = zlib.crc32(block, crc)
+    return crc
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_file(path: Path, data: bytes) -> tuple[int, int]:
+    """Write bytes durably to a new file; returns (size, crc32) for the manifest."""
+    with open(path, "xb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return len(data), zlib.crc32(data)
+
+
+def describe_oserror(exc: OSError) -> str:
+    if exc.errno == errno.ENOSPC:
+        return "disk full"
+    if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return "location is not writable"
+    return exc.strerror or str(exc)
+
+
+def read_manifest(root: Path) -> dict:
+    """Load and validate the manifest, with one-line errors for every way it can be wrong."""
+    mpath = root / MANIFEST
+    if not root.exists():
+        raise IndexNotFound(f"no index at {root} (build one with: searchlib index)")
+    if not root.is_dir():
+        raise NotAnIndex(f"{root} is a file, not a searchlib index directory")
+    if not mpath.exists():
+        if any(p.name not in (LOCK, "README.md") for p in root.iterdir()):
+            raise NotAnIndex(f"{root} is not a searchlib index (no {MANIFEST})")
+        raise IndexNotFound(f"no index at {root} (build one with: searchlib index)")
+    try:
+        manifest = json.loads(mpath.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptIndex(f"{mpath} is unreadable or damaged ({exc.__class__.__name__})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        raise NotAnIndex(f"{root} is not a searchlib index ({MANIFEST} is not ours)")
+    version = manifest.get("version")
+    if version != FORMAT_VERSION:
+        raise IncompatibleIndex(
+            f"index at {root} has format version {version}; this searchlib reads version "
+            f"{FORMAT_VERSION} (rebuild it with: searchlib index --rebuild)"
+        )
+    for key in ("generation", "analyzer", "segments"):
+        if key not in manifest:
+            raise CorruptIndex(f"{mpath} is damaged (no {key!r})")
+    return manifest
+
+
+def write_manifest(root: Path, manifest: dict) -> None:
+    """The commit point: write a temp file, fsync, rename over the manifest, fsync the dir."""
+    tmp = root / f"{MANIFEST}.tmp-{os.getpid()}"
+    data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, root / MANIFEST)
+        fsync_dir(root)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise IndexWriteError(
+            f"could not commit the index at {root}: {describe_oserror(exc)}; "
+            "the previous commit is intact"
+        ) from None
+
+
+class WriterLock:
+    """An exclusive, process-lifetime lock (flock): a killed writer never leaves it stuck.
+
+    The pid written inside is only for the error message; the kernel releases the lock
+    when the holder dies, so a stale lock file is simply re-acquired.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK
+        self.fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as exc:
+            raise IndexWriteError(
+                f"cannot lock the index at {self.path.parent}: {describe_oserror(exc)}"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                holder = os.pread(fd, 64, 0).decode("ascii", "replace").strip() or "unknown"
+            finally:
+                os.close(fd)
+            raise IndexLocked(
+                f"index at {self.path.parent} is locked by another writer (pid {holder})"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        self.fd = fd
+
+    def release(self) -> None:
+        if self.fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self.fd, 0)
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None
+
+    def __enter__(self) -> WriterLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()

@@ -1,0 +1,444 @@
+"""The single writer: incremental updates, merging, atomic commits.
+
+An update walks the given paths, re-reads only files whose size or mtime changed, writes
+their articles into new segments, marks replaced/removed articles deleted, merges when
+segments pile up, and commits everything with one manifest rename. A crash at any point
+leaves the previous commit intact; files it left behind are removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from ..analysis import Analyzer
+from ..corpus import find_sources, read_source
+from ..errors import IndexWriteError, NotAnIndex, SearchlibError
+from .segment import (
+    FIELDS,
+    Segment,
+    SegmentBuilder,
+    _npy_bytes,
+    build_postings,
+    expand_ranges,
+    write_segment,
+)
+from .snapshot import load_deleted
+from .storage import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    LOCK,
+    MANIFEST,
+    SEGMENTS,
+    WriterLock,
+    describe_oserror,
+    fsync_dir,
+    read_manifest,
+    write_file,
+    write_manifest,
+)
+
+FLUSH_TOKENS = 4_000_000  # tokens buffered before a segment is written (bounds memory)
+MAX_SEGMENTS = 8
+Progress = Callable[[int, str], None]
+
+
+@dataclass
+class UpdateReport:
+    files_added: int = 0
+    files_changed: int = 0
+    files_removed: int = 0
+    files_unchanged: int = 0
+    files_skipped: int = 0
+    articles_added: int = 0
+    articles_removed: int = 0
+    paragraphs_added: int = 0
+    articles: int = 0
+    paragraphs: int = 0
+    segments: int = 0
+    merged: int = 0
+    committed: bool = False
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.files_added or self.files_changed or self.files_removed)
+
+
+def _under(path: str, roots: list[str]) -> bool:
+    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def _prepare_root(root: Path, rebuild: bool) -> None:
+    if root.is_symlink():
+        raise NotAnIndex(f"{root} is a symbolic link; give the real index directory")
+    if root.exists() and not root.is_dir():
+        raise NotAnIndex(f"{root} is a file, not an index directory")
+    if root.exists() and rebuild:
+        entries = [p for p in root.iterdir() if p.name not in (LOCK, "README.md")]
+        if entries and not (root / MANIFEST).exists():
+            raise NotAnIndex(
+                f"refusing to rebuild in {root}: it is not empty and not a searchlib index"
+            )
+        if entries:
+            _check_ours(root)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / SEGMENTS).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise IndexWriteError(
+            f"cannot create the index at {root}: {describe_oserror(exc)}"
+        ) from None
+
+
+def _check_ours(root: Path) -> None:
+    try:
+        data = json.loads((root / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
+        raise NotAnIndex(f"refusing to rebuild in {root}: it is not a searchlib index")
+
+
+class IndexWriter:
+    def __init__(self, root: Path, *, rebuild: bool = False, stemmer: str | None = None,
+                 stopwords: bool | None = None) -> None:
+        self.root = Path(root)
+        self.rebuild = rebuild
+        self.want = {"stemmer": stemmer, "stopwords": stopwords}
+
+    def update(self, paths: Iterable[str | os.PathLike], *,
+               warn: Callable[[str], None] | None = None, progress: Progress | None = None,
+               flush_tokens: int = FLUSH_TOKENS) -> UpdateReport:
+        t0 = time.perf_counter()
+        report = UpdateReport()
+
+        def _warn(msg: str) -> None:
+            report.warnings.append(msg)
+            if warn:
+                warn(msg)
+
+        _prepare_root(self.root, self.rebuild)
+        with WriterLock(self.root):
+            try:
+                self._update(list(paths), report, _warn, progress, flush_tokens)
+            except OSError as exc:
+                self._cleanup_uncommitted()
+                raise IndexWriteError(
+                    f"could not write the index at {self.root}: {describe_oserror(exc)}; "
+                    "the previous commit is intact"
+                ) from None
+            except BaseException:
+                self._cleanup_uncommitted()
+                raise
+        report.seconds = time.perf_counter() - t0
+        return report
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _update(self, paths: list, report: UpdateReport, warn, progress, flush_tokens) -> None:
+        old = None
+        if not self.rebuild and (self.root / MANIFEST).exists():
+            old = read_manifest(self.root)
+        settings = dict(old["analyzer"]) if old else {"stemmer": "snowball", "stopwords": True}
+        for key, value in self.want.items():
+            if value is not None and old and settings.get(key) != value:
+                raise SearchlibError(
+                    f"index at {self.root} uses {key}={settings.get(key)}; "
+                    f"rebuild to change it (searchlib index --rebuild)"
+                )
+            if value is not None:
+                settings[key] = value
+        analyzer = Analyzer(settings["stemmer"], settings["stopwords"])
+        gen = (old["generation"] + 1) if old else 1
+        if self.rebuild:
+            gen = max(gen, self._max_generation() + 1)
+        self.gen = gen
+        seg_entries = list(old["segments"]) if old else []
+        sources = self._load_sources(old) if old else {}
+        deletions: dict[str, list[tuple[int, int]]] = {}
+
+        builder = SegmentBuilder(analyzer)
+        pending: list[tuple[str, list]] = []  # (source key, [size, mtime, None, first, n])
+        new_segments: list[dict] = []
+        seen: set[str] = set()
+        self._written: list[Path] = []
+
+        def flush() -> None:
+            if not len(builder):
+                return
+            name = f"seg-{gen:06d}-{len(new_segments):03d}"
+            path = self.root / SEGMENTS / name
+            self._written.append(path)
+            entry = builder.write(path)
+            fsync_dir(path)
+            new_segments.append(entry)
+            for _key, rec in pending:
+                rec[2] = name
+            pending.clear()
+
+        roots = []
+        for p in paths:
+            ap = os.path.abspath(os.fspath(p))
+            if os.path.exists(ap):
+                roots.append(ap)
+        done = 0
+        for src in find_sources(paths, warn):
+            seen.add(src.path)
+            prev = sources.get(src.path)
+            if prev and prev[0] == src.size and prev[1] == src.mtime_ns and not self.rebuild:
+                report.files_unchanged += 1
+                continue
+            before = len(report.warnings)
+            articles = read_source(src, warn)
+            if not articles and len(report.warnings) > before:
+                report.files_skipped += 1
+                continue  # unreadable now: keep what was indexed before, if anything
+            if prev:
+                deletions.setdefault(prev[2], []).append((prev[3], prev[4]))
+                report.files_changed += 1
+                report.articles_removed += prev[4]
+            else:
+                report.files_added += 1
+            rec = [src.size, src.mtime_ns, None, len(builder), len(articles)]
+            for art in articles:
+                builder.add(art.id, art.title, src.path, list(art.paragraphs))
+                report.paragraphs_added += len(art.paragraphs)
+            report.articles_added += len(articles)
+            sources[src.path] = rec
+            pending.append((src.path, rec))
+            done += 1
+            if progress:
+                progress(done, src.rel)
+            if builder.tokens >= flush_tokens:
+                flush()
+                builder = SegmentBuilder(analyzer)
+        flush()
+
+        if not self.rebuild:
+            for key in [k for k in sources if k not in seen and _under(k, roots)]:
+                prev = sources.pop(key)
+                if prev[2] is not None:
+                    deletions.setdefault(prev[2], []).append((prev[3], prev[4]))
+                report.files_removed += 1
+                report.articles_removed += prev[4]
+        if self.rebuild:
+            seg_entries = []
+
+        if not (report.changed or self.rebuild):
+            self._finish_report(report, seg_entries)
+            return
+
+        seg_entries = self._apply_deletions(seg_entries, deletions)
+        seg_entries = seg_entries + new_segments
+        seg_entries, sources = self._maybe_merge(seg_entries, sources, report)
+        self._commit(seg_entries, sources, settings)
+        report.committed = True
+        self._finish_report(report, seg_entries)
+
+    def _finish_report(self, report: UpdateReport, entries: list[dict]) -> None:
+        report.segments = len(entries)
+        report.articles = sum(e["articles"] - e.get("deleted_count", 0) for e in entries)
+        report.paragraphs = sum(e["paragraphs"] - e.get("deleted_paragraphs", 0) for e in entries)
+
+    def _load_sources(self, manifest: dict) -> dict[str, list]:
+        name = manifest.get("sources")
+        if not name:
+            return {}
+        try:
+            return json.loads((self.root / name).read_text("utf-8"))
+        except (OSError, ValueError):
+            raise SearchlibError(
+                f"the file list of the index at {self.root} is damaged; "
+                "rebuild it with: searchlib index --rebuild"
+            ) from None
+
+    def _max_generation(self) -> int:
+        best = 0
+        for p in (self.root / SEGMENTS).glob("seg-*"):
+            try:
+                best = max(best, int(p.name.split("-")[1]))
+            except (IndexError, ValueError):
+                continue
+        return best
+
+    def _apply_deletions(self, entries: list[dict], deletions: dict) -> list[dict]:
+        out = []
+        for entry in entries:
+            ranges = deletions.get(entry["name"])
+            if not ranges:
+                out.append(entry)
+                continue
+            seg_dir = self.root / SEGMENTS / entry["name"]
+            deleted = load_deleted(seg_dir, entry)
+            if deleted is None:
+                deleted = np.zeros(entry["articles"], dtype=bool)
+            deleted = deleted.copy()
+            for first, n in ranges:
+                deleted[first:first + n] = True
+            entry = dict(entry)
+            if deleted.all():
+                continue  # the whole segment is gone
+            fname = f"deleted-{self.gen:06d}.npy"
+            self._written.append(seg_dir / fname)
+            write_file(seg_dir / fname, _npy_bytes(deleted))
+            fsync_dir(seg_dir)
+            first = np.load(seg_dir / "art.first.npy", mmap_mode="r")
+            counts = np.diff(np.asarray(first, dtype=np.int64))
+            entry["deleted"] = fname
+            entry["deleted_count"] = int(deleted.sum())
+            entry["deleted_paragraphs"] = int(counts[deleted].sum())
+            out.append(entry)
+        return out
+
+    def _maybe_merge(self, entries: list[dict], sources: dict, report: UpdateReport):
+        heavy = [e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]]
+        small_first = sorted(
+            entries, key=lambda e: e["paragraphs"] - e.get("deleted_paragraphs", 0)
+        )
+        chosen: list[dict] = list(heavy)
+        if len(entries) > MAX_SEGMENTS:
+            for e in small_first:
+                if len(entries) - len(chosen) + 1 <= MAX_SEGMENTS // 2:
+                    break
+                if e not in chosen:
+                    chosen.append(e)
+        if not chosen:
+            return entries, sources
+        name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
+        merged_entry, remap = merge_segments(self.root / SEGMENTS, chosen, name, self._written)
+        report.merged = len(chosen)
+        chosen_names = {e["name"] for e in chosen}
+        for rec in sources.values():
+            if rec[2] in chosen_names:
+                rec[3] = int(remap[rec[2]][rec[3]]) if rec[4] else 0
+                rec[2] = name
+        rest = [e for e in entries if e["name"] not in chosen_names]
+        return (rest + [merged_entry] if merged_entry else rest), sources
+
+    def _commit(self, entries: list[dict], sources: dict, settings: dict) -> None:
+        sources_name = f"sources-{self.gen:06d}.json"
+        path = self.root / sources_name
+        self._written.append(path)
+        if path.exists():
+            path.unlink()
+        size, crc = write_file(path, json.dumps(sources).encode("utf-8"))
+        manifest = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "generation": self.gen,
+            "created_by": f"searchlib {__version__}",
+            "analyzer": settings,
+            "segments": entries,
+            "sources": sources_name,
+            "sources_file": [size, crc],
+        }
+        write_manifest(self.root, manifest)
+        self._written = []
+        self._collect_garbage(manifest)
+
+    def _collect_garbage(self, manifest: dict) -> None:
+        """Remove files no commit refers to (older commits, or a crashed writer's leftovers)."""
+        live = {e["name"]: e.get("deleted") for e in manifest["segments"]}
+        seg_root = self.root / SEGMENTS
+        for p in seg_root.iterdir():
+            if p.name not in live:
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            else:
+                for f in p.glob("deleted-*.npy"):
+                    if f.name != live[p.name]:
+                        f.unlink(missing_ok=True)
+        for p in self.root.glob("sources-*.json"):
+            if p.name != manifest["sources"]:
+                p.unlink(missing_ok=True)
+        for p in self.root.glob(f"{MANIFEST}.tmp-*"):
+            p.unlink(missing_ok=True)
+
+    def _cleanup_uncommitted(self) -> None:
+        for p in getattr(self, "_written", []):
+            with contextlib.suppress(OSError):
+                shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+
+
+def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path]):
+    """Rewrite the live documents of several segments into one; returns (entry, article remaps).
+
+    Works on arrays only: postings are expanded back to (term, doc, position) triples with
+    merged term ids and renumbered documents, then rebuilt by the same routine as a flush.
+    """
+    segs = [Segment(seg_root / e["name"], e, load_deleted(seg_root / e["name"], e))
+            for e in entries]
+    merged_terms: dict[str, str] = {}
+    for seg in segs:
+        for term, word in zip(seg.vocab, seg.surface):
+            if term not in merged_terms or len(word) < len(merged_terms[term]):
+                merged_terms[term] = word
+    terms = sorted(merged_terms)
+    gid = {t: i for i, t in enumerate(terms)}
+    remaps: dict[str, np.ndarray] = {}
+    arrays: dict[str, list] = {f"{f}.{k}": [] for f in FIELDS for k in ("t", "d", "p", "len")}
+    texts: list[np.ndarray] = []
+    text_lens: list[np.ndarray] = []
+    par_counts: list[np.ndarray] = []
+    articles: list = []
+    doc_base = {"text": 0, "title": 0}
+    for seg in segs:
+        art_live = ~seg.deleted if seg.deleted is not None else np.ones(seg.n_articles, bool)
+        par_live = art_live[seg.para_article]
+        remaps[seg.name] = np.cumsum(art_live) - 1
+        term_map = np.array([gid[t] for t in seg.vocab], dtype=np.int64)
+        for f, live in (("text", par_live), ("title", art_live)):
+            fp = seg.fields[f]
+            new_doc = np.cumsum(live) - 1 + doc_base[f]
+            post_term = np.repeat(np.arange(len(fp.ptr) - 1), np.diff(fp.ptr))
+            keep_post = live[fp.doc]
+            tf = np.asarray(fp.tf)
+            tok_keep = np.repeat(keep_post, tf)
+            arrays[f"{f}.t"].append(term_map[np.repeat(post_term, tf)[tok_keep]])
+            arrays[f"{f}.d"].append(new_doc[np.repeat(np.asarray(fp.doc), tf)[tok_keep]])
+            arrays[f"{f}.p"].append(np.asarray(fp.pos)[tok_keep])
+            arrays[f"{f}.len"].append(np.asarray(fp.length)[live])
+            doc_base[f] += int(live.sum())
+        off = np.asarray(seg.store_off, dtype=np.int64)
+        lens = np.diff(off)[par_live]
+        text_lens.append(lens)
+        texts.append(np.asarray(seg._store)[expand_ranges(off[:-1][par_live], lens)])
+        par_counts.append(np.diff(np.asarray(seg.art_first, dtype=np.int64))[art_live])
+        articles.extend(a for a, alive in zip(seg.articles, art_live) if alive)
+    n_art, n_par = doc_base["title"], doc_base["text"]
+    if n_art == 0:
+        return None, remaps
+    out: dict[str, np.ndarray] = {}
+    for f in FIELDS:
+        t = np.concatenate(arrays[f"{f}.t"])
+        d = np.concatenate(arrays[f"{f}.d"])
+        p = np.concatenate(arrays[f"{f}.p"])
+        order = np.lexsort((p, d))
+        built = build_postings(t[order], d[order], p[order], len(terms))
+        built["len"] = np.concatenate(arrays[f"{f}.len"]).astype(np.int32)
+        out.update({f"{f}.{k}": v for k, v in built.items()})
+    counts = np.concatenate(par_counts)
+    out["art.first"] = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    blob = np.concatenate(texts) if texts else np.zeros(0, np.uint8)
+    out["store.off"] = np.concatenate([[0], np.cumsum(np.concatenate(text_lens))]).astype(np.int64)
+    blobs = {
+        "vocab.txt": "\n".join(terms).encode("utf-8"),
+        "surface.txt": "\n".join(merged_terms[t] for t in terms).encode("utf-8"),
+        "store.bin": blob.tobytes(),
+        "articles.json": json.dumps(articles, ensure_ascii=False).encode("utf-8"),
+    }
+    path = seg_root / name
+    written.append(path)
+    entry = write_segment(path, out, blobs, n_art, n_par)
+    fsync_dir(path)
+    return entry, remaps

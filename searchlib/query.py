@@ -1,0 +1,473 @@
+r"""The query language: a user's query string -> a small AST of frozen dataclasses (+ warnings).
+
+Queries are typed by people into a search box, so the default *lenient* mode accepts any string,
+recovers the most plausible meaning and says what it changed in ``ParsedQuery.warnings``.
+*Strict* mode builds the same AST but raises ``QuerySyntaxError`` for the first problem instead.
+Leaves keep the raw text as typed; lowercasing, splitting and stemming belong to the analyzer.
+
+Syntax (Lucene-like)::
+
+    a b                 juxtaposition, combined with ``default_operator`` (OR unless told)
+    a AND b   a && b    both required        a OR b   a || b    either one
+    NOT a  -a  !a       excluded             +a                 required
+    (a OR b)            grouping, nested at most 64 deep
+    "a b"   "a b"~3     phrase, optional slop; \" inside a phrase is a literal quote
+    title:a  title:"a b"  title:(a OR b)     field (names from ``fields``, any case)
+    korea*              prefix               word~  word~1  word~2   fuzzy (auto, 1 or 2 edits)
+    \x                  outside phrases a backslash makes the next character literal
+
+Operators are only recognised in UPPER case (``and``/``or``/``not`` are ordinary words).
+``-``/``+``/``!`` are operators only at the start of a clause (start of input, after whitespace,
+``(``, ``)`` or another unary operator) *and* directly followed by a term, so ``jong-un`` is one
+word and the dash in ``Kim - Korea`` is ignored rather than read as NOT.
+
+Precedence, tightest first:
+
+1. unary ``NOT``/``-``/``!``/``+`` apply to the single clause right after them;
+2. ``AND`` (``&&``);
+3. ``OR`` (``||``) and juxtaposition. With ``default_operator="AND"`` juxtaposition binds like
+   ``AND`` instead, so ``a b OR c`` means ``(a AND b) OR c`` in that mode.
+
+Each group of clauses becomes ``Bool``: plain/OR clauses -> ``should``, ``+``/AND clauses ->
+``must``, excluded clauses -> ``must_not``; a group with a single positive clause collapses to it.
+
+Strict-mode positions (0-based): unbalanced quote -> the opening quote; missing ``)`` -> the first
+unclosed ``(``; stray ``)`` -> that ``)``; dangling operator -> the operator; bad wildcard, fuzzy or
+boost suffix -> that character. All problems are collected in one pass and the earliest is raised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+
+from searchlib.errors import QuerySyntaxError
+
+__all__ = ["Bool", "Fuzzy", "Node", "ParsedQuery", "Phrase", "Prefix", "Term", "parse"]
+
+MAX_DEPTH = 64  # deeper parentheses are flattened: bounds recursion whatever the input
+MAX_EDITS = 2  # more than 2 edits matches nearly everything
+MAX_SLOP = 100
+MAX_WARNINGS = 20  # garbage input must not produce megabytes of warnings
+DEFAULT_FIELDS = frozenset({"title", "text"})
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One word as typed (may hold ``-``, ``'`` or ``.``: the analyzer splits it later)."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    """The raw text between the quotes; ``slop`` is how far the words may drift apart."""
+
+    text: str
+    field: str | None = None
+    slop: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    """``korea*`` -> ``Prefix("korea")``: every indexed word starting with ``text``."""
+
+    text: str
+    field: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fuzzy:
+    """``word~N``; ``edits=None`` lets the matcher choose from the word length."""
+
+    text: str
+    field: str | None = None
+    edits: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bool:
+    """Match = all ``must`` AND (one ``should`` if ``must`` is empty) AND NOT any ``must_not``."""
+
+    must: tuple[Node, ...] = ()
+    should: tuple[Node, ...] = ()
+    must_not: tuple[Node, ...] = ()
+
+
+Node = Term | Phrase | Prefix | Fuzzy | Bool
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    """The AST plus what lenient parsing had to change, so a UI can show it to the user."""
+
+    root: Node | None
+    warnings: tuple[str, ...]
+    text: str
+
+
+def parse(
+    text: str,
+    *,
+    default_operator: str = "OR",
+    strict: bool = False,
+    fields: frozenset[str] = DEFAULT_FIELDS,
+) -> ParsedQuery:
+    """Parse ``text``; lenient never raises, strict raises only ``QuerySyntaxError``."""
+    operator = default_operator.upper()
+    if operator not in ("AND", "OR"):
+        raise ValueError(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
+    parser = _Parser(text, fields, and_default=operator == "AND")
+    root = parser.run()
+    if strict and parser.problems:
+        pos, message, _ = min(parser.problems, key=lambda p: p[0])
+        raise QuerySyntaxError(message, pos, text)
+    return ParsedQuery(root, parser.warnings(), text)
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+# One token after optional whitespace. A word is any run without space, parenthesis or quote (a
+# backslash escapes the next character); "plain" is the common word without any special
+# character, recognised here so that it costs no further checks. "-+!" are unary operators only
+# at a clause start: at the start or after whitespace, a parenthesis or another unary operator.
+# Once started the pattern cannot fail, so backtracking stays linear.
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<plain>[^\s()"\\:^~*+!-][^\s()"\\:^~*]*(?![^\s()"]))
+      | (?P<paren>[()])
+      | (?P<unary>(?:\A|(?<=[\s()+!-]))[-+!])
+      | (?P<phrase>"(?P<body>(?:[^"\\]+|\\.?)*)(?:(?P<close>")(?P<suffix>[~^][^\s()"]*)?)?)
+      | (?P<word>(?:[^\s()"\\]+|\\.?)+)
+    )""",
+    re.S | re.X,
+)
+_PHRASE_ESCAPE = re.compile(r'\\(["\\])')
+_SPECIALS = re.compile(r"\\.?|[\^~*]", re.S)  # escapes (skipped) and unescaped specials
+_ESCAPE = re.compile(r"\\(.)", re.S)
+_SLOP = re.compile(r"~[0-9]+")
+_DIGITS = re.compile(r"[0-9]+")
+_OPERATORS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
+_SHOULD, _MUST, _MUST_NOT = 0, 1, 2  # how a clause joins its group
+
+# (kind, position, text, leaf): kind is one of ( ) AND OR NOT + FIELD LEAF; text is the operator
+# as typed or the canonical field name; leaf is None for a dropped word. Plain tuples because
+# 100 KB queries make tens of thousands of them.
+_Tok = tuple[str, int, str, "Node | None"]
+_Clause = tuple[int, "Node | None"]
+
+
+def _short(s: str) -> str:
+    return s if len(s) <= 30 else s[:27] + "..."
+
+
+def _unescape(raw: str) -> str:
+    return _ESCAPE.sub(r"\1", raw) if "\\" in raw else raw
+
+
+def _show(op: str) -> str:
+    return op if op.isalpha() else f"'{op}'"
+
+
+def _with_field(node: Node, field: str) -> Node:
+    """Apply ``field`` to every leaf that has none (an inner explicit field wins)."""
+    if isinstance(node, Bool):
+        return Bool(
+            tuple(_with_field(n, field) for n in node.must),
+            tuple(_with_field(n, field) for n in node.should),
+            tuple(_with_field(n, field) for n in node.must_not),
+        )
+    return node if node.field is not None else replace(node, field=field)
+
+
+def _combine(clauses: list[_Clause], default_must: bool) -> Node | None:
+    """Sort clauses into a Bool; a lone positive clause is returned as is."""
+    must: list[Node] = []
+    should: list[Node] = []
+    must_not: list[Node] = []
+    for occur, node in clauses:
+        if node is None:
+            continue
+        if occur == _MUST_NOT:
+            must_not.append(node)
+        elif occur == _MUST or default_must:
+            must.append(node)
+        else:
+            should.append(node)
+    if not must_not and len(must) + len(should) <= 1:
+        return (must or should or [None])[0]
+    return Bool(tuple(must), tuple(should), tuple(must_not))
+
+
+def _chain(chain: list[_Clause]) -> _Clause:
+    """AND-joined units: a lone unit keeps its own +/- occurrence, several become one Bool."""
+    if len(chain) == 1:
+        return chain[0]
+    live = [c for c in chain if c[1] is not None]
+    return live[0] if len(live) == 1 else (_SHOULD, _combine(live, True))
+
+
+def _only_excluded(node: Node | None) -> bool:
+    return isinstance(node, Bool) and not node.must and not node.should
+
+
+class _Parser:
+    """Tokenizer, parenthesis balancer and recursive-descent parser sharing one problem list."""
+
+    def __init__(self, text: str, fields: frozenset[str], and_default: bool) -> None:
+        self.text = text
+        self.fields = {f.lower(): f for f in fields}
+        self.and_default = and_default
+        self.problems: list[tuple[int, str, str]] = []  # (position, message, what we did)
+        self.notes: list[str] = []  # warnings that are not syntax errors
+        self.toks: list[_Tok] = []
+        self.i = 0
+
+    def problem(self, message: str, pos: int, fix: str) -> None:
+        self.problems.append((pos, message, fix))
+
+    def warnings(self) -> tuple[str, ...]:
+        ordered = sorted(self.problems, key=lambda p: p[0])
+        lines = [f"{msg} at {pos}: {fix}" for pos, msg, fix in ordered[:MAX_WARNINGS]]
+        if len(ordered) > MAX_WARNINGS:
+            lines.append(f"... and {len(ordered) - MAX_WARNINGS} more problems")
+        return (*lines, *self.notes)
+
+    def run(self) -> Node | None:
+        searchable = self._tokenize()
+        self._balance()
+        root = self._group()
+        if _only_excluded(root):
+            self.notes.append("query has only excluded terms; nothing to match")
+        stack = [root] if isinstance(root, Bool) else []
+        while stack:
+            node = stack.pop()
+            children = [
+                c for c in (*node.must, *node.should, *node.must_not) if isinstance(c, Bool)
+            ]
+            if any(_only_excluded(n) for n in children):
+                self.notes.append("a group with only excluded terms matches nothing")
+                break
+            stack.extend(children)
+        if root is None and searchable:
+            self.notes.append("nothing searchable left in the query")
+        return root
+
+    # -- tokenizer ---------------------------------------------------------------------------
+
+    def _tokenize(self) -> bool:
+        """Fill ``self.toks``; return whether the query had anything but whitespace."""
+        first_control = _CONTROL.search(self.text)
+        if first_control:
+            at = first_control.start()
+            self.notes.append(f"control characters treated as spaces (first at {at})")
+        s = _CONTROL.sub(" ", self.text)  # same length: positions stay valid
+        n, i = len(s), 0
+        field_value = False  # the previous token was FIELD: read the next word literally
+        emit, match, cache = self.toks.append, _TOKEN.match, {}
+        while (m := match(s, i)) is not None:
+            kind = m.lastgroup
+            start, i = m.start(kind), m.end()
+            if kind == "plain":
+                raw = m.group(kind)
+                if raw in _OPERATORS and not field_value:
+                    emit((_OPERATORS[raw], start, raw, None))
+                    continue
+                if (leaf := cache.get(raw)) is None:
+                    leaf = cache[raw] = Term(raw)  # frozen, so equal words can share one
+                emit(("LEAF", start, raw, leaf))
+            elif kind == "word":
+                raw = m.group(kind)
+                colon = raw.find(":")
+                field = self.fields.get(raw[:colon].lower()) if colon > 0 else None
+                if field is not None and not field_value:
+                    i = start + colon + 1
+                    if i == n or s[i].isspace() or s[i] == ")":
+                        name = _short(raw[: colon + 1])
+                        self.problem(f"field '{name}' has no value", start, "ignored")
+                    else:
+                        emit(("FIELD", start, field, None))
+                        field_value = True
+                    continue
+                emit(("LEAF", start, raw, self._leaf(raw, start)))
+            elif kind == "paren":
+                emit((s[start], start, s[start], None))
+            elif kind == "phrase":
+                self._phrase(m, start)
+            elif i == n or s[i].isspace() or s[i] == ")":  # unary operator with nothing after
+                self.problem(f"'{s[start]}' must be directly followed by a term", start, "ignored")
+            else:
+                emit(("+" if s[start] == "+" else "NOT", start, s[start], None))
+            field_value = False
+        return bool(s.strip())
+
+    def _phrase(self, m: re.Match[str], start: int) -> None:
+        slop = 0
+        if not m.group("close"):
+            self.problem("unbalanced quote", start, "treated as closed at end")
+        elif suffix := m.group("suffix"):
+            at = m.start("suffix")
+            if _SLOP.fullmatch(suffix):
+                slop = self._capped(suffix[1:], MAX_SLOP, "phrase slop", at)
+            elif suffix[0] == "^":
+                self.problem("boost (^) is not supported", at, "dropped")
+            else:
+                self.problem("phrase slop must be a whole number like ~2", at, "ignored")
+        body = m.group("body")
+        if "\\" in body:
+            body = _PHRASE_ESCAPE.sub(r"\1", body)
+        if body.strip():
+            self.toks.append(("LEAF", start, body, Phrase(body, slop=slop)))
+        else:
+            self.problem("empty phrase", start, "ignored")
+
+    def _capped(self, digits: str, limit: int, what: str, pos: int) -> int:
+        value = int(digits) if len(digits) <= 6 else limit + 1  # never parse a huge int
+        if value > limit:
+            message = f"{what} {_short(digits)} is too large (max {limit})"
+            self.problem(message, pos, f"using {limit}")
+            return limit
+        return value
+
+    def _leaf(self, raw: str, pos: int) -> Node | None:
+        """Classify a word with special characters: Term, Prefix, Fuzzy, or None if dropped."""
+        found = [(m.start(), m.group()) for m in _SPECIALS.finditer(raw) if m.group()[0] != "\\"]
+        caret = next((k for k, c in found if c == "^"), -1)
+        if caret >= 0:
+            self.problem("boost (^) is not supported", pos + caret, "dropped")
+            raw, found = raw[:caret], [f for f in found if f[0] < caret]
+        tilde = next((k for k, c in found if c == "~"), -1)
+        if tilde >= 0:
+            return self._fuzzy(raw, [k for k, c in found if k < tilde], tilde, pos)
+        stars = [k for k, _ in found]  # only "*" is left
+        if not stars:
+            return Term(_unescape(raw)) if raw else None
+        if stars[0] == 0:
+            what = "'*' needs a word before it" if len(stars) == len(raw) else "leading wildcard"
+            self.problem(f"{what}: not supported", pos, "dropped")
+            return None
+        if stars[-1] - stars[0] + 1 == len(stars) and stars[-1] == len(raw) - 1:
+            return Prefix(_unescape(raw[: stars[0]]))
+        self.problem("wildcard inside a word is not supported", pos + stars[0], "kept as is")
+        return Term(_unescape(raw))
+
+    def _fuzzy(self, raw: str, stars: list[int], tilde: int, pos: int) -> Node | None:
+        base, suffix = raw[:tilde], raw[tilde + 1 :]
+        if stars:
+            self.problem("wildcard cannot be combined with '~'", pos + stars[0], "ignored")
+            base = "".join(raw[a + 1 : b] for a, b in zip([-1, *stars], [*stars, tilde]))
+        base = _unescape(base)
+        if not base:
+            self.problem("'~' needs a word before it", pos + tilde, "dropped")
+            return None
+        edits = None
+        if _DIGITS.fullmatch(suffix):
+            edits = self._capped(suffix, MAX_EDITS, "fuzzy edit distance", pos + tilde)
+            if edits == 0:
+                return Term(base)
+        elif suffix:
+            self.problem(f"invalid fuzzy suffix '~{_short(suffix)}'", pos + tilde, "using auto")
+        return Fuzzy(base, edits=edits)
+
+    def _balance(self) -> None:
+        """Drop stray and too-deep parentheses so the parser's recursion stays bounded."""
+        kept: list[_Tok] = []
+        stack: list[tuple[int, bool]] = []  # each open "(": position, kept?
+        depth, reported_deep = 0, False
+        for tok in self.toks:
+            if tok[0] == "(":
+                keep = depth < MAX_DEPTH
+                if keep:
+                    depth += 1
+                    kept.append(tok)
+                elif not reported_deep:
+                    reported_deep = True
+                    self.problem(f"parentheses nested deeper than {MAX_DEPTH}", tok[1], "ignored")
+                stack.append((tok[1], keep))
+            elif tok[0] == ")":
+                if not stack:
+                    self.problem("unmatched closing parenthesis", tok[1], "ignored")
+                elif stack.pop()[1]:
+                    depth -= 1
+                    kept.append(tok)
+            else:
+                kept.append(tok)
+        unclosed = [pos for pos, keep in stack if keep]
+        if unclosed:
+            self.problem("missing closing parenthesis", unclosed[0], "closed at end")
+        self.toks = kept
+
+    # -- parser ------------------------------------------------------------------------------
+
+    def _group(self) -> Node | None:
+        """Clauses up to ``)`` or the end, split by OR into AND-chains (see module docstring)."""
+        toks, n = self.toks, len(self.toks)
+        clauses: list[_Clause] = []  # OR-level clauses
+        chain: list[_Clause] = []  # the current run of AND-joined units
+        pending: _Tok | None = None  # AND/OR waiting for its right-hand side
+        implicit = "AND" if self.and_default else "OR"
+        while self.i < n and (tok := toks[self.i])[0] != ")":
+            kind = tok[0]
+            if kind in ("AND", "OR"):
+                self.i += 1
+                if pending is not None:
+                    message = f"{_show(tok[2])} cannot follow {_show(pending[2])}"
+                    self.problem(message, tok[1], "ignored")
+                elif not chain:
+                    self.problem(f"{_show(tok[2])} needs a term before it", tok[1], "ignored")
+                else:
+                    pending = tok
+                continue
+            if chain and (pending[0] if pending else implicit) != "AND":
+                clauses.append(_chain(chain))
+                chain = []
+            if kind == "LEAF":  # fast paths for the common cases
+                chain.append((_SHOULD, tok[3]))
+                self.i += 1
+            elif kind in ("NOT", "+") and self.i + 1 < n and toks[self.i + 1][0] == "LEAF":
+                chain.append((_MUST_NOT if kind == "NOT" else _MUST, toks[self.i + 1][3]))
+                self.i += 2
+            else:
+                chain.append(self._unit())
+            pending = None
+        if pending is not None:
+            self.problem(f"{_show(pending[2])} needs a term after it", pending[1], "ignored")
+        if chain:
+            clauses.append(_chain(chain))
+        return _combine(clauses, False)
+
+    def _unit(self) -> _Clause:
+        """Unary operators (the last one wins) followed by one primary."""
+        toks, n = self.toks, len(self.toks)
+        ops: list[_Tok] = []
+        while self.i < n and (tok := toks[self.i])[0] in ("NOT", "+"):
+            if ops:
+                message = f"{_show(tok[2])} cannot follow {_show(ops[-1][2])}"
+                self.problem(message, tok[1], "kept the last")
+            ops.append(tok)
+            self.i += 1
+        if self.i == n or toks[self.i][0] in (")", "AND", "OR"):
+            self.problem(f"{_show(ops[-1][2])} needs a term after it", ops[-1][1], "ignored")
+            return (_SHOULD, None)
+        occur = _SHOULD if not ops else _MUST if ops[-1][0] == "+" else _MUST_NOT
+        return (occur, self._primary())
+
+    def _primary(self) -> Node | None:
+        toks, n = self.toks, len(self.toks)
+        kind, pos, text, leaf = toks[self.i]
+        self.i += 1
+        if kind == "LEAF":
+            return leaf
+        if kind == "FIELD":
+            if self.i == n or toks[self.i][0] not in ("LEAF", "("):
+                self.problem(f"field '{text}:' has no value", pos, "ignored")
+                return None
+            node = self._primary()
+            return None if node is None else _with_field(node, text)
+        start = self.i  # kind is "(": _balance kept its ")" unless the input ended first
+        node = self._group()
+        if self.i == start:
+            self.problem("empty parentheses", pos, "ignored")
+        if self.i < n:
+            self.i += 1
+        return node

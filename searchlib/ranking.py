@@ -1,0 +1,429 @@
+"""BM25 ranking: small scoring functions, a plan compiled from the query tree, dense evaluation.
+
+Compiling resolves everything that needs global knowledge (analysis, prefix and fuzzy
+expansion, document frequencies → idf) once per query; evaluation then runs per segment
+on numpy arrays: no Python loop ever touches individual postings.
+
+Score of a paragraph = Σ over matched positive leaves of
+    weight · idf · tf·(k1+1) / (tf + k1·(1 − b + b·dl/avgdl))
+    idf = ln(1 + (N − df + 0.5)/(df + 0.5))
+with N and avgdl over live paragraphs (text field) or live articles (title field, whose score
+a paragraph inherits from its article). Phrases use the phrase frequency as tf and the sum of
+their terms' idf. Prefix and fuzzy expansions of one word score as the best of their terms
+(each weighted by similarity) so a word with many variants does not outweigh the others.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import fuzzy as fz
+from .index.segment import Segment, expand_ranges
+from .index.snapshot import Snapshot
+from .query import Bool, Fuzzy, Node, Phrase, Prefix, Term
+
+MAX_PREFIX_TERMS = 128
+RARE_DF = 1  # with too few hits, words this rare are also expanded by the fuzzy fallback
+_KEY_SHIFT = np.int64(1) << np.int64(32)
+_POS_BIAS = np.int64(1) << np.int64(24)
+
+
+# -- scoring functions -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BM25:
+    k1: float = 1.2
+    b: float = 0.75
+    title_boost: float = 0.0
+
+
+def idf(n_docs: int, df: int | np.ndarray) -> float | np.ndarray:
+    """Lucene's BM25 idf: always positive, even for terms in most documents."""
+    return np.log1p((n_docs - df + 0.5) / (df + 0.5))
+
+
+def tf_weight(tf: np.ndarray, dl: np.ndarray, avgdl: float, k1: float, b: float) -> np.ndarray:
+    """Saturating tf with length normalization (the part of BM25 that depends on the document)."""
+    tf = np.asarray(tf, dtype=np.float64)
+    norm = k1 * (1.0 - b + b * (np.asarray(dl, dtype=np.float64) / (avgdl or 1.0)))
+    return tf * (k1 + 1.0) / (tf + norm)
+
+
+# -- plan ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TermLeaf:
+    """One query word: its term, or alternative terms (prefix/fuzzy) scored as the best one."""
+
+    label: str
+    fields: tuple[tuple[str, float], ...]  # (field, field weight)
+    terms: tuple[str, ...]
+    weights: tuple[float, ...]
+    idfs: dict  # field -> tuple of idf per term
+    expanded: bool = False  # True if some terms are fuzzy/prefix expansions rather than typed
+
+
+@dataclass(frozen=True)
+class PhraseLeaf:
+    label: str
+    fields: tuple[tuple[str, float], ...]
+    terms: tuple[str, ...]
+    offsets: tuple[int, ...]
+    slop: int
+    idfs: dict  # field -> summed idf
+
+
+@dataclass(frozen=True)
+class BoolPlan:
+    must: tuple = ()
+    should: tuple = ()
+    must_not: tuple = ()
+
+
+Plan = TermLeaf | PhraseLeaf | BoolPlan
+
+
+@dataclass
+class CompileState:
+    """What compiling learned about the query: for warnings, did-you-mean and highlighting."""
+
+    unknown: list[str] = field(default_factory=list)  # typed words absent from the index
+    corrections: dict[str, str] = field(default_factory=dict)  # typed word -> suggested word
+    expanded: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+
+class Compiler:
+    def __init__(self, snap: Snapshot, params: BM25, *, expand_unknown: bool = False,
+                 expand_rare: bool = False) -> None:
+        self.snap = snap
+        self.params = params
+        self.analyzer = snap.analyzer
+        self.expand_unknown = expand_unknown
+        self.expand_rare = expand_rare
+        self.state = CompileState()
+        self._df: dict[tuple[str, str], int] = {}
+
+    def df(self, term: str, fld: str) -> int:
+        key = (term, fld)
+        if key not in self._df:
+            self._df[key] = self.snap.doc_freq(term, fld)
+        return self._df[key]
+
+    def idf(self, term: str, fld: str) -> float:
+        return float(idf(self.snap.stats[fld].docs, self.df(term, fld)))
+
+    def fields(self, fld: str | None) -> tuple[tuple[str, float], ...]:
+        if fld in ("text", "title"):
+            return ((fld, 1.0),)
+        if self.params.title_boost > 0:
+            return (("text", 1.0), ("title", self.params.title_boost))
+        return (("text", 1.0),)
+
+    def compile(self, node: Node | None) -> Plan | None:
+        if node is None:
+            return None
+        if isinstance(node, Bool):
+            must = tuple(p for p in map(self.compile, node.must) if p is not None)
+            should = tuple(p for p in map(self.compile, node.should) if p is not None)
+            must_not = tuple(p for p in map(self.compile, node.must_not) if p is not None)
+            if not (must or should or must_not):
+                return None
+            return BoolPlan(must, should, must_not)
+        if isinstance(node, Phrase):
+            return self._phrase(node.text, node.field, node.slop)
+        if isinstance(node, Prefix):
+            return self._prefix(node)
+        if isinstance(node, Fuzzy):
+            return self._word(node.text, node.field, forced_edits=node.edits, forced=True)
+        if isinstance(node, Term):
+            return self._word(node.text, node.field)
+        raise TypeError(f"unknown query node {node!r}")
+
+    def _leaf(self, label: str, fld: str | None, terms: list[str], weights: list[float],
+              expanded: bool) -> TermLeaf:
+        fields = self.fields(fld)
+        idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
+        return TermLeaf(label, fields, tuple(terms), tuple(weights), idfs, expanded)
+
+    def _word(self, raw: str, fld: str | None, forced_edits: int | None = None,
+              forced: bool = False) -> Plan | None:
+        tokens = self.analyzer.tokens(raw)
+        terms = [t.term for t in tokens if t.term is not None]
+        if not terms:
+            self.state.warnings.append(f"'{raw}' is a stopword and is ignored")
+            return None
+        if len(tokens) > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
+            return self._phrase(raw, fld, 0)
+        return self._single(raw, terms[0], self.analyzer.normalize(raw), fld, forced_edits, forced)
+
+    def _single(self, raw: str, term: str, word: str, fld: str | None,
+                forced_edits: int | None = None, forced: bool = False) -> Plan:
+        fields = self.fields(fld)
+        df = sum(self.df(term, f) for f, _ in fields)
+        if df == 0 and not forced:
+            self.state.unknown.append(raw)
+        want = forced or (self.expand_unknown and df == 0) or (self.expand_rare and df <= RARE_DF)
+        if want:
+            max_edits = forced_edits if forced_edits is not None else fz.max_edits(word, forced)
+            found = fz.expand(word, term, self.snap, max_edits) if max_edits else []
+            found = [(t, w) for t, w in found if t != term]
+            if found:
+                self.state.expanded = True
+                best = max(found, key=lambda tw: (tw[1], self.df(tw[0], "text")))
+                if df == 0:
+                    self.state.corrections[raw] = fz.surface_of(self.snap, best[0])
+                terms_w = ([(term, 1.0)] if df else []) + found
+                return self._leaf(raw, fld, [t for t, _ in terms_w], [w for _, w in terms_w], True)
+        return self._leaf(raw, fld, [term], [1.0], False)
+
+    def _prefix(self, node: Prefix) -> Plan | None:
+        word = self.analyzer.normalize(node.text)
+        stem = self.analyzer.stem(word) if word else word
+        # Stems are what the vocabulary holds; the common prefix of the word and its stem
+        # finds "sanction" for sanctions* and "happi" for happy*.
+        n = 0
+        while n < min(len(word), len(stem)) and word[n] == stem[n]:
+            n += 1
+        prefix = word[:n] if n else word
+        if not prefix:
+            return None
+        terms, _ = self.snap.vocabulary
+        lo, hi = bisect_left(terms, prefix), bisect_right(terms, prefix + "\U0010ffff")
+        found = terms[lo:hi]
+        if not found:
+            self.state.unknown.append(node.text + "*")
+            return self._leaf(node.text + "*", node.field, [prefix], [1.0], False)
+        if len(found) > MAX_PREFIX_TERMS:
+            found = sorted(found, key=lambda t: -self.df(t, "text"))[:MAX_PREFIX_TERMS]
+            self.state.warnings.append(
+                f"'{node.text}*' matches many words; using the {MAX_PREFIX_TERMS} most frequent"
+            )
+        return self._leaf(node.text + "*", node.field, list(found), [1.0] * len(found), True)
+
+    def _phrase(self, raw: str, fld: str | None, slop: int) -> Plan | None:
+        tokens = [t for t in self.analyzer.tokens(raw) if t.term is not None]
+        if not tokens:
+            self.state.warnings.append(f'"{raw}" has only stopwords and is ignored')
+            return None
+        if len(tokens) == 1:
+            tok = tokens[0]
+            word = self.analyzer.normalize(raw[tok.start:tok.end])
+            return self._single(raw, tok.term, word, fld)
+        base = tokens[0].position
+        terms = tuple(t.term for t in tokens)
+        offsets = tuple(t.position - base for t in tokens)
+        fields = self.fields(fld)
+        for t in terms:
+            if sum(self.df(t, f) for f, _ in fields) == 0:
+                self.state.unknown.append(raw)
+                break
+        idfs = {f: sum(self.idf(t, f) for t in terms) for f, _ in fields}
+        return PhraseLeaf(raw, fields, terms, offsets, slop, idfs)
+
+
+def positive_terms(plan: Plan | None) -> set[str]:
+    """Terms that can make a paragraph match (what highlighting marks)."""
+    if plan is None:
+        return set()
+    if isinstance(plan, BoolPlan):
+        out: set[str] = set()
+        for child in plan.must + plan.should:
+            out |= positive_terms(child)
+        return out
+    return set(plan.terms)
+
+
+# -- evaluation ----------------------------------------------------------------------------------
+
+
+Postings = tuple[np.ndarray, np.ndarray]  # (sorted unique paragraph ids, scores)
+_EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+def union(parts: list[Postings], reduce=np.add) -> Postings:
+    """Merge sorted (docs, scores) lists, combining scores of equal docs with `reduce`.
+
+    A stable sort of concatenated sorted runs is a linear merge (timsort), cheaper than
+    scattering into a dense array the size of the segment."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return _EMPTY
+    if len(parts) == 1:
+        return parts[0]
+    docs = np.concatenate([p[0] for p in parts])
+    scores = np.concatenate([p[1] for p in parts])
+    order = np.argsort(docs, kind="stable")
+    docs, scores = docs[order], scores[order]
+    first = np.empty(len(docs), dtype=bool)
+    first[0] = True
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return docs[starts], reduce.reduceat(scores, starts)
+
+
+def member(docs: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Bool per element of sorted `docs`: is it in sorted `pool`?"""
+    if not len(pool):
+        return np.zeros(len(docs), dtype=bool)
+    idx = np.searchsorted(pool, docs)
+    idx[idx == len(pool)] = len(pool) - 1
+    return pool[idx] == docs
+
+
+class SegmentScorer:
+    """Evaluates a plan on one segment, sparsely: sorted paragraph ids with their scores."""
+
+    def __init__(self, snap: Snapshot, seg: Segment, params: BM25) -> None:
+        self.snap = snap
+        self.seg = seg
+        self.params = params
+
+    def evaluate(self, plan: Plan) -> Postings:
+        if isinstance(plan, BoolPlan):
+            return self._bool(plan)
+        parts = []
+        for fld, weight in plan.fields:
+            docs, scores = self._leaf_field(plan, fld)
+            if fld == "title" and len(docs):  # articles → their paragraphs
+                first = np.asarray(self.seg.art_first, dtype=np.int64)
+                counts = first[docs + 1] - first[docs]
+                docs = expand_ranges(first[docs], counts)
+                scores = np.repeat(scores, counts)
+            parts.append((docs, weight * scores if weight != 1.0 else scores))
+        return union(parts)
+
+    def _bool(self, plan: BoolPlan) -> Postings:
+        result: Postings | None = None
+        for child in sorted(plan.must, key=_cost):
+            docs, scores = self.evaluate(child)
+            if result is None:
+                result = (docs, scores)
+            else:
+                common, i, j = np.intersect1d(result[0], docs, assume_unique=True,
+                                              return_indices=True)
+                result = (common, result[1][i] + scores[j])
+            if not len(result[0]):
+                return _EMPTY
+        if plan.should:
+            should = union([self.evaluate(c) for c in plan.should])
+            if result is None:
+                result = should
+            elif len(should[0]):
+                idx = np.searchsorted(should[0], result[0])
+                idx[idx == len(should[0])] = 0
+                found = should[0][idx] == result[0]
+                result = (result[0], result[1] + np.where(found, should[1][idx], 0.0))
+        if result is None:  # only exclusions: nothing to match
+            return _EMPTY
+        if plan.must_not and len(result[0]):
+            banned = union([self.evaluate(c) for c in plan.must_not])[0]
+            keep = ~member(result[0], banned)
+            result = (result[0][keep], result[1][keep])
+        return result
+
+    def _leaf_field(self, leaf, fld: str) -> Postings:
+        fp = self.seg.fields[fld]
+        avgdl = self.snap.stats[fld].avg_length
+        p = self.params
+        if isinstance(leaf, PhraseLeaf):
+            docs, freq = phrase_matches(self.seg, fld, leaf.terms, leaf.offsets, leaf.slop)
+            if not len(docs):
+                return _EMPTY
+            return docs, leaf.idfs[fld] * tf_weight(freq, fp.length[docs], avgdl, p.k1, p.b)
+        parts = []
+        for term, w, term_idf in zip(leaf.terms, leaf.weights, leaf.idfs[fld]):
+            tid = self.seg.term_id(term)
+            if tid < 0:
+                continue
+            docs, tf = fp.postings(tid)
+            parts.append((docs.astype(np.int64),
+                          (w * term_idf) * tf_weight(tf, fp.length[docs], avgdl, p.k1, p.b)))
+        return union(parts, np.maximum)
+
+
+def _cost(plan: Plan) -> int:
+    """Evaluate cheap (leaf) clauses of a conjunction first, so it can stop early."""
+    return 1 if isinstance(plan, BoolPlan) else 0
+
+
+def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple[int, ...],
+                   slop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Documents where the terms occur at their relative offsets (each within `slop` of where
+    the first term puts it), and how often. Vectorized: positions become sortable keys
+    doc·2³² + (position − offset), compared with searchsorted."""
+    fp = seg.fields[fld]
+    tids = [seg.term_id(t) for t in terms]
+    empty = np.zeros(0, dtype=np.int64)
+    if min(tids) < 0:
+        return empty, empty
+    plists = [fp.postings(t) for t in tids]
+    order = sorted(range(len(tids)), key=lambda i: len(plists[i][0]))
+    cands = np.asarray(plists[order[0]][0])
+    for i in order[1:]:
+        cands = np.intersect1d(cands, plists[i][0], assume_unique=True)
+        if not len(cands):
+            return empty, empty
+    pos_ptr = fp.pos_ptr
+    keys = []
+    for tid, (docs, _tf), off in zip(tids, plists, offsets):
+        idx = int(fp.ptr[tid]) + np.searchsorted(docs, cands)
+        lens = np.asarray(fp.tf[idx], dtype=np.int64)
+        pos = np.asarray(fp.pos[expand_ranges(pos_ptr[idx], lens)], dtype=np.int64)
+        owner = np.repeat(np.arange(len(cands), dtype=np.int64), lens)
+        keys.append(owner * _KEY_SHIFT + (pos - off + _POS_BIAS))
+    anchors = keys[0]
+    ok = np.ones(len(anchors), dtype=bool)
+    for k in keys[1:]:
+        j = np.searchsorted(k, anchors - slop)
+        inside = j < len(k)
+        hit = np.zeros(len(anchors), dtype=bool)
+        hit[inside] = k[j[inside]] <= anchors[inside] + slop
+        ok &= hit
+    freq = np.bincount(anchors[ok] // _KEY_SHIFT, minlength=len(cands))
+    found = freq > 0
+    return cands[found].astype(np.int64), freq[found]
+
+
+@dataclass
+class Ranked:
+    """Top paragraphs over all segments: (segment index, paragraph id, score), best first;
+    `matched` holds every matching paragraph id per segment (sorted)."""
+
+    entries: list[tuple[int, int, float]]
+    total: int
+    matched: list[np.ndarray]
+
+
+def run(snap: Snapshot, plan: Plan | None, params: BM25, k: int) -> Ranked:
+    if plan is None:
+        return Ranked([], 0, [_EMPTY[0] for _ in snap.segments])
+    all_scores, all_seg, all_pid, matched, total = [], [], [], [], 0
+    for si, seg in enumerate(snap.segments):
+        docs, scores = SegmentScorer(snap, seg, params).evaluate(plan)
+        live = seg.live_paragraphs
+        if live is not None and len(docs):
+            keep = live[docs]
+            docs, scores = docs[keep], scores[keep]
+        matched.append(docs)
+        total += len(docs)
+        if not len(docs):
+            continue
+        if len(docs) > k:
+            part = np.argpartition(-scores, k - 1)[:k]
+            docs, scores = docs[part], scores[part]
+        all_scores.append(scores)
+        all_pid.append(docs)
+        all_seg.append(np.full(len(docs), si))
+    if not all_scores:
+        return Ranked([], total, matched)
+    sc = np.concatenate(all_scores)
+    sg = np.concatenate(all_seg)
+    pid = np.concatenate(all_pid)
+    order = np.lexsort((pid, sg, -sc))[:k]
+    return Ranked([(int(sg[i]), int(pid[i]), float(sc[i])) for i in order], total, matched)

@@ -1,0 +1,382 @@
+"""The library facade: `Index`, `SearchResults`, `Hit` — what embedding users import.
+
+Search is stages: parse (query) → compile to a plan over one snapshot (ranking) → score
+segments → materialize the top hits with highlight spans. When words are unknown or too
+few paragraphs match, the fuzzy fallback compiles the query again with expansions; hits
+only the expanded query found are flagged `fuzzy`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import highlight
+from .errors import CorruptIndex, SearchlibError
+from .index.snapshot import Snapshot
+from .index.storage import MANIFEST, SEGMENTS
+from .index.writer import IndexWriter, UpdateReport
+from .query import parse
+from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
+from .ranking import positive_terms as _positive_terms
+from .ranking import tf_weight as _tf_weight
+
+MIN_HITS = 3  # below this many matching paragraphs the fuzzy fallback is tried
+DEFAULT_K1 = 1.2
+DEFAULT_B = 0.75
+DEFAULT_TITLE_BOOST = 0.0
+
+
+@dataclass
+class Hit:
+    article_id: str
+    title: str
+    paragraph: int  # 1-based within the article
+    score: float
+    text: str
+    spans: list[tuple[int, int]]
+    fuzzy: bool = False
+    source: str = ""
+    _ref: tuple[int, int, int] = field(default=(0, 0, 0), repr=False, compare=False)
+
+
+@dataclass
+class SearchResults:
+    query: str
+    hits: list[Hit]
+    total: int  # matching paragraphs (all of them, not only the k returned)
+    warnings: list[str] = field(default_factory=list)
+    did_you_mean: str | None = None
+    took_ms: float = 0.0
+    fuzzy: bool = False  # the fuzzy fallback (or a term~) took part
+
+    def __iter__(self):
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+
+@dataclass(frozen=True)
+class ExplainPart:
+    field: str
+    query: str  # the query word/phrase this part comes from
+    term: str  # the indexed term (or phrase terms joined by spaces)
+    df: int
+    docs: int
+    idf: float
+    tf: float
+    length: int
+    avg_length: float
+    weight: float  # field boost × similarity weight of a fuzzy/prefix alternative
+    score: float
+
+
+@dataclass
+class Explanation:
+    score: float
+    parts: list[ExplainPart]
+    k1: float
+    b: float
+
+    def __str__(self) -> str:
+        lines = [f"score {self.score:.4f} = sum of (BM25 k1={self.k1:g} b={self.b:g}):"]
+        for p in self.parts:
+            lines.append(
+                f"  {p.score:8.4f}  {p.field}:{p.term!r} (from {p.query!r})  idf={p.idf:.4f} "
+                f"[N={p.docs}, df={p.df}]  tf={p.tf:g}  len={p.length} avg={p.avg_length:.1f}"
+                + (f"  weight={p.weight:.3f}" if p.weight != 1.0 else "")
+            )
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    path: str
+    articles: int
+    paragraphs: int
+    vocabulary: int
+    segments: int
+    bytes: int
+    generation: int
+    analyzer: dict
+    top_terms: list[tuple[str, int]]
+
+
+class Index:
+    """An on-disk index. Reads are from an immutable snapshot; `update` commits atomically."""
+
+    def __init__(self, root: str | os.PathLike, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
+                 title_boost: float = DEFAULT_TITLE_BOOST) -> None:
+        self.root = Path(root)
+        self.params = BM25(k1, b, title_boost)
+        self.snapshot = Snapshot(self.root)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, root: str | os.PathLike, **params) -> Index:
+        return cls(root, **params)
+
+    @classmethod
+    def build(cls, paths, root: str | os.PathLike, *, stemmer: str = "snowball",
+              stopwords: bool = True, warn=None, progress=None, **params) -> Index:
+        """Index `paths` from scratch into `root` (replacing an existing searchlib index)."""
+        IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
+            _as_list(paths), warn=warn, progress=progress
+        )
+        return cls(root, **params)
+
+    @classmethod
+    def create_or_update(cls, paths, root: str | os.PathLike, *, rebuild: bool = False,
+                         stemmer: str | None = None, warn=None, progress=None,
+                         **params) -> tuple[Index, UpdateReport]:
+        report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer).update(
+            _as_list(paths), warn=warn, progress=progress
+        )
+        return cls(root, **params), report
+
+    def update(self, paths, *, warn=None, progress=None) -> UpdateReport:
+        """Add new files, re-index changed ones, drop deleted ones; then see the new commit."""
+        report = IndexWriter(self.root).update(_as_list(paths), warn=warn, progress=progress)
+        self.refresh()
+        return report
+
+    def refresh(self) -> None:
+        """Move to the latest commit (searches in progress keep their snapshot)."""
+        self.snapshot = Snapshot(self.root)
+
+    # -- searching ---------------------------------------------------------------------------
+
+    def _params(self, k1, b, title_boost) -> BM25:
+        p = self.params
+        return BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
+                    p.title_boost if title_boost is None else title_boost)
+
+    def _plan(self, query: str, snap: Snapshot, params: BM25, strict: bool,
+              default_operator: str, fuzzy: bool, k: int):
+        parsed = parse(query, default_operator=default_operator, strict=strict)
+        exact = Compiler(snap, params)
+        plan = exact.compile(parsed.root)
+        ranked = run(snap, plan, params, k)
+        warnings = list(parsed.warnings) + exact.state.warnings
+        state = exact.state
+        exact_docs = None  # per segment: paragraphs the query matches without expansions
+        if fuzzy and parsed.root is not None and (exact.state.unknown or ranked.total < MIN_HITS):
+            wide = Compiler(snap, params, expand_unknown=True, expand_rare=True)
+            wide_plan = wide.compile(parsed.root)
+            if wide.state.expanded:
+                exact_docs = ranked.matched
+                plan, state = wide_plan, wide.state
+                ranked = run(snap, plan, params, k)
+        elif state.expanded:  # term~ in the query: flag hits the exact words alone miss
+            exact_docs = run(snap, Compiler(snap, params).compile(_unfuzz(parsed.root)),
+                              params, 1).matched
+        return parsed, plan, state, ranked, warnings, exact_docs
+
+    def search(self, query: str, k: int = 10, *, strict: bool = False,
+               default_operator: str = "OR", fuzzy: bool = True, k1: float | None = None,
+               b: float | None = None, title_boost: float | None = None) -> SearchResults:
+        """Rank paragraphs for `query`. Lenient by default: never raises on query syntax;
+        with strict=True a malformed query raises QuerySyntaxError (with its position)."""
+        t0 = time.perf_counter()
+        snap = self.snapshot
+        params = self._params(k1, b, title_boost)
+        k = max(0, int(k))
+        parsed, plan, state, ranked, warnings, exact_docs = self._plan(
+            query, snap, params, strict, default_operator, fuzzy, max(k, 1)
+        )
+        terms = _positive_terms(plan)
+        hits = []
+        for si, pid, score in ranked.entries[:k]:
+            seg = snap.segments[si]
+            hit = self._hit(snap, si, pid, score, terms)
+            if exact_docs is not None:
+                hit.fuzzy = not bool(member(np.array([pid]), exact_docs[si])[0])
+            hits.append(hit)
+            del seg
+        did_you_mean = None
+        if state.corrections:
+            did_you_mean = query
+            for raw, word in state.corrections.items():
+                did_you_mean = did_you_mean.replace(raw, word, 1)
+        if parsed.root is not None and plan is not None and state.unknown and not ranked.total:
+            warnings.append("no paragraph contains: " + ", ".join(dict.fromkeys(state.unknown)))
+        return SearchResults(
+            query=query, hits=hits, total=ranked.total, warnings=warnings,
+            did_you_mean=did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,
+            fuzzy=exact_docs is not None,
+        )
+
+    def _hit(self, snap: Snapshot, si: int, pid: int, score: float, terms: set[str]) -> Hit:
+        seg = snap.segments[si]
+        ai = int(seg.para_article[pid])
+        art_id, title, source = seg.articles[ai]
+        text = seg.paragraph_text(pid)
+        return Hit(
+            article_id=art_id, title=title, paragraph=pid - int(seg.art_first[ai]) + 1,
+            score=score, text=text, spans=highlight.spans(snap.analyzer, text, terms),
+            source=source, _ref=(snap.generation, si, pid),
+        )
+
+    def explain(self, query: str, hit: Hit, *, default_operator: str = "OR", fuzzy: bool = True,
+                k1: float | None = None, b: float | None = None,
+                title_boost: float | None = None) -> Explanation:
+        """Why `hit` scored what it did: idf, tf and length normalization per matched term."""
+        snap = self.snapshot
+        gen, si, pid = hit._ref
+        if gen != snap.generation:
+            raise SearchlibError("the index changed since this hit was found; search again")
+        params = self._params(k1, b, title_boost)
+        _, plan, _, _, _, _ = self._plan(query, snap, params, False, default_operator, fuzzy, 1)
+        seg = snap.segments[si]
+        parts: list[ExplainPart] = []
+        for leaf in _leaves(plan):
+            for fld, fweight in leaf.fields:
+                doc = pid if fld == "text" else int(seg.para_article[pid])
+                part = _explain_leaf(snap, seg, leaf, fld, fweight, doc, params)
+                if part is not None:
+                    parts.append(part)
+        return Explanation(sum(p.score for p in parts), parts, params.k1, params.b)
+
+    # -- browsing ----------------------------------------------------------------------------
+
+    def article(self, article_id: str) -> tuple[str, list[str]]:
+        """(title, paragraphs) of an article, for showing a hit in context."""
+        for seg in self.snapshot.segments:
+            for ai, (aid, title, _src) in enumerate(seg.articles):
+                if aid == article_id and (seg.deleted is None or not seg.deleted[ai]):
+                    lo, hi = int(seg.art_first[ai]), int(seg.art_first[ai + 1])
+                    return title, [seg.paragraph_text(p) for p in range(lo, hi)]
+        raise SearchlibError(f"no article {article_id!r} in the index")
+
+    def complete(self, prefix: str, limit: int = 20) -> list[str]:
+        """Index words starting with `prefix`, most frequent first (for shell completion)."""
+        word = self.snapshot.analyzer.normalize(prefix)
+        if not word:
+            return []
+        terms, surfaces = self.snapshot.vocabulary
+        found = [(s, t) for t, s in zip(terms, surfaces) if s.startswith(word)]
+        found.sort(key=lambda st: -self.snapshot.doc_freq(st[1]))
+        return [s for s, _ in found[:limit]]
+
+    def stats(self, top: int = 10) -> IndexStats:
+        snap = self.snapshot
+        terms, surfaces = snap.vocabulary
+        size = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
+        dfs: dict[str, int] = {}
+        for seg in snap.segments:
+            fp = seg.fields["text"]
+            counts = np.diff(np.asarray(fp.ptr))
+            best = np.argsort(-counts, kind="stable")[: top * 3]
+            for i in best:
+                word = seg.surface[i]
+                dfs[word] = dfs.get(word, 0) + int(counts[i])
+        top_terms = sorted(dfs.items(), key=lambda kv: -kv[1])[:top]
+        return IndexStats(
+            path=str(self.root), articles=snap.articles, paragraphs=snap.paragraphs,
+            vocabulary=len(terms), segments=len(snap.segments), bytes=size,
+            generation=snap.generation, analyzer=dict(snap.manifest["analyzer"]),
+            top_terms=top_terms,
+        )
+
+    def check(self) -> list[str]:
+        """Verify every file of the current commit against its checksum; [] means OK."""
+        problems = []
+        for entry in self.snapshot.manifest["segments"]:
+            seg_dir = self.root / SEGMENTS / entry["name"]
+            for fname, (size, crc) in entry["files"].items():
+                problems += _check_file(seg_dir / fname, f"{entry['name']}/{fname}", size, crc)
+        name = self.snapshot.manifest.get("sources")
+        if name and "sources_file" in self.snapshot.manifest:
+            size, crc = self.snapshot.manifest["sources_file"]
+            problems += _check_file(self.root / name, name, size, crc)
+        if not (self.root / MANIFEST).exists():
+            problems.append("manifest missing")
+        return problems
+
+
+def _check_file(path: Path, label: str, size: int, crc: int) -> list[str]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [f"missing file {label}"]
+    except OSError as exc:
+        return [f"unreadable file {label}: {exc.strerror}"]
+    if len(data) != size:
+        return [f"{label}: {len(data)} bytes, expected {size}"]
+    if zlib.crc32(data) != crc:
+        return [f"{label}: checksum mismatch (file damaged)"]
+    return []
+
+
+def _as_list(paths) -> list:
+    if isinstance(paths, (str, os.PathLike)):
+        return [paths]
+    return list(paths)
+
+
+def _unfuzz(node):
+    """The query with `word~` read as the plain word (to tell which hits are fuzzy-only)."""
+    from .query import Bool, Fuzzy, Term
+
+    if isinstance(node, Fuzzy):
+        return Term(node.text, node.field)
+    if isinstance(node, Bool):
+        return Bool(tuple(map(_unfuzz, node.must)), tuple(map(_unfuzz, node.should)),
+                    tuple(map(_unfuzz, node.must_not)))
+    return node
+
+
+def _leaves(plan):
+    if plan is None:
+        return
+    if isinstance(plan, BoolPlan):
+        for child in plan.must + plan.should:
+            yield from _leaves(child)
+    else:
+        yield plan
+
+
+def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | None:
+    fp = seg.fields[fld]
+    stats = snap.stats[fld]
+    length = int(fp.length[doc])
+    if isinstance(leaf, PhraseLeaf):
+        docs, freq = phrase_matches(seg, fld, leaf.terms, leaf.offsets, leaf.slop)
+        i = int(np.searchsorted(docs, doc))
+        if i >= len(docs) or docs[i] != doc:
+            return None
+        tf = float(freq[i])
+        tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
+                               params.k1, params.b)[0])
+        idf_v = leaf.idfs[fld]
+        return ExplainPart(fld, leaf.label, " ".join(leaf.terms), -1, stats.docs, idf_v, tf,
+                           length, stats.avg_length, fweight, fweight * idf_v * tfw)
+    best = None
+    assert isinstance(leaf, TermLeaf)
+    for term, w, idf_v in zip(leaf.terms, leaf.weights, leaf.idfs[fld]):
+        tid = seg.term_id(term)
+        if tid < 0:
+            continue
+        docs, tfs = fp.postings(tid)
+        i = int(np.searchsorted(docs, doc))
+        if i >= len(docs) or docs[i] != doc:
+            continue
+        tf = float(tfs[i])
+        tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
+                               params.k1, params.b)[0])
+        part = ExplainPart(fld, leaf.label, term, snap.doc_freq(term, fld), stats.docs, idf_v,
+                           tf, length, stats.avg_length, fweight * w, fweight * w * idf_v * tfw)
+        if best is None or part.score > best.score:
+            best = part
+    return best
+
+
+__all__ = ["Index", "Hit", "SearchResults", "Explanation", "ExplainPart", "IndexStats",
+           "UpdateReport", "CorruptIndex"]
