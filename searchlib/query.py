@@ -46,7 +46,7 @@ from searchlib.errors import QuerySyntaxError
 __all__ = ["Bool", "Fuzzy", "Node", "ParsedQuery", "Phrase", "Prefix", "Term", "parse"]
 
 MAX_DEPTH = 64  # deeper parentheses are flattened: bounds recursion whatever the input
-MAX_EDITS = 2  # more than 2 edits matches nearly everything
+MAX_EDITS = 2
 MAX_SLOP = 100
 MAX_WARNINGS = 20  # garbage input must not produce megabytes of warnings
 DEFAULT_FIELDS = frozenset({"title", "text"})
@@ -143,7 +143,7 @@ _TOKEN = re.compile(
     re.S | re.X,
 )
 _PHRASE_ESCAPE = re.compile(r'\\(["\\])')
-_SPECIALS = re.compile(r"\\.?|[\^~*]", re.S)  # escapes (skipped) and unescaped specials
+_ESCAPED = re.compile(r"\\.", re.S)
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _SLOP = re.compile(r"~[0-9]+")
 _DIGITS = re.compile(r"[0-9]+")
@@ -242,13 +242,11 @@ class _Parser:
         stack = [root] if isinstance(root, Bool) else []
         while stack:
             node = stack.pop()
-            children = [
-                c for c in (*node.must, *node.should, *node.must_not) if isinstance(c, Bool)
-            ]
-            if any(_only_excluded(n) for n in children):
+            kids = [c for c in (*node.must, *node.should, *node.must_not) if isinstance(c, Bool)]
+            if any(map(_only_excluded, kids)):
                 self.notes.append("a group with only excluded terms matches nothing")
                 break
-            stack.extend(children)
+            stack.extend(kids)
         if root is None and searchable:
             self.notes.append("nothing searchable left in the query")
         return root
@@ -302,6 +300,7 @@ class _Parser:
         return bool(s.strip())
 
     def _phrase(self, m: re.Match[str], start: int) -> None:
+        """Emit the phrase matched by _TOKEN, with its ``~N`` slop."""
         slop = 0
         if not m.group("close"):
             self.problem("unbalanced quote", start, "treated as closed at end")
@@ -324,38 +323,38 @@ class _Parser:
     def _capped(self, digits: str, limit: int, what: str, pos: int) -> int:
         value = int(digits) if len(digits) <= 6 else limit + 1  # never parse a huge int
         if value > limit:
-            message = f"{what} {_short(digits)} is too large (max {limit})"
-            self.problem(message, pos, f"using {limit}")
-            return limit
-        return value
+            self.problem(f"{what} {_short(digits)} is too large (max {limit})", pos, "capped")
+        return min(value, limit)
 
     def _leaf(self, raw: str, pos: int) -> Node | None:
         """Classify a word with special characters: Term, Prefix, Fuzzy, or None if dropped."""
-        found = [(m.start(), m.group()) for m in _SPECIALS.finditer(raw) if m.group()[0] != "\\"]
-        caret = next((k for k, c in found if c == "^"), -1)
+        # mask: same length as raw, escaped characters hidden, so str.find sees only operators
+        mask = _ESCAPED.sub("aa", raw) if "\\" in raw else raw
+        caret = mask.find("^")
         if caret >= 0:
             self.problem("boost (^) is not supported", pos + caret, "dropped")
-            raw, found = raw[:caret], [f for f in found if f[0] < caret]
-        tilde = next((k for k, c in found if c == "~"), -1)
+            raw, mask = raw[:caret], mask[:caret]
+        tilde = mask.find("~")
         if tilde >= 0:
-            return self._fuzzy(raw, [k for k, c in found if k < tilde], tilde, pos)
-        stars = [k for k, _ in found]  # only "*" is left
-        if not stars:
+            return self._fuzzy(raw, mask, tilde, pos)
+        star = mask.find("*")
+        if star < 0:
             return Term(_unescape(raw)) if raw else None
-        if stars[0] == 0:
-            what = "'*' needs a word before it" if len(stars) == len(raw) else "leading wildcard"
+        if star == 0:
+            what = "'*' needs a word before it" if not mask.strip("*") else "leading wildcard"
             self.problem(f"{what}: not supported", pos, "dropped")
             return None
-        if stars[-1] - stars[0] + 1 == len(stars) and stars[-1] == len(raw) - 1:
-            return Prefix(_unescape(raw[: stars[0]]))
-        self.problem("wildcard inside a word is not supported", pos + stars[0], "kept as is")
-        return Term(_unescape(raw))
+        if len(mask.rstrip("*")) > star:
+            self.problem("wildcard inside a word is not supported", pos + star, "kept as is")
+            return Term(_unescape(raw))
+        return Prefix(_unescape(raw[:star]))
 
-    def _fuzzy(self, raw: str, stars: list[int], tilde: int, pos: int) -> Node | None:
+    def _fuzzy(self, raw: str, mask: str, tilde: int, pos: int) -> Node | None:
+        """``word~N``: N capped at 2 because more edits match nearly every word."""
         base, suffix = raw[:tilde], raw[tilde + 1 :]
-        if stars:
-            self.problem("wildcard cannot be combined with '~'", pos + stars[0], "ignored")
-            base = "".join(raw[a + 1 : b] for a, b in zip([-1, *stars], [*stars, tilde]))
+        if "*" in mask[:tilde]:
+            self.problem("wildcard cannot be combined with '~'", pos + mask.find("*"), "ignored")
+            base = "".join(c for c, m in zip(base, mask[:tilde], strict=True) if m != "*")
         base = _unescape(base)
         if not base:
             self.problem("'~' needs a word before it", pos + tilde, "dropped")

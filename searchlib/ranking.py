@@ -171,6 +171,8 @@ class Compiler:
         want = forced or (self.expand_unknown and df == 0) or (self.expand_rare and df <= RARE_DF)
         if want:
             max_edits = forced_edits if forced_edits is not None else fz.max_edits(word, forced)
+            if df and not forced:  # a rare word that exists: only its nearest neighbours
+                max_edits = min(max_edits, 1)
             found = fz.expand(word, term, self.snap, max_edits) if max_edits else []
             found = [(t, w) for t, w in found if t != term]
             if found:
@@ -400,7 +402,21 @@ class Ranked:
     matched: list[np.ndarray]
 
 
-def run(snap: Snapshot, plan: Plan | None, params: BM25, k: int) -> Ranked:
+def best_per_article(seg: Segment, docs: np.ndarray, scores: np.ndarray) -> Postings:
+    """Keep each article's best paragraph (ties: the earlier paragraph)."""
+    arts = seg.para_article[docs]
+    order = np.lexsort((docs, -scores, arts))
+    arts_sorted = arts[order]
+    first = np.empty(len(order), dtype=bool)
+    first[:1] = True
+    np.not_equal(arts_sorted[1:], arts_sorted[:-1], out=first[1:])
+    keep = np.sort(order[first])
+    return docs[keep], scores[keep]
+
+
+def run(snap: Snapshot, plan: Plan | None, params: BM25, k: int,
+        per_article: bool = False) -> Ranked:
+    """Top k paragraphs (or, per_article, the best paragraph of each of the top k articles)."""
     if plan is None:
         return Ranked([], 0, [_EMPTY[0] for _ in snap.segments])
     all_scores, all_seg, all_pid, matched, total = [], [], [], [], 0
@@ -411,6 +427,8 @@ def run(snap: Snapshot, plan: Plan | None, params: BM25, k: int) -> Ranked:
             keep = live[docs]
             docs, scores = docs[keep], scores[keep]
         matched.append(docs)
+        if per_article and len(docs):
+            docs, scores = best_per_article(seg, docs, scores)
         total += len(docs)
         if not len(docs):
             continue

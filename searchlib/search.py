@@ -159,37 +159,42 @@ class Index:
                     p.title_boost if title_boost is None else title_boost)
 
     def _plan(self, query: str, snap: Snapshot, params: BM25, strict: bool,
-              default_operator: str, fuzzy: bool, k: int):
+              default_operator: str, fuzzy: bool, k: int, per_article: bool = False):
         parsed = parse(query, default_operator=default_operator, strict=strict)
-        exact = Compiler(snap, params)
-        plan = exact.compile(parsed.root)
-        ranked = run(snap, plan, params, k)
-        warnings = list(parsed.warnings) + exact.state.warnings
-        state = exact.state
-        exact_docs = None  # per segment: paragraphs the query matches without expansions
-        if fuzzy and parsed.root is not None and (exact.state.unknown or ranked.total < MIN_HITS):
+        first = Compiler(snap, params)
+        plan = first.compile(parsed.root)
+        ranked = first_run = run(snap, plan, params, k, per_article)
+        warnings = list(parsed.warnings) + first.state.warnings
+        state = first.state
+        if fuzzy and parsed.root is not None and (state.unknown or ranked.total < MIN_HITS):
             wide = Compiler(snap, params, expand_unknown=True, expand_rare=True)
             wide_plan = wide.compile(parsed.root)
             if wide.state.expanded:
-                exact_docs = ranked.matched
                 plan, state = wide_plan, wide.state
-                ranked = run(snap, plan, params, k)
-        elif state.expanded:  # term~ in the query: flag hits the exact words alone miss
-            exact_docs = run(snap, Compiler(snap, params).compile(_unfuzz(parsed.root)),
-                              params, 1).matched
+                ranked = run(snap, plan, params, k, per_article)
+        exact_docs = None  # per segment: paragraphs the query matches without expansions
+        if state.expanded:
+            if first.state.expanded:  # word~ in the query: match it as the plain word
+                first_run = run(snap, Compiler(snap, params).compile(_unfuzz(parsed.root)),
+                                params, 1)
+            exact_docs = first_run.matched
         return parsed, plan, state, ranked, warnings, exact_docs
 
     def search(self, query: str, k: int = 10, *, strict: bool = False,
                default_operator: str = "OR", fuzzy: bool = True, k1: float | None = None,
-               b: float | None = None, title_boost: float | None = None) -> SearchResults:
+               b: float | None = None, title_boost: float | None = None,
+               articles: bool = False) -> SearchResults:
         """Rank paragraphs for `query`. Lenient by default: never raises on query syntax;
-        with strict=True a malformed query raises QuerySyntaxError (with its position)."""
+        with strict=True a malformed query raises QuerySyntaxError (with its position).
+
+        `articles=True` returns the best paragraph of each of the top k articles instead,
+        and `total` then counts matching articles rather than paragraphs."""
         t0 = time.perf_counter()
         snap = self.snapshot
         params = self._params(k1, b, title_boost)
         k = max(0, int(k))
         parsed, plan, state, ranked, warnings, exact_docs = self._plan(
-            query, snap, params, strict, default_operator, fuzzy, max(k, 1)
+            query, snap, params, strict, default_operator, fuzzy, max(k, 1), articles
         )
         terms = _positive_terms(plan)
         hits = []

@@ -108,6 +108,10 @@ class SegmentBuilder:
             return [raw[w] if w in raw else self._tid(w) for w in words]
 
     def add(self, article_id: str, title: str, source: str, paragraphs: list[str]) -> None:
+        if not paragraphs and title.strip():
+            # A headline-only article (news briefs, title-only records) is findable and
+            # shown through its title, as its single paragraph.
+            paragraphs = [title.strip()]
         ids = self._ids(title)
         self.title_ids.extend(ids)
         self.title_counts.append(len(ids))

@@ -395,7 +395,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
     for seg in segs:
         art_live = ~seg.deleted if seg.deleted is not None else np.ones(seg.n_articles, bool)
         par_live = art_live[seg.para_article]
-        remaps[seg.name] = np.cumsum(art_live) - 1
+        remaps[seg.name] = np.cumsum(art_live) - 1 + doc_base["title"]
         term_map = np.array([gid[t] for t in seg.vocab], dtype=np.int64)
         for f, live in (("text", par_live), ("title", art_live)):
             fp = seg.fields[f]
