@@ -91,7 +91,10 @@ class _TermCache(dict):
 class Analyzer:
     """Turns text into terms. Construct with the settings stored in an index's manifest."""
 
-    def __init__(self, stemmer: str = "snowball", stopwords: bool = True) -> None:
+    def __init__(self, stemmer: str = "snowball", stopwords: bool = True,
+                 known_stems: Callable[[], dict[str, str]] | None = None) -> None:
+        """`known_stems` lazily supplies word → stem pairs computed earlier (an index stores
+        the ones it has seen): a query of known words then never needs to import NLTK."""
         if stemmer not in STEMMERS:
             raise ValueError(f"unknown stemmer {stemmer!r} (choose from {', '.join(STEMMERS)})")
         self.stemmer = stemmer
@@ -99,15 +102,25 @@ class Analyzer:
         self._stops = stopword_list() if stopwords else frozenset()
         self._stem_fn: Callable[[str], str] | None = None
         self._stems: dict[str, str] = {}
+        self._known_stems = known_stems
         self.cache = _TermCache(self._analyze_word)
 
     @property
     def settings(self) -> dict:
         return {"stemmer": self.stemmer, "stopwords": self.stopwords}
 
+    @property
+    def stems(self) -> dict[str, str]:
+        """Every word → stem pair this analyzer has computed or loaded."""
+        return self._stems
+
     def stem(self, word: str) -> str:
         stem = self._stems.get(word)
         if stem is None:
+            if self._known_stems is not None:
+                loader, self._known_stems = self._known_stems, None
+                self._stems.update(loader())
+                return self.stem(word)
             if self._stem_fn is None:
                 self._stem_fn = _make_stemmer(self.stemmer)
             stem = self._stems[word] = self._stem_fn(word)

@@ -34,6 +34,8 @@ Each group of clauses becomes ``Bool``: plain/OR clauses -> ``should``, ``+``/AN
 Strict-mode positions (0-based): unbalanced quote -> the opening quote; missing ``)`` -> the first
 unclosed ``(``; stray ``)`` -> that ``)``; dangling operator -> the operator; bad wildcard, fuzzy or
 boost suffix -> that character. All problems are collected in one pass and the earliest is raised.
+Notes that are not syntax errors (only excluded terms, control characters read as spaces) are
+warnings in both modes.
 """
 
 from __future__ import annotations
@@ -161,8 +163,12 @@ def _short(s: str) -> str:
     return s if len(s) <= 30 else s[:27] + "..."
 
 
+def _group1(m: re.Match[str]) -> str:
+    return m.group(1)  # a function: much faster than the template r"\1" in re.sub
+
+
 def _unescape(raw: str) -> str:
-    return _ESCAPE.sub(r"\1", raw) if "\\" in raw else raw
+    return _ESCAPE.sub(_group1, raw) if "\\" in raw else raw
 
 
 def _show(op: str) -> str:
@@ -260,15 +266,14 @@ class _Parser:
             at = first_control.start()
             self.notes.append(f"control characters treated as spaces (first at {at})")
         s = _CONTROL.sub(" ", self.text)  # same length: positions stay valid
-        n, i = len(s), 0
-        field_value = False  # the previous token was FIELD: read the next word literally
-        emit, match, cache = self.toks.append, _TOKEN.match, {}
-        while (m := match(s, i)) is not None:
+        n = len(s)
+        emit, cache = self.toks.append, {}
+        for m in _TOKEN.finditer(s):  # every non-space character starts some token
             kind = m.lastgroup
-            start, i = m.start(kind), m.end()
+            start, end = m.start(kind), m.end()
             if kind == "plain":
                 raw = m.group(kind)
-                if raw in _OPERATORS and not field_value:
+                if raw in _OPERATORS:
                     emit((_OPERATORS[raw], start, raw, None))
                     continue
                 if (leaf := cache.get(raw)) is None:
@@ -278,25 +283,24 @@ class _Parser:
                 raw = m.group(kind)
                 colon = raw.find(":")
                 field = self.fields.get(raw[:colon].lower()) if colon > 0 else None
-                if field is not None and not field_value:
-                    i = start + colon + 1
-                    if i == n or s[i].isspace() or s[i] == ")":
-                        name = _short(raw[: colon + 1])
-                        self.problem(f"field '{name}' has no value", start, "ignored")
-                    else:
-                        emit(("FIELD", start, field, None))
-                        field_value = True
-                    continue
-                emit(("LEAF", start, raw, self._leaf(raw, start)))
+                if field is None:
+                    emit(("LEAF", start, raw, self._leaf(raw, start)))
+                elif colon + 1 < len(raw):  # title:korea -- the value is never an operator
+                    at, value = start + colon + 1, raw[colon + 1 :]
+                    emit(("FIELD", start, field, None))
+                    emit(("LEAF", at, value, self._leaf(value, at)))
+                elif end < n and s[end] in '("':  # title:(...) or title:"..."
+                    emit(("FIELD", start, field, None))
+                else:
+                    self.problem(f"field '{_short(raw)}' has no value", start, "ignored")
             elif kind == "paren":
                 emit((s[start], start, s[start], None))
             elif kind == "phrase":
                 self._phrase(m, start)
-            elif i == n or s[i].isspace() or s[i] == ")":  # unary operator with nothing after
+            elif end == n or s[end].isspace() or s[end] == ")":  # unary with nothing after
                 self.problem(f"'{s[start]}' must be directly followed by a term", start, "ignored")
             else:
                 emit(("+" if s[start] == "+" else "NOT", start, s[start], None))
-            field_value = False
         return bool(s.strip())
 
     def _phrase(self, m: re.Match[str], start: int) -> None:
@@ -314,7 +318,7 @@ class _Parser:
                 self.problem("phrase slop must be a whole number like ~2", at, "ignored")
         body = m.group("body")
         if "\\" in body:
-            body = _PHRASE_ESCAPE.sub(r"\1", body)
+            body = _PHRASE_ESCAPE.sub(_group1, body)
         if body.strip():
             self.toks.append(("LEAF", start, body, Phrase(body, slop=slop)))
         else:

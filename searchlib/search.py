@@ -189,10 +189,23 @@ class Index:
 
         `articles=True` returns the best paragraph of each of the top k articles instead,
         and `total` then counts matching articles rather than paragraphs."""
+        k = max(0, int(k))
+        try:
+            return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
+                                articles)
+        except (IndexError, ValueError, UnicodeDecodeError, OSError) as exc:
+            # Structural checks at open catch most damage; this catches the rest (e.g. a
+            # file overwritten in place) as one clear error instead of a traceback.
+            raise CorruptIndex(
+                f"index at {self.root} could not be read ({exc.__class__.__name__}); "
+                "run: searchlib check"
+            ) from exc
+
+    def _search(self, query, k, strict, default_operator, fuzzy, k1, b, title_boost,
+                articles) -> SearchResults:
         t0 = time.perf_counter()
         snap = self.snapshot
         params = self._params(k1, b, title_boost)
-        k = max(0, int(k))
         parsed, plan, state, ranked, warnings, exact_docs = self._plan(
             query, snap, params, strict, default_operator, fuzzy, max(k, 1), articles
         )

@@ -18,6 +18,8 @@ order, so a stable sort by term id yields (term, document, position) order direc
 from __future__ import annotations
 
 import json
+import mmap
+import os
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from functools import cached_property
@@ -30,6 +32,7 @@ from ..errors import CorruptIndex
 from .storage import write_file
 
 FIELDS = ("text", "title")
+_LAZY_FILES = ("vocab.txt", "surface.txt", "articles.json", "store.bin")
 
 
 def build_postings(tids: np.ndarray, docs: np.ndarray, pos: np.ndarray, n_terms: int) -> dict:
@@ -231,9 +234,25 @@ class Segment:
         self.deleted = deleted  # bool per article, or None
         if deleted is not None and len(deleted) != self.n_articles:
             raise CorruptIndex(f"deletion file of segment {self.name} does not match it")
-        if (len(self.art_first) != self.n_articles + 1
-                or len(self.store_off) != self.n_paragraphs + 1):
-            raise CorruptIndex(f"index files of segment {self.name} disagree on their sizes")
+        self._validate()
+        # Files read later are opened now: a reader's snapshot stays readable even after a
+        # writer's commit has unlinked them (the open handle keeps the data alive).
+        try:
+            self._files = {n: open(directory / n, "rb") for n in _LAZY_FILES}  # noqa: SIM115
+        except OSError as exc:
+            raise CorruptIndex(f"index file unreadable in segment {self.name}: {exc}") from None
+
+    def _validate(self) -> None:
+        """Cheap structural checks, so a damaged file fails loudly instead of misleading."""
+        sizes = {"text": self.n_paragraphs, "title": self.n_articles}
+        ok = len(self.art_first) == self.n_articles + 1
+        ok &= len(self.store_off) == self.n_paragraphs + 1
+        for f, fp in self.fields.items():
+            ok &= len(fp.ptr) >= 1 and int(fp.ptr[0]) == 0 and int(fp.ptr[-1]) == len(fp.doc)
+            ok &= len(fp.tf) == len(fp.doc) and len(fp.length) == sizes[f]
+            ok &= bool(np.all(np.diff(fp.ptr) >= 0))
+        if not ok:
+            raise CorruptIndex(f"index files of segment {self.name} disagree with each other")
 
     def _load(self, name: str) -> np.ndarray:
         # A plain ndarray view of the mapping: np.memmap's Python-level __getitem__ is slow.
@@ -243,8 +262,12 @@ class Segment:
         parts = ("ptr", "doc", "tf", "pos", "len")
         return FieldPostings(*(self._load(f"{field}.{k}") for k in parts))
 
+    def _read(self, name: str) -> bytes:
+        f = self._files[name]
+        return os.pread(f.fileno(), os.fstat(f.fileno()).st_size, 0)
+
     def _text(self, name: str) -> list[str]:
-        data = (self.dir / name).read_bytes()
+        data = self._read(name)
         return data.decode("utf-8").split("\n") if data else []
 
     @cached_property
@@ -257,7 +280,7 @@ class Segment:
 
     @cached_property
     def articles(self) -> list[list[str]]:
-        return json.loads((self.dir / "articles.json").read_text("utf-8"))
+        return json.loads(self._read("articles.json").decode("utf-8"))
 
     @cached_property
     def para_article(self) -> np.ndarray:
@@ -279,10 +302,10 @@ class Segment:
 
     @cached_property
     def _store(self) -> np.ndarray:
-        path = self.dir / "store.bin"
-        if path.stat().st_size == 0:  # numpy cannot memory-map an empty file
+        fd = self._files["store.bin"].fileno()
+        if os.fstat(fd).st_size == 0:  # an empty file cannot be memory-mapped
             return np.zeros(0, dtype=np.uint8)
-        return np.asarray(np.memmap(path, dtype=np.uint8, mode="r"))
+        return np.frombuffer(mmap.mmap(fd, 0, access=mmap.ACCESS_READ), dtype=np.uint8)
 
     def term_id(self, term: str) -> int:
         vocab = self.vocab

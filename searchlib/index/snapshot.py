@@ -17,7 +17,7 @@ import numpy as np
 from ..analysis import Analyzer
 from ..errors import CorruptIndex
 from .segment import FIELDS, Segment
-from .storage import SEGMENTS, read_manifest
+from .storage import SEGMENTS, load_stems, read_manifest
 
 
 @dataclass(frozen=True)
@@ -67,7 +67,8 @@ class Snapshot:
         self.generation = int(manifest["generation"])
         settings = manifest["analyzer"]
         self.analyzer = Analyzer(settings.get("stemmer", "snowball"),
-                                 settings.get("stopwords", True))
+                                 settings.get("stopwords", True),
+                                 known_stems=lambda: load_stems(self.root, manifest))
         self.stats = {f: self._field_stats(f) for f in FIELDS}
 
     def _field_stats(self, field: str) -> FieldStats:

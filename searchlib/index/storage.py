@@ -12,6 +12,7 @@ import errno
 import fcntl
 import json
 import os
+import signal
 import zlib
 from pathlib import Path
 
@@ -29,6 +30,14 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = "write.lock"
 SEGMENTS = "segments"
+
+
+def failpoint(name: str) -> None:
+    """Crash-test hook: die here, as abruptly as a power cut, when asked by the environment.
+
+    Tests set SEARCHLIB_FAILPOINT to a point's name and check the index afterwards."""
+    if os.environ.get("SEARCHLIB_FAILPOINT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def crc32_file(path: Path, chunk: int = 1 << 20) -> int:
@@ -102,6 +111,7 @@ def write_manifest(root: Path, manifest: dict) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        failpoint("manifest-temp-written")
         os.replace(tmp, root / MANIFEST)
         fsync_dir(root)
     except OSError as exc:
@@ -158,3 +168,17 @@ class WriterLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def load_stems(root: Path, manifest: dict | None) -> dict[str, str]:
+    """The word → stem cache of a commit. Only a cache: if it is unreadable, stems are simply
+    computed again, so any problem yields an empty dict rather than an error."""
+    name = (manifest or {}).get("stems")
+    if not name:
+        return {}
+    try:
+        text = (root / name).read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    pairs = (line.split("\t") for line in text.split("\n") if line)
+    return {p[0]: p[1] for p in pairs if len(p) == 2}

@@ -41,7 +41,9 @@ from .storage import (
     SEGMENTS,
     WriterLock,
     describe_oserror,
+    failpoint,
     fsync_dir,
+    load_stems,
     read_manifest,
     write_file,
     write_manifest,
@@ -80,8 +82,6 @@ def _under(path: str, roots: list[str]) -> bool:
 
 
 def _prepare_root(root: Path, rebuild: bool) -> None:
-    if root.is_symlink():
-        raise NotAnIndex(f"{root} is a symbolic link; give the real index directory")
     if root.exists() and not root.is_dir():
         raise NotAnIndex(f"{root} is a file, not an index directory")
     if root.exists() and rebuild:
@@ -92,6 +92,8 @@ def _prepare_root(root: Path, rebuild: bool) -> None:
             )
         if entries:
             _check_ours(root)
+    if (root / SEGMENTS).is_symlink():
+        raise NotAnIndex(f"{root / SEGMENTS} is a symbolic link; refusing to write through it")
     try:
         root.mkdir(parents=True, exist_ok=True)
         (root / SEGMENTS).mkdir(exist_ok=True)
@@ -150,6 +152,7 @@ class IndexWriter:
         old = None
         if not self.rebuild and (self.root / MANIFEST).exists():
             old = read_manifest(self.root)
+            self._collect_garbage(old)  # leftovers of a writer that crashed before committing
         settings = dict(old["analyzer"]) if old else {"stemmer": "snowball", "stopwords": True}
         for key, value in self.want.items():
             if value is not None and old and settings.get(key) != value:
@@ -159,7 +162,10 @@ class IndexWriter:
                 )
             if value is not None:
                 settings[key] = value
-        analyzer = Analyzer(settings["stemmer"], settings["stopwords"])
+        analyzer = Analyzer(settings["stemmer"], settings["stopwords"],
+                            known_stems=lambda: load_stems(self.root, old))
+        self.analyzer = analyzer
+        self.old = old
         gen = (old["generation"] + 1) if old else 1
         if self.rebuild:
             gen = max(gen, self._max_generation() + 1)
@@ -182,6 +188,7 @@ class IndexWriter:
             self._written.append(path)
             entry = builder.write(path)
             fsync_dir(path)
+            failpoint("segment-written")
             new_segments.append(entry)
             for _key, rec in pending:
                 rec[2] = name
@@ -240,8 +247,10 @@ class IndexWriter:
             return
 
         seg_entries = self._apply_deletions(seg_entries, deletions)
+        failpoint("deletions-written")
         seg_entries = seg_entries + new_segments
         seg_entries, sources = self._maybe_merge(seg_entries, sources, report)
+        failpoint("merged")
         self._commit(seg_entries, sources, settings)
         report.committed = True
         self._finish_report(report, seg_entries)
@@ -333,6 +342,15 @@ class IndexWriter:
         if path.exists():
             path.unlink()
         size, crc = write_file(path, json.dumps(sources).encode("utf-8"))
+        stems_name = None
+        if settings["stemmer"] != "none":
+            stems = load_stems(self.root, self.old)
+            stems.update(self.analyzer.stems)
+            stems_name = f"stems-{self.gen:06d}.tsv"
+            self._written.append(self.root / stems_name)
+            (self.root / stems_name).unlink(missing_ok=True)
+            write_file(self.root / stems_name,
+                       "".join(f"{w}\t{t}\n" for w, t in stems.items()).encode("utf-8"))
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -342,9 +360,12 @@ class IndexWriter:
             "segments": entries,
             "sources": sources_name,
             "sources_file": [size, crc],
+            "stems": stems_name,  # a cache (word → stem), so queries rarely need NLTK
         }
+        failpoint("before-manifest")
         write_manifest(self.root, manifest)
         self._written = []
+        failpoint("committed")
         self._collect_garbage(manifest)
 
     def _collect_garbage(self, manifest: dict) -> None:
@@ -353,13 +374,18 @@ class IndexWriter:
         seg_root = self.root / SEGMENTS
         for p in seg_root.iterdir():
             if p.name not in live:
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                if p.is_symlink() or not p.is_dir():
+                    p.unlink(missing_ok=True)  # never follow a link out of the index
+                else:
+                    shutil.rmtree(p, ignore_errors=True)
+                failpoint("gc-partial")
             else:
                 for f in p.glob("deleted-*.npy"):
                     if f.name != live[p.name]:
                         f.unlink(missing_ok=True)
-        for p in self.root.glob("sources-*.json"):
-            if p.name != manifest["sources"]:
+        keep = {manifest["sources"], manifest.get("stems")}
+        for p in [*self.root.glob("sources-*.json"), *self.root.glob("stems-*.tsv")]:
+            if p.name not in keep:
                 p.unlink(missing_ok=True)
         for p in self.root.glob(f"{MANIFEST}.tmp-*"):
             p.unlink(missing_ok=True)
