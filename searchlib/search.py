@@ -112,10 +112,14 @@ class Index:
     """An on-disk index. Reads are from an immutable snapshot; `update` commits atomically."""
 
     def __init__(self, root: str | os.PathLike, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
-                 title_boost: float = DEFAULT_TITLE_BOOST) -> None:
+                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True) -> None:
+        """Open the latest commit at `root`. With verify=True (the default) every file is
+        checked against its checksum first (~2 ms per MB), so damage is an error, never
+        silently wrong results; pass verify=False to open very large indexes faster."""
         self.root = Path(root)
         self.params = BM25(k1, b, title_boost)
-        self.snapshot = Snapshot(self.root)
+        self.verify = verify
+        self.snapshot = Snapshot(self.root, verify)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -149,7 +153,7 @@ class Index:
 
     def refresh(self) -> None:
         """Move to the latest commit (searches in progress keep their snapshot)."""
-        self.snapshot = Snapshot(self.root)
+        self.snapshot = Snapshot(self.root, self.verify)
 
     # -- searching ---------------------------------------------------------------------------
 

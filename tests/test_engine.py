@@ -145,7 +145,8 @@ def test_explain_adds_up_to_the_score(seed_index):
             exp = seed_index.explain(query, hit)
             assert exp.score == pytest.approx(hit.score, rel=1e-9)
             assert all(p.idf > 0 and p.tf >= 1 for p in exp.parts)
-    text = str(seed_index.explain("artillery shells", seed_index.search("artillery shells").hits[0]))
+    top = seed_index.search("artillery shells").hits[0]
+    text = str(seed_index.explain("artillery shells", top))
     assert "idf=" in text and "tf=1" in text
 
 

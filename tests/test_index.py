@@ -91,7 +91,8 @@ def test_many_updates_merge_and_score_like_a_fresh_build(tmp_path, monkeypatch):
     docs = tmp_path / "docs"
     docs.mkdir()
     root = tmp_path / "idx"
-    texts = [f"Report {i}: oil prices and wheat harvest number {i}.\nCocoa {i % 3}." for i in range(7)]
+    texts = [f"Report {i}: oil prices and wheat harvest number {i}.\nCocoa {i % 3}."
+             for i in range(7)]
     idx = None
     for i, text in enumerate(texts):
         write(docs / f"r{i}.txt", text)
@@ -105,9 +106,11 @@ def test_many_updates_merge_and_score_like_a_fresh_build(tmp_path, monkeypatch):
     assert len(idx.snapshot.segments) <= 3
     fresh = searchlib.Index.build([docs], tmp_path / "fresh")
     for query in ("oil prices", "cocoa", "gold", '"wheat harvest"', "report~"):
-        a = [(h.article_id, h.paragraph, round(h.score, 9)) for h in idx.search(query, k=20).hits]
-        b = [(h.article_id, h.paragraph, round(h.score, 9)) for h in fresh.search(query, k=20).hits]
-        assert sorted(a) == sorted(b), query
+        got, want = (
+            sorted((h.article_id, h.paragraph, round(h.score, 9)) for h in ix.search(query, k=20))
+            for ix in (idx, fresh)
+        )
+        assert got == want, query
     assert idx.check() == []
 
 

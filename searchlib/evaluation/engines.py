@@ -57,6 +57,7 @@ _WHOOSH_MODULES = (
     "whoosh.fields",
     "whoosh.index",
     "whoosh.qparser",
+    "whoosh.query",
     "whoosh.scoring",
     "whoosh.automata.lev",
     "whoosh.classify",
@@ -98,8 +99,10 @@ class WhooshEngine:
     default syntax (phrases, AND/OR/NOT...) for hand-written queries.
     """
 
-    def __init__(self, *, query_syntax: bool = False, limitmb: int = 1024) -> None:
-        self.name = "whoosh-bm25f" + ("-syntax" if query_syntax else "")
+    def __init__(
+        self, *, query_syntax: bool = False, limitmb: int = 1024, name: str | None = None
+    ) -> None:
+        self.name = name or "whoosh-bm25f" + ("-syntax" if query_syntax else "")
         self.query_syntax = query_syntax
         self.limitmb = limitmb
         self._index: Any = None
@@ -127,6 +130,31 @@ class WhooshEngine:
                 )
         writer.commit()
         self._parser = self._make_parser(whoosh, schema)
+
+    def open(self, workdir: str) -> None:
+        """Open an index ``build`` wrote earlier (maybe in another process)."""
+        whoosh = _import_whoosh()
+        self.close()
+        self._index = whoosh.index.open_dir(str(Path(workdir) / "whoosh"))
+        self._parser = self._make_parser(whoosh, self._index.schema)
+
+    def query(self, kind: str, words: list[str], k: int) -> int:
+        """Speed benchmark: Or/And/Phrase over the text field, analyzed like the index, with the
+        searcher kept open between queries."""
+        whoosh = _import_whoosh()
+        if self._searcher is None:
+            self._searcher = self._index.searcher(weighting=whoosh.scoring.BM25F())
+        analyzer = self._index.schema["text"].analyzer
+        terms = [t.text for word in words for t in analyzer(word)]
+        if not terms:
+            return 0
+        query_module = whoosh.query
+        if kind == "phrase":
+            query = query_module.Phrase("text", terms)
+        else:
+            leaves = [query_module.Term("text", t) for t in terms]
+            query = (query_module.And if kind == "and" else query_module.Or)(leaves)
+        return len(self._searcher.search(query, limit=k))
 
     def _make_parser(self, whoosh: Any, schema: Any) -> Any:
         qparser = whoosh.qparser
@@ -160,6 +188,9 @@ class SearchlibEngine:
     with ``query_syntax=False`` (default), upper-case AND/OR/NOT become plain words (see
     ``lowercase_operators``); set ``query_syntax=True`` for hand-written boolean queries.
     Assumes ``Hit.paragraph`` is the 1-based paragraph number, as in paragraph qrels.
+
+    ``set_params`` changes k1/b/title_boost/fuzzy between searches without rebuilding: they are
+    query-time arguments of ``Index.search``, so a parameter sweep indexes once per analyzer.
     """
 
     def __init__(
@@ -170,12 +201,16 @@ class SearchlibEngine:
         *,
         query_syntax: bool = False,
         fuzzy: bool = False,
+        name: str | None = None,
         **options: Any,
     ) -> None:
-        self.name = f"searchlib-{stemmer}-k1={k1}-b={b}" + ("-syntax" if query_syntax else "")
+        default = f"searchlib-{stemmer}-k1={k1}-b={b}" + ("-syntax" if query_syntax else "")
+        self.name = name or default
         self.k1, self.b, self.stemmer = k1, b, stemmer
         self.query_syntax, self.fuzzy = query_syntax, fuzzy
         self.options = options
+        self.overrides: dict[str, float] = {}
+        self.builds = 0
         self._index: Any = None
 
     def build(self, corpus_path: str, workdir: str) -> None:
@@ -187,10 +222,92 @@ class SearchlibEngine:
         self._index = index_class.build(
             [corpus_path], workdir, stemmer=self.stemmer, k1=self.k1, b=self.b, **self.options
         )
+        self.builds += 1
+
+    def open(self, workdir: str) -> None:
+        """Open an index ``build`` wrote earlier (maybe in another process)."""
+        import searchlib
+
+        self._index = searchlib.Index.open(workdir, k1=self.k1, b=self.b, **self.options)
+
+    def set_params(self, *, fuzzy: bool | None = None, **overrides: float) -> None:
+        """Search with other ``k1``/``b``/``title_boost`` (and fuzzy) from now on."""
+        unknown = set(overrides) - {"k1", "b", "title_boost"}
+        if unknown:
+            raise EngineUnavailable(f"not a search-time parameter: {', '.join(sorted(unknown))}")
+        self.overrides.update(overrides)
+        if fuzzy is not None:
+            self.fuzzy = fuzzy
 
     def search(self, query: str, k: int) -> list[Hit]:
         if self._index is None:
             raise EngineUnavailable("SearchlibEngine.search called before build")
         text = query if self.query_syntax else lowercase_operators(query)
-        result = self._index.search(text, k=k, fuzzy=self.fuzzy)
+        ranked = rank_only(self._index, text, k, self.fuzzy, self.overrides)
+        if ranked is not None:
+            return ranked
+        result = self._index.search(text, k=k, fuzzy=self.fuzzy, **self.overrides)
         return [(hit.article_id, int(hit.paragraph), float(hit.score)) for hit in result.hits]
+
+    def query(self, kind: str, words: list[str], k: int) -> int:
+        """Speed benchmark: an OR, AND or phrase query through the public search call."""
+        text = {"or": " ".join(words), "and": " AND ".join(words)}.get(kind)
+        text = text if text is not None else '"' + " ".join(words) + '"'
+        return len(self._index.search(text, k=k, fuzzy=False).hits)
+
+    def close(self) -> None:
+        self._index = None
+
+
+def rank_only(index: Any, query: str, k: int, fuzzy: bool, overrides: dict) -> list[Hit] | None:
+    """The hits ``Index.search`` would return, without building their text and highlights.
+
+    Evaluation fetches up to 3000 paragraphs per query and only needs ids and scores; building
+    each ``Hit`` (text + highlight spans) costs ~97% of such a search. This mirrors the first
+    half of ``Index.search`` (a test checks both agree); returns None when the index lacks the
+    internals, and the caller then uses the public ``search``.
+    """
+    plan = getattr(index, "_plan", None)
+    params = getattr(index, "_params", None)
+    if plan is None or params is None:
+        return None
+    snap = index.snapshot
+    bm25 = params(overrides.get("k1"), overrides.get("b"), overrides.get("title_boost"))
+    ranked = plan(query, snap, bm25, False, "OR", fuzzy, max(k, 1))[3]
+    hits: list[Hit] = []
+    for si, pid, score in ranked.entries[: max(k, 0)]:
+        seg = snap.segments[si]
+        ai = int(seg.para_article[pid])
+        hits.append((seg.articles[ai][0], pid - int(seg.art_first[ai]) + 1, float(score)))
+    return hits
+
+
+ENGINE_NAMES = ("searchlib", "whoosh", "bm25s", "tantivy", "sqlite")
+_ALIASES = {"fts5": "sqlite", "sqlite-fts5": "sqlite", "whoosh-bm25f": "whoosh"}
+
+
+def make_engine(name: str, **searchlib_options: Any) -> Any:
+    """An engine by its short name; ``searchlib_options`` (k1, b, stemmer, stopwords,
+    title_boost...) configure searchlib only. Unknown names and peers that are not installed
+    raise ``EngineUnavailable`` with a one-line reason."""
+    key = _ALIASES.get(name.strip().lower(), name.strip().lower())
+    if key == "searchlib":
+        options = dict(searchlib_options)
+        return SearchlibEngine(
+            options.pop("k1", 0.9), options.pop("b", 0.4), options.pop("stemmer", "snowball"),
+            name="searchlib", **options,
+        )
+    if key == "whoosh":
+        _import_whoosh()
+        return WhooshEngine(name="whoosh")
+    from searchlib.evaluation import peers
+
+    if key == "bm25s":
+        peers.require("bm25s")
+        return peers.Bm25sEngine()
+    if key == "tantivy":
+        peers.require("tantivy")
+        return peers.TantivyEngine()
+    if key == "sqlite":
+        return peers.SqliteEngine()
+    raise EngineUnavailable(f"unknown engine {name!r} (use {', '.join(ENGINE_NAMES)})")

@@ -29,7 +29,7 @@ import numpy as np
 
 from ..analysis import TOKEN_RE, Analyzer
 from ..errors import CorruptIndex
-from .storage import write_file
+from .storage import crc32_file, write_file
 
 FIELDS = ("text", "title")
 _LAZY_FILES = ("vocab.txt", "surface.txt", "articles.json", "store.bin")
@@ -209,13 +209,14 @@ class FieldPostings:
 class Segment:
     """Read-only view of one segment directory, memory-mapped; deletions applied on top."""
 
-    def __init__(self, directory: Path, entry: dict, deleted: np.ndarray | None) -> None:
+    def __init__(self, directory: Path, entry: dict, deleted: np.ndarray | None,
+                 verify: bool = True) -> None:
         self.dir = directory
         self.name = entry["name"]
         self.entry = entry
         self.n_articles = int(entry["articles"])
         self.n_paragraphs = int(entry["paragraphs"])
-        for fname, (size, _crc) in entry["files"].items():
+        for fname, (size, crc) in entry["files"].items():
             p = directory / fname
             try:
                 actual = p.stat().st_size
@@ -225,6 +226,8 @@ class Segment:
                 raise CorruptIndex(
                     f"index file damaged: {self.name}/{fname} has {actual} bytes, expected {size}"
                 )
+            if verify and crc32_file(p) != crc:
+                raise CorruptIndex(f"index file damaged: {self.name}/{fname} fails its checksum")
         try:
             self.fields = {f: self._field(f) for f in FIELDS}
             self.art_first = self._load("art.first")

@@ -46,7 +46,7 @@ def load_deleted(seg_dir: Path, entry: dict) -> np.ndarray | None:
 class Snapshot:
     """Immutable once opened: later commits by a writer do not change what it answers."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, verify: bool = True) -> None:
         self.root = Path(root)
         # A writer may delete files of an older commit between our manifest read and opening
         # them; re-reading the manifest then finds the newer commit.
@@ -55,7 +55,7 @@ class Snapshot:
             try:
                 self.segments = [
                     Segment(self.root / SEGMENTS / e["name"], e,
-                            load_deleted(self.root / SEGMENTS / e["name"], e))
+                            load_deleted(self.root / SEGMENTS / e["name"], e), verify)
                     for e in manifest["segments"]
                 ]
                 break

@@ -1,0 +1,40 @@
+"""`searchlib index`: build or incrementally update an index from files and folders."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..analysis import STEMMERS
+from .common import DEFAULT_SOURCES, build, index_option, update_summary
+
+
+@click.command("index")
+@click.argument("paths", nargs=-1, metavar="[PATH]...",
+                type=click.Path(exists=True, path_type=Path))
+@index_option
+@click.option("--rebuild", is_flag=True,
+              help="Start from scratch instead of updating (needed to change --stemmer).")
+@click.option("--stemmer", type=click.Choice(STEMMERS), default=None,
+              help="Word stemming for a new index [default: snowball; an existing index "
+                   "keeps its own].")
+def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, stemmer: str | None) -> None:
+    """Index the articles in PATHs (files or folders; default: seeds/).
+
+    Updates are incremental: only new and changed files are read, and files that
+    disappeared from the given folders are dropped. Files that cannot be read (binary,
+    not UTF-8, empty...) are skipped with one warning each; the rest is indexed.
+
+    \b
+    Examples:
+      searchlib index                        # seeds/ -> index/
+      searchlib index ~/news --index ~/news-index
+      searchlib index --rebuild --stemmer porter
+    """
+    if not paths:
+        if not Path(DEFAULT_SOURCES).is_dir():
+            raise click.UsageError(f"no PATH given and no {DEFAULT_SOURCES}/ folder here")
+        paths = (Path(DEFAULT_SOURCES),)
+    _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer)
+    click.echo(update_summary(report, index_dir))

@@ -1,0 +1,49 @@
+"""`searchlib stats` and `searchlib check`: look at an index without searching it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..search import Index
+from .common import EXIT_ERROR, as_dir, index_option
+from .output import clean, plural, stats_text
+
+
+@click.command("stats")
+@index_option
+@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
+              help="How many of the most frequent terms to list.")
+def stats(index_dir: Path, top: int) -> None:
+    """Size, vocabulary, analyzer settings and most frequent terms of the index.
+
+    \b
+    Example:
+      searchlib stats --index index/ --top 20
+    """
+    click.echo(stats_text(Index.open(index_dir).stats(top=top)))
+
+
+@click.command("check")
+@index_option
+@click.pass_context
+def check(ctx: click.Context, index_dir: Path) -> None:
+    """Verify every index file against the size and checksum its commit recorded.
+
+    Prints `OK: ...` and exits 0, or one line per problem and exits 2.
+
+    \b
+    Example:
+      searchlib check --index index/ || searchlib index --rebuild seeds/
+    """
+    idx = Index.open(index_dir)  # opening already rejects missing or truncated files
+    problems = idx.check()
+    for problem in problems:
+        click.echo(f"searchlib: error: {index_dir}: {clean(problem)}", err=True)
+    if problems:
+        ctx.exit(EXIT_ERROR)
+    st = idx.stats(top=0)
+    click.echo(f"OK: {as_dir(index_dir)} {plural(st.articles, 'article')}, "
+               f"{plural(st.paragraphs, 'paragraph')} in {plural(st.segments, 'segment')}; "
+               "every file matches its checksum")

@@ -1,0 +1,97 @@
+"""`searchlib search`: one query, ranked paragraphs, grep-like exit codes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from .common import index_option, isatty, open_index, warn
+from .output import Style, color_wanted, json_lines, results_text, terminal_width
+
+EXIT_NO_HITS = 1
+
+
+class QueryCommand(click.Command):
+    """Explains the usual trap: `-word` (exclude a word) is read as an option."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as exc:
+            if not exc.option_name.startswith("--"):
+                exc.message += (" (to exclude a word, put the query after --: "
+                                "searchlib search -- korea -russia)")
+            raise
+
+
+COLOR_HELP = (
+    "Highlight matches: auto = only on a terminal and when NO_COLOR is unset or empty; "
+    "always = even in pipes and despite NO_COLOR (an explicit request wins); never."
+)
+
+
+def color_option(f):
+    return click.option("--color", type=click.Choice(["auto", "always", "never"]),
+                        default="auto", show_default=True, help=COLOR_HELP)(f)
+
+
+@click.command("search", cls=QueryCommand)
+@click.argument("query", nargs=-1, required=True)
+@index_option
+@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True,
+              metavar="N", help="Show the best N hits.")
+@click.option("--articles", is_flag=True,
+              help="Best paragraph of each article; the total then counts articles.")
+@click.option("--and", "all_words", is_flag=True,
+              help="Require every word (AND between words instead of OR).")
+@click.option("--strict", is_flag=True,
+              help="Reject a malformed query (exit 2, caret at the problem) instead of "
+                   "repairing it with a warning.")
+@click.option("--no-fuzzy", is_flag=True, help="No typo-tolerant fallback for rare words.")
+@click.option("--explain", is_flag=True, help="Show the BM25 score breakdown of each hit.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON Lines on stdout: one {\"type\": \"hit\"} object per hit, then "
+                   "{\"type\": \"summary\"}. Spans are [start, end) character offsets "
+                   "into \"text\".")
+@color_option
+@click.pass_context
+def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, articles: bool,
+           all_words: bool, strict: bool, no_fuzzy: bool, explain: bool, as_json: bool,
+           color: str) -> None:
+    """Search the index for QUERY (the words are joined with spaces).
+
+    Query syntax: words, "exact phrases", AND / OR / NOT, +must, -exclude, (groups),
+    title:word, prefix*, fuzzy~. Without an index yet and with a seeds/ folder here,
+    the default index is built first.
+
+    Exit status: 0 hits found, 1 no hits, 2 error.
+
+    \b
+    Examples:
+      searchlib search north korea artillery shells
+      searchlib search '"artillery shells" AND russia' -k 3 --explain
+      searchlib search -- korea -russia        # after --, -word excludes a word
+      searchlib search --json korea | jq -r .text
+    """
+    idx = open_index(ctx, index_dir)
+    text = " ".join(query)
+    operator = "AND" if all_words else "OR"
+    res = idx.search(text, k=k, strict=strict, default_operator=operator, fuzzy=not no_fuzzy,
+                     articles=articles)
+    explanations = None
+    if explain:
+        explanations = [idx.explain(text, hit, default_operator=operator, fuzzy=not no_fuzzy)
+                        for hit in res.hits]
+    if as_json:
+        for line in json_lines(res, explanations):
+            click.echo(line, color=False)
+    else:
+        for message in res.warnings:
+            warn(message)
+        style = Style(color_wanted(color, isatty(sys.stdout)))
+        click.echo(results_text(res, style, terminal_width(), articles=articles,
+                                explanations=explanations), color=style.color)
+    if not res.hits:
+        ctx.exit(EXIT_NO_HITS)

@@ -1,0 +1,241 @@
+"""`searchlib shell`: search interactively (prompt_toolkit) or line by line from a pipe.
+
+The command logic lives in `Shell`, independent of where lines come from, so the piped
+mode (scripts, tests) and the interactive prompt behave the same.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..errors import SearchlibError
+from ..search import Index, SearchResults
+from .common import error_lines, index_option, isatty, open_index, warn
+from .output import Style, article_text, color_wanted, plural, results_text, terminal_width
+from .search_cmd import color_option
+
+COMMANDS = [
+    (":help", "this list"),
+    (":k N", "show N hits per query"),
+    (":articles", "toggle one hit per article (best paragraph)"),
+    (":explain N", "why hit N of the last results scored what it did"),
+    (":open N", "the whole article of hit N, that paragraph marked >>"),
+    (":quit", "leave (or Ctrl-D); Ctrl-C cancels the line being typed"),
+]
+ALIASES = {"h": "help", "?": "help", "q": "quit", "exit": "quit"}
+PROMPT = "search> "
+
+
+def history_path() -> Path:
+    """$XDG_DATA_HOME/searchlib/history (XDG says to ignore a relative value)."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".local" / "share"
+    return root / "searchlib" / "history"
+
+
+class Shell:
+    """One search session: settings, the last results, and the `:` commands."""
+
+    def __init__(self, index: Index, style: Style, *, pager: bool = False) -> None:
+        self.index = index
+        self.style = style
+        self.pager = pager
+        self.k = 10
+        self.articles = False
+        self.last: SearchResults | None = None
+        self.separate = False  # piped answers run together without a blank line between
+
+
+    # -- output --------------------------------------------------------------------------------
+
+    def emit(self, text: str) -> None:
+        """Page only what would scroll off the screen; short answers stay inline."""
+        if self.separate:
+            click.echo()
+        self.separate = not self.pager
+        if self.pager:
+            size = shutil.get_terminal_size()
+            rows = sum(1 + len(click.unstyle(line)) // max(1, size.columns)
+                       for line in text.splitlines())
+            if rows >= size.lines - 1:
+                click.echo_via_pager(text + "\n", color=self.style.color)
+                return
+        click.echo(text, color=self.style.color)
+
+    @staticmethod
+    def hint(text: str) -> None:
+        click.echo(text, err=True)
+
+    # -- lines ---------------------------------------------------------------------------------
+
+    def handle(self, line: str) -> bool:
+        """Run one line; False means the user asked to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        try:
+            if line.startswith(":"):
+                return self.command(line[1:])
+            self.search(line)
+        except (SearchlibError, OSError) as exc:
+            if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+                raise
+            for msg in error_lines(exc):
+                self.hint(msg)
+        return True
+
+    def search(self, query: str) -> None:
+        res = self.index.search(query, k=self.k, articles=self.articles)
+        for message in res.warnings:
+            warn(message)
+        self.last = res
+        self.emit(results_text(res, self.style, terminal_width(), articles=self.articles))
+
+    def command(self, text: str) -> bool:
+        name, _, arg = text.strip().partition(" ")
+        name = ALIASES.get(name.lower(), name.lower())
+        arg = arg.strip()
+        if name == "quit":
+            return False
+        if name == "help":
+            width = max(len(c) for c, _ in COMMANDS)
+            self.emit("type a query to search, or a command:\n" + "\n".join(
+                f"  {cmd:<{width}}  {what}" for cmd, what in COMMANDS))
+        elif name == "k":
+            self._set_k(arg)
+        elif name == "articles":
+            self.articles = not self.articles
+            self.hint("one hit per article" if self.articles else "one hit per paragraph")
+        elif name == "explain":
+            hit = self._hit(arg, "explain")
+            if hit is not None and self.last is not None:
+                self.emit(str(self.index.explain(self.last.query, hit)))
+        elif name == "open":
+            hit = self._hit(arg, "open")
+            if hit is not None:
+                title, paragraphs = self.index.article(hit.article_id)
+                self.emit(article_text(hit.article_id, title, paragraphs, hit.paragraph,
+                                       hit.spans, self.style, terminal_width()))
+        else:
+            self.hint(f"unknown command :{name} (type :help for the list)")
+        return True
+
+    def _set_k(self, arg: str) -> None:
+        if not arg:
+            self.hint(f"showing {plural(self.k, 'hit')} per query (change with :k N)")
+        elif arg.isdigit() and int(arg) > 0:
+            self.k = int(arg)
+            self.hint(f"showing {plural(self.k, 'hit')} per query")
+        else:
+            self.hint("usage: :k N  (N a whole number, at least 1)")
+
+    def _hit(self, arg: str, verb: str):
+        if self.last is None or not self.last.hits:
+            self.hint(f"nothing to {verb} yet: search first")
+            return None
+        n = len(self.last.hits)
+        if not (arg.isdigit() and 1 <= int(arg) <= n):
+            self.hint(f"usage: :{verb} N  (N from 1 to {n}, a hit of the last results)")
+            return None
+        return self.last.hits[int(arg) - 1]
+
+
+def run_lines(shell: Shell, lines: Iterable[str]) -> None:
+    """Piped mode: no prompt, no editing; stop at EOF or :quit."""
+    for line in lines:
+        if not shell.handle(line):
+            break
+
+
+def _completer(index: Index):
+    from prompt_toolkit.completion import Completer, Completion
+
+    word_at_end = re.compile(r"\w+$")
+    names = [":" + cmd.split()[0][1:] for cmd, _ in COMMANDS]
+
+    class VocabularyCompleter(Completer):
+        """Index words for the word being typed; `:` command names at the line start."""
+
+        def get_completions(self, document, complete_event):
+            before = document.text_before_cursor
+            if before.lstrip().startswith(":"):
+                typed = before.lstrip()
+                if " " not in typed:
+                    for name in names:
+                        if name.startswith(typed):
+                            yield Completion(name, start_position=-len(typed))
+                return
+            m = word_at_end.search(before)
+            if m:
+                for word in index.complete(m.group()):
+                    yield Completion(word, start_position=-len(m.group()))
+
+    return VocabularyCompleter()
+
+
+def _history():
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    path = history_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(exist_ok=True)
+    except OSError as exc:
+        warn(f"history not kept ({path}: {exc.strerror or exc})")
+        return InMemoryHistory()
+    return FileHistory(str(path))
+
+
+def run_interactive(shell: Shell, **session_args: Any) -> None:
+    """The prompt_toolkit loop; `session_args` (input=, output=) let tests drive it."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
+
+    session: PromptSession[str] = PromptSession(
+        history=_history(), completer=_completer(shell.index), complete_while_typing=False,
+        auto_suggest=AutoSuggestFromHistory(), **session_args,
+    )
+    click.echo("searchlib shell: type a query, :help for commands, Ctrl-D to leave", err=True)
+    while True:
+        try:
+            line = session.prompt(PROMPT)
+        except KeyboardInterrupt:
+            continue
+        except EOFError:
+            break
+        if not shell.handle(line):
+            break
+
+
+@click.command("shell")
+@index_option
+@color_option
+@click.pass_context
+def shell(ctx: click.Context, index_dir: Path, color: str) -> None:
+    """Search interactively: line editing, history, Tab completes index words.
+
+    History is kept in $XDG_DATA_HOME/searchlib/history (~/.local/share/searchlib/history).
+    Commands: :help, :k N, :articles, :explain N, :open N, :quit. When stdin is not a
+    terminal, queries and commands are read one per line until EOF.
+
+    \b
+    Examples:
+      searchlib shell
+      printf 'artillery\\n:open 1\\n' | searchlib shell
+    """
+    idx = open_index(ctx, index_dir)
+    interactive = isatty(sys.stdin) and isatty(sys.stdout)
+    sh = Shell(idx, Style(color_wanted(color, isatty(sys.stdout))), pager=interactive)
+    if interactive:
+        run_interactive(sh)
+    else:
+        run_lines(sh, sys.stdin)

@@ -1,0 +1,304 @@
+"""Tests that try to break the index: crashes mid-commit, a second writer, readers during a
+commit, damaged files, a full disk, and paths that lead outside the index."""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import searchlib
+from searchlib import CorruptIndex, IndexLocked, IndexWriteError, NotAnIndex
+from searchlib.index import storage
+
+from .conftest import REPO, SEEDS
+
+OLD_FILES = 120
+
+
+def make_corpus(folder) -> None:
+    folder.mkdir()
+    for i in range(OLD_FILES):
+        (folder / f"f{i:03d}.txt").write_text(
+            f"Dispatch {i} about harvest{i} and oldmarker.\nSecond paragraph {i} on shipping."
+        )
+
+
+def change_corpus(folder) -> None:
+    """The update under test: one file changed, one deleted, forty added."""
+    path = folder / "f001.txt"
+    path.write_text("Dispatch 1 rewritten with newmarker.")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+    (folder / "f002.txt").unlink()
+    for i in range(OLD_FILES, OLD_FILES + 40):
+        (folder / f"f{i:03d}.txt").write_text(f"Dispatch {i} with newmarker.")
+
+
+def content(idx) -> tuple[frozenset, frozenset, int]:
+    old = idx.search("oldmarker", k=1000, fuzzy=False)
+    new = idx.search("newmarker", k=1000, fuzzy=False)
+    return (frozenset(h.article_id for h in old.hits), frozenset(h.article_id for h in new.hits),
+            idx.stats().paragraphs)
+
+
+UPDATER = textwrap.dedent("""
+    import sys
+    from searchlib.index import writer
+    writer.MAX_SEGMENTS = 1          # force a merge (and garbage to collect) in the update
+    writer.IndexWriter(sys.argv[1]).update([sys.argv[2]], flush_tokens=50)
+""")
+
+CRASH_POINTS = ["segment-written", "deletions-written", "merged", "before-manifest",
+                "manifest-temp-written", "committed", "gc-partial"]
+
+
+@pytest.fixture(scope="module")
+def states(tmp_path_factory):
+    """What the index answers before and after the update, computed once without crashes."""
+    base = tmp_path_factory.mktemp("states")
+    make_corpus(base / "docs")
+    before = content(searchlib.Index.build([base / "docs"], base / "idx"))
+    # two earlier updates leave several segments, so the crashing update also merges
+    (base / "docs" / "extra.txt").write_text("Extra oldmarker note.")
+    idx = searchlib.Index.open(base / "idx")
+    idx.update([base / "docs"])
+    (base / "docs" / "extra.txt").unlink()
+    idx.update([base / "docs"])
+    assert content(idx) == before
+    change_corpus(base / "docs")
+    idx.update([base / "docs"])
+    return before, content(idx)
+
+
+def run_updater(root, docs, failpoint: str | None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, SEARCHLIB_FAILPOINT=failpoint or "")
+    return subprocess.run([sys.executable, "-c", UPDATER, str(root), str(docs)],
+                          env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+
+
+@pytest.mark.parametrize("point", CRASH_POINTS)
+def test_sigkill_during_commit_leaves_old_or_new_never_a_mix(tmp_path, states, point):
+    before, after = states
+    docs, root = tmp_path / "docs", tmp_path / "idx"
+    make_corpus(docs)
+    idx = searchlib.Index.build([docs], root)
+    (docs / "extra.txt").write_text("Extra oldmarker note.")
+    idx.update([docs])
+    (docs / "extra.txt").unlink()
+    idx.update([docs])
+    change_corpus(docs)
+
+    proc = run_updater(root, docs, point)
+    assert proc.returncode == -9, proc.stderr  # it really died at that point
+
+    crashed = searchlib.Index.open(root)
+    assert crashed.check() == []
+    expected = after if point in ("committed", "gc-partial") else before
+    assert content(crashed) == expected
+
+    proc = run_updater(root, docs, None)  # re-running completes the update
+    assert proc.returncode == 0, proc.stderr
+    done = searchlib.Index.open(root)
+    assert content(done) == after and done.check() == []
+    leftovers = {p.name for p in (root / "segments").iterdir()}
+    assert leftovers == {e["name"] for e in done.snapshot.manifest["segments"]}
+
+
+HOLDER = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from searchlib.index.storage import WriterLock
+    lock = WriterLock(Path(sys.argv[1])); lock.acquire()
+    print("locked", flush=True); time.sleep(60)
+""")
+
+
+def test_second_writer_is_refused_and_a_killed_writers_lock_is_recovered(tmp_path):
+    root = tmp_path / "idx"
+    idx = searchlib.Index.build([SEEDS], root)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(root)], stdout=subprocess.PIPE,
+                              text=True, cwd=REPO)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(IndexLocked) as err:
+            idx.update([SEEDS])
+        assert f"pid {holder.pid}" in str(err.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert (root / storage.LOCK).exists()  # the dead writer's lock file is still there...
+    report = searchlib.Index.open(root).update([SEEDS])  # ...and is taken over
+    assert report.files_unchanged == 1
+
+
+def test_readers_keep_their_snapshot_while_a_writer_commits(tmp_path):
+    docs = tmp_path / "docs"
+    make_corpus(docs)
+    root = tmp_path / "idx"
+    reader = searchlib.Index.build([docs], root)
+    old_hits = reader.search("oldmarker", k=5)
+    change_corpus(docs)
+    for p in docs.glob("*.txt"):  # replace everything: every old segment file gets deleted
+        p.write_text(p.read_text().replace("oldmarker", "newmarker"))
+    searchlib.Index.build([docs], root)
+    assert not any((root / "segments" / e["name"]).exists()
+                   for e in reader.snapshot.manifest["segments"])
+    again = reader.search("oldmarker", k=5)  # old snapshot, files already unlinked
+    assert [(h.article_id, h.text) for h in again.hits] == [
+        (h.article_id, h.text) for h in old_hits.hits]
+    assert reader.article(old_hits.hits[0].article_id)
+    fresh = searchlib.Index.open(root)
+    assert fresh.search("oldmarker", fuzzy=False).total == 0
+    reader.refresh()
+    assert reader.search("oldmarker", fuzzy=False).total == 0
+
+
+def test_reader_opening_during_many_commits_never_fails(tmp_path):
+    docs = tmp_path / "docs"
+    make_corpus(docs)
+    root = tmp_path / "idx"
+    searchlib.Index.build([docs], root)
+    code = textwrap.dedent(f"""
+        import os, time
+        from pathlib import Path
+        import searchlib
+        docs = Path({str(docs)!r})
+        for i in range(15):
+            p = docs / f"f{{i:03d}}.txt"
+            p.write_text(f"rewrite {{i}} oldmarker")
+            st = p.stat(); os.utime(p, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+            searchlib.Index.open({str(root)!r}).update([docs])
+    """)
+    writer = subprocess.Popen([sys.executable, "-c", code], cwd=REPO)
+    opened = 0
+    try:
+        while writer.poll() is None:
+            idx = searchlib.Index.open(root)
+            res = idx.search("oldmarker", k=3)
+            assert res.total == OLD_FILES
+            opened += 1
+    finally:
+        writer.wait(timeout=120)
+    assert writer.returncode == 0 and opened > 0
+
+
+# -- damaged indexes ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def built(tmp_path):
+    root = tmp_path / "idx"
+    searchlib.Index.build([SEEDS], root)
+    return root
+
+
+def seg_file(root, name: str):
+    seg = json.loads((root / "manifest.json").read_text())["segments"][0]["name"]
+    return root / "segments" / seg / name
+
+
+@pytest.mark.parametrize("name", ["text.doc.npy", "text.pos.npy", "store.bin", "vocab.txt",
+                                  "articles.json", "art.first.npy"])
+def test_truncated_file_is_a_clear_error(built, name):
+    path = seg_file(built, name)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(CorruptIndex) as err:
+        searchlib.Index.open(built)
+    assert name in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["text.tf.npy", "store.bin", "title.pos.npy", "surface.txt"])
+def test_overwritten_file_is_detected_by_checksum(built, name):
+    path = seg_file(built, name)
+    data = bytearray(path.read_bytes())
+    data[-4:] = b"\xff\xfe\xfd\xfc"
+    path.write_bytes(bytes(data))
+    with pytest.raises(CorruptIndex, match="checksum"):
+        searchlib.Index.open(built)
+    idx = searchlib.Index.open(built, verify=False)  # opt-out: `check` still finds it
+    assert any(name in p for p in idx.check())
+
+
+def test_missing_file_is_named(built):
+    seg_file(built, "text.tf.npy").unlink()
+    with pytest.raises(CorruptIndex, match="missing.*text.tf.npy"):
+        searchlib.Index.open(built)
+
+
+def test_garbage_manifest_is_a_clear_error(built):
+    (built / "manifest.json").write_text("{not json")
+    with pytest.raises(CorruptIndex, match="manifest"):
+        searchlib.Index.open(built)
+
+
+# -- write failures and paths ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("code,message", [(errno.ENOSPC, "disk full"),
+                                          (errno.EROFS, "not writable")])
+def test_write_failure_keeps_the_previous_commit(built, tmp_path, monkeypatch, code, message):
+    docs = tmp_path / "more"
+    docs.mkdir()
+    (docs / "new.txt").write_text("Brand new zeppelin article.")
+    real = storage.write_file
+    calls = {"n": 0}
+
+    def failing(path, data):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(code, os.strerror(code))
+        return real(path, data)
+
+    from searchlib.index import segment, writer
+    monkeypatch.setattr(segment, "write_file", failing)
+    monkeypatch.setattr(writer, "write_file", failing)
+    idx = searchlib.Index.open(built)
+    with pytest.raises(IndexWriteError, match=message):
+        idx.update([SEEDS, docs])
+    monkeypatch.undo()
+    again = searchlib.Index.open(built)
+    assert again.check() == [] and again.stats().paragraphs == 13
+    assert again.search("zeppelin", fuzzy=False).total == 0
+    names = {p.name for p in (built / "segments").iterdir()}
+    assert names == {e["name"] for e in again.snapshot.manifest["segments"]}  # no leftovers
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_location_is_a_clear_error(built):
+    os.chmod(built, 0o555)
+    try:
+        with pytest.raises(IndexWriteError):
+            searchlib.Index.build([SEEDS], built)
+    finally:
+        os.chmod(built, 0o755)
+    assert searchlib.Index.open(built).stats().paragraphs == 13
+
+
+def test_symlinked_segments_folder_is_refused(tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    root = tmp_path / "idx"
+    searchlib.Index.build([SEEDS], root)
+    shutil.rmtree(root / "segments")
+    (root / "segments").symlink_to(outside)
+    for attempt in (lambda: searchlib.Index.build([SEEDS], root),
+                    lambda: searchlib.Index.create_or_update([SEEDS], root)):
+        with pytest.raises(NotAnIndex, match="symbolic link"):
+            attempt()
+    assert list(outside.iterdir()) == []
+
+
+def test_garbage_collection_never_follows_links_out(built, tmp_path):
+    outside = tmp_path / "precious"
+    outside.mkdir()
+    (outside / "keep.txt").write_text("keep me")
+    (built / "segments" / "seg-999999-000").symlink_to(outside)
+    searchlib.Index.build([SEEDS], built)  # a commit runs garbage collection
+    assert (outside / "keep.txt").read_text() == "keep me"
