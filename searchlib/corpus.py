@@ -19,7 +19,8 @@ from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
-MAX_FILE_BYTES = 256 * 2**20
+MAX_FILE_BYTES = 256 * 2**20  # record files (.json/.jsonl): many articles in one file
+MAX_ARTICLE_BYTES = 32 * 2**20  # a .txt/.md/.html file is one article: beyond this, not news
 MAX_PARAGRAPH_CHARS = 100_000
 MAX_TITLE_CHARS = 120
 TITLE_WORDS = 12
@@ -219,23 +220,24 @@ def _read(source: Source, name: str, warn: Warn) -> list[Article]:
         st = os.stat(source.path)
         if not stat.S_ISREG(st.st_mode):
             raise _Skip("not a regular file")
-        if st.st_size > MAX_FILE_BYTES:
-            raise _Skip(f"too large ({st.st_size} bytes, limit {MAX_FILE_BYTES})")
+        limit = MAX_FILE_BYTES if suffix in (".json", ".jsonl") else MAX_ARTICLE_BYTES
+        if st.st_size > limit:
+            raise _Skip(f"too large ({_mb(st.st_size)}, limit {_mb(limit)} for {suffix} files)")
         with open(source.path, "rb") as f:
             head = f.read(SNIFF_BYTES)
             encoding = _sniff(head)
             if suffix == ".jsonl":
                 f.seek(0)
                 return _jsonl_articles(f, encoding, source, name, warn)
-            data = head + f.read(MAX_FILE_BYTES + 1 - len(head))
+            data = head + f.read(limit + 1 - len(head))
     except FileNotFoundError:
         raise _Skip("vanished before it could be read") from None
     except PermissionError:
         raise _Skip("permission denied") from None
     except OSError as exc:
         raise _Skip(exc.strerror or str(exc)) from None
-    if len(data) > MAX_FILE_BYTES:
-        raise _Skip(f"too large (over {MAX_FILE_BYTES} bytes)")  # grew since stat
+    if len(data) > limit:
+        raise _Skip(f"too large (over {_mb(limit)})")  # grew since stat
     text = _decode(data, encoding)
     if not text.strip():
         raise _Skip("empty")
@@ -249,6 +251,10 @@ def _read(source: Source, name: str, warn: Warn) -> list[Article]:
         paragraphs = split_paragraphs(text)
         title = _plain_title(paragraphs, source.path)
     return [Article(source.rel, title, tuple(paragraphs), source.path)]
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.0f} MB" if n >= 2**20 else f"{n} bytes"
 
 
 def _sniff(head: bytes) -> str:

@@ -387,12 +387,18 @@ def test_file_vanishing_between_find_and_read(tmp_path: Path) -> None:
 
 
 def test_too_large_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(corpus, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(corpus, "MAX_ARTICLE_BYTES", 100)
+    monkeypatch.setattr(corpus, "MAX_FILE_BYTES", 200)
     write(tmp_path / "big.txt", "x" * 101)
     write(tmp_path / "small.txt", "x" * 100)
+    write(tmp_path / "records.jsonl", '{"id": "r", "text": "' + "y" * 150 + '"}')
+    write(tmp_path / "huge.jsonl", '{"id": "h", "text": "' + "z" * 250 + '"}')
     articles, warnings = load(tmp_path)
-    assert [a.id for a in articles] == ["small.txt"]
-    assert warnings == ["skipped big.txt: too large (101 bytes, limit 100)"]
+    assert [a.id for a in articles] == ["r", "small.txt"]
+    assert warnings == [
+        "skipped big.txt: too large (101 bytes, limit 100 bytes for .txt files)",
+        "skipped huge.jsonl: too large (273 bytes, limit 200 bytes for .jsonl files)",
+    ]
 
 
 def test_source_built_by_hand_is_read() -> None:

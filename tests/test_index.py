@@ -206,3 +206,24 @@ def test_scores_ignore_deleted_documents(seed_copy, tmp_path):
         got = [round(h.score, 9) for h in idx.search(q, k=20).hits]
         want = [round(h.score, 9) for h in clean.search(q, k=20).hits]
         assert got == want
+
+
+def test_a_big_record_file_spans_segments_and_updates_cleanly(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    records = [{"id": f"r{i}", "title": f"Story {i}", "text": f"Cargo {i} shipped via port."}
+               for i in range(60)]
+    path = data / "feed.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    root = tmp_path / "idx"
+    writer_mod.IndexWriter(root, rebuild=True).update([data], flush_tokens=25)
+    idx = searchlib.Index.open(root)
+    assert len(idx.snapshot.segments) > 1  # one file, several segments
+    assert idx.search("cargo", k=100).total == 60
+    records[5]["text"] = "Changed: grain shipped."
+    write(path, "\n".join(json.dumps(r) for r in records[:40]), bump=10_000_000)
+    writer_mod.IndexWriter(root).update([data], flush_tokens=25)
+    idx.refresh()
+    assert idx.search("cargo", k=100).total == 39
+    assert [h.article_id for h in idx.search("grain").hits] == ["r5"]
+    assert idx.check() == []

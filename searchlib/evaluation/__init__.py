@@ -10,7 +10,14 @@ from searchlib.evaluation.bench import BenchmarkResult, benchmark, cut, format_t
 from searchlib.evaluation.common import Qrels, Run, paragraph_id, split_paragraph_id
 from searchlib.evaluation.corpus import Article, iter_articles, split_blocks, split_txt
 from searchlib.evaluation.datasets import Dataset, load_dataset, qrels_level
-from searchlib.evaluation.engines import Engine, SearchlibEngine, WhooshEngine, lowercase_operators
+from searchlib.evaluation.engines import (
+    ENGINE_NAMES,
+    Engine,
+    SearchlibEngine,
+    WhooshEngine,
+    lowercase_operators,
+    make_engine,
+)
 from searchlib.evaluation.errors import (
     DatasetError,
     EngineUnavailable,
@@ -25,9 +32,12 @@ from searchlib.evaluation.metrics import (
     rank,
 )
 from searchlib.evaluation.runs import read_run, write_run
+from searchlib.evaluation.sweep import Setting, SweepError, parse_spec, parse_specs
+from searchlib.evaluation.typos import add_typos, typo_queries
 
 __all__ = [
     "DEFAULT_METRICS",
+    "ENGINE_NAMES",
     "METHODS",
     "Article",
     "BenchmarkResult",
@@ -41,7 +51,10 @@ __all__ = [
     "Run",
     "RunFileError",
     "SearchlibEngine",
+    "Setting",
+    "SweepError",
     "WhooshEngine",
+    "add_typos",
     "aggregate",
     "aggregate_scores",
     "benchmark",
@@ -52,8 +65,11 @@ __all__ = [
     "iter_articles",
     "load_dataset",
     "lowercase_operators",
+    "make_engine",
     "paragraph_id",
     "parse_metric",
+    "parse_spec",
+    "parse_specs",
     "qrels_level",
     "rank",
     "read_run",
@@ -61,5 +77,6 @@ __all__ = [
     "split_blocks",
     "split_paragraph_id",
     "split_txt",
+    "typo_queries",
     "write_run",
 ]

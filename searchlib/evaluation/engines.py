@@ -213,6 +213,13 @@ class SearchlibEngine:
         self.builds = 0
         self._index: Any = None
 
+    def prepare(self) -> None:
+        """Import the stemmer (NLTK takes ~1-2 s to import) so build times measure indexing."""
+        if self.stemmer != "none":
+            from searchlib.analysis import Analyzer
+
+            Analyzer(self.stemmer).stem("warming")
+
     def build(self, corpus_path: str, workdir: str) -> None:
         import searchlib
 
@@ -286,20 +293,21 @@ ENGINE_NAMES = ("searchlib", "whoosh", "bm25s", "tantivy", "sqlite")
 _ALIASES = {"fts5": "sqlite", "sqlite-fts5": "sqlite", "whoosh-bm25f": "whoosh"}
 
 
-def make_engine(name: str, **searchlib_options: Any) -> Any:
+def make_engine(name: str, *, query_syntax: bool = False, **searchlib_options: Any) -> Any:
     """An engine by its short name; ``searchlib_options`` (k1, b, stemmer, stopwords,
-    title_boost...) configure searchlib only. Unknown names and peers that are not installed
-    raise ``EngineUnavailable`` with a one-line reason."""
+    title_boost...) configure searchlib only, ``query_syntax`` searchlib and whoosh (peers always
+    read queries as bags of words). Unknown names and peers that are not installed raise
+    ``EngineUnavailable`` with a one-line reason."""
     key = _ALIASES.get(name.strip().lower(), name.strip().lower())
     if key == "searchlib":
         options = dict(searchlib_options)
         return SearchlibEngine(
             options.pop("k1", 0.9), options.pop("b", 0.4), options.pop("stemmer", "snowball"),
-            name="searchlib", **options,
+            name="searchlib", query_syntax=query_syntax, **options,
         )
     if key == "whoosh":
         _import_whoosh()
-        return WhooshEngine(name="whoosh")
+        return WhooshEngine(name="whoosh", query_syntax=query_syntax)
     from searchlib.evaluation import peers
 
     if key == "bm25s":

@@ -30,7 +30,7 @@ def eligible_spans(text: str, min_letters: int = MIN_LETTERS) -> list[tuple[int,
 
 
 def _letter(rng: random.Random, word: str, avoid: str = "") -> str:
-    """A random ASCII letter in the word's case (NPL queries are upper case) other than ``avoid``."""
+    """A random ASCII letter in the word's case (NPL queries are upper case), not ``avoid``."""
     pool = string.ascii_uppercase if word.isupper() else string.ascii_lowercase
     return rng.choice([c for c in pool if c != avoid.lower() and c != avoid.upper()])
 
@@ -76,4 +76,6 @@ def add_typos(text: str, n: int, rng: random.Random, min_letters: int = MIN_LETT
 
 def typo_queries(queries: Mapping[str, str], n: int, seed: int = 0) -> dict[str, str]:
     """A typo'd copy of every query (same ids), reproducible from ``seed``."""
-    return {qid: add_typos(text, n, random.Random(f"{seed}:{qid}")) for qid, text in queries.items()}
+    return {
+        qid: add_typos(text, n, random.Random(f"{seed}:{qid}")) for qid, text in queries.items()
+    }

@@ -174,31 +174,36 @@ class IndexWriter:
         sources = self._load_sources(old) if old else {}
         deletions: dict[str, list[tuple[int, int]]] = {}
 
-        builder = SegmentBuilder(analyzer)
-        pending: list[tuple[str, list]] = []  # (source key, [size, mtime, None, first, n])
+        # sources: path -> [size, mtime_ns, [[segment, first article, count], ...]]; a big
+        # file may span segments, because the buffer is flushed between any two articles.
+        self.builder = SegmentBuilder(analyzer)
+        pending: list[list] = []  # ranges waiting for the name of the segment they land in
         new_segments: list[dict] = []
         seen: set[str] = set()
         self._written: list[Path] = []
 
         def flush() -> None:
-            if not len(builder):
+            if not len(self.builder):
                 return
             name = f"seg-{gen:06d}-{len(new_segments):03d}"
             path = self.root / SEGMENTS / name
             self._written.append(path)
-            entry = builder.write(path)
+            entry = self.builder.write(path)
             fsync_dir(path)
             failpoint("segment-written")
             new_segments.append(entry)
-            for _key, rec in pending:
-                rec[2] = name
+            for rng in pending:
+                rng[0] = name
             pending.clear()
+            self.builder = SegmentBuilder(analyzer)
 
-        roots = []
-        for p in paths:
-            ap = os.path.abspath(os.fspath(p))
-            if os.path.exists(ap):
-                roots.append(ap)
+        def forget(rec: list) -> None:
+            for seg, first, n in rec[2]:
+                if seg is not None:
+                    deletions.setdefault(seg, []).append((first, n))
+                report.articles_removed += n
+
+        roots = [os.path.abspath(os.fspath(p)) for p in paths if os.path.exists(p)]
         done = 0
         for src in find_sources(paths, warn):
             seen.add(src.path)
@@ -212,33 +217,34 @@ class IndexWriter:
                 report.files_skipped += 1
                 continue  # unreadable now: keep what was indexed before, if anything
             if prev:
-                deletions.setdefault(prev[2], []).append((prev[3], prev[4]))
+                forget(prev)
                 report.files_changed += 1
-                report.articles_removed += prev[4]
             else:
                 report.files_added += 1
-            rec = [src.size, src.mtime_ns, None, len(builder), len(articles)]
+            rec: list = [src.size, src.mtime_ns, []]
+            current = None
             for art in articles:
-                builder.add(art.id, art.title, src.path, list(art.paragraphs))
+                if current is None:
+                    current = [None, len(self.builder), 0]
+                    rec[2].append(current)
+                    pending.append(current)
+                self.builder.add(art.id, art.title, src.path, list(art.paragraphs))
+                current[2] += 1
                 report.paragraphs_added += len(art.paragraphs)
+                if self.builder.tokens >= flush_tokens:
+                    flush()
+                    current = None
             report.articles_added += len(articles)
             sources[src.path] = rec
-            pending.append((src.path, rec))
             done += 1
             if progress:
                 progress(done, src.rel)
-            if builder.tokens >= flush_tokens:
-                flush()
-                builder = SegmentBuilder(analyzer)
         flush()
 
         if not self.rebuild:
             for key in [k for k in sources if k not in seen and _under(k, roots)]:
-                prev = sources.pop(key)
-                if prev[2] is not None:
-                    deletions.setdefault(prev[2], []).append((prev[3], prev[4]))
+                forget(sources.pop(key))
                 report.files_removed += 1
-                report.articles_removed += prev[4]
         if self.rebuild:
             seg_entries = []
 
@@ -329,9 +335,10 @@ class IndexWriter:
         report.merged = len(chosen)
         chosen_names = {e["name"] for e in chosen}
         for rec in sources.values():
-            if rec[2] in chosen_names:
-                rec[3] = int(remap[rec[2]][rec[3]]) if rec[4] else 0
-                rec[2] = name
+            for rng in rec[2]:
+                if rng[0] in chosen_names:
+                    rng[1] = int(remap[rng[0]][rng[1]]) if rng[2] else 0
+                    rng[0] = name
         rest = [e for e in entries if e["name"] not in chosen_names]
         return (rest + [merged_entry] if merged_entry else rest), sources
 
