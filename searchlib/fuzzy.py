@@ -56,3 +56,12 @@ def surface_of(snap: Snapshot, term: str) -> str:
     terms, surfaces = snap.vocabulary
     i = bisect_left(terms, term)
     return surfaces[i] if i < len(terms) and terms[i] == term else term
+
+
+def match_case(typed: str, word: str) -> str:
+    """Spell a suggestion the way the user typed the word: Acemolgu → Acemoglu, NATO → NATO."""
+    if typed.isupper() and len(typed) > 1:
+        return word.upper()
+    if typed[:1].isupper():
+        return word[:1].upper() + word[1:]
+    return word

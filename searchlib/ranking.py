@@ -179,7 +179,8 @@ class Compiler:
                 self.state.expanded = True
                 best = max(found, key=lambda tw: (tw[1], self.df(tw[0], "text")))
                 if df == 0:
-                    self.state.corrections[raw] = fz.surface_of(self.snap, best[0])
+                    self.state.corrections[raw] = fz.match_case(
+                        raw, fz.surface_of(self.snap, best[0]))
                 terms_w = ([(term, 1.0)] if df else []) + found
                 return self._leaf(raw, fld, [t for t, _ in terms_w], [w for _, w in terms_w], True)
         return self._leaf(raw, fld, [term], [1.0], False)
