@@ -133,7 +133,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 # backslash escapes the next character); "plain" is the common word without any special
 # character, recognised here so that it costs no further checks. "-+!" are unary operators only
 # at a clause start: at the start or after whitespace, a parenthesis or another unary operator.
-# Once started the pattern cannot fail, so backtracking stays linear.
+# Some alternative matches at any non-space character, so the scan never skips text.
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<plain>[^\s()"\\:^~*+!-][^\s()"\\:^~*]*(?![^\s()"]))
@@ -265,10 +265,12 @@ class _Parser:
         if first_control:
             at = first_control.start()
             self.notes.append(f"control characters treated as spaces (first at {at})")
-        s = _CONTROL.sub(" ", self.text)  # same length: positions stay valid
+        # Same length, so positions stay valid. Without trailing whitespace every match attempt
+        # finds a token: a failing attempt would be retried at each later position (quadratic).
+        s = _CONTROL.sub(" ", self.text).rstrip()
         n = len(s)
         emit, cache = self.toks.append, {}
-        for m in _TOKEN.finditer(s):  # every non-space character starts some token
+        for m in _TOKEN.finditer(s):
             kind = m.lastgroup
             start, end = m.start(kind), m.end()
             if kind == "plain":
@@ -301,7 +303,7 @@ class _Parser:
                 self.problem(f"'{s[start]}' must be directly followed by a term", start, "ignored")
             else:
                 emit(("+" if s[start] == "+" else "NOT", start, s[start], None))
-        return bool(s.strip())
+        return bool(s)
 
     def _phrase(self, m: re.Match[str], start: int) -> None:
         """Emit the phrase matched by _TOKEN, with its ``~N`` slop."""
