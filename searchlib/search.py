@@ -123,6 +123,11 @@ class Index:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    @staticmethod
+    def exists(root: str | os.PathLike) -> bool:
+        """Whether `root` holds a committed searchlib index (without opening it)."""
+        return (Path(root) / MANIFEST).is_file()
+
     @classmethod
     def open(cls, root: str | os.PathLike, **params) -> Index:
         return cls(root, **params)

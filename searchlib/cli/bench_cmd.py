@@ -19,11 +19,18 @@ SEEDS = "seeds"
 FORMATS = ("table", "markdown", "json")
 
 
+class BenchError(click.UsageError):
+    """Exit status 2 with one line on stderr: the message already says what to fix."""
+
+    def show(self, file=None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=file is None, file=file)
+
+
 def seeds_dataset() -> Path:
     """The sample collection shipped in the source tree (benchmarks/seeds/), if present."""
     folder = Path(searchlib.__file__).resolve().parents[1] / "benchmarks" / "seeds"
     if not (folder / "qrels.txt").is_file():
-        raise click.UsageError(
+        raise BenchError(
             "the built-in 'seeds' dataset is not installed (it lives in benchmarks/seeds/ of a "
             "source checkout); pass --dataset DIR instead"
         )
@@ -114,9 +121,9 @@ def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str
     from searchlib.evaluation import suite
 
     if more_specs and sweep_spec is None:
-        raise click.UsageError(f"unexpected argument {more_specs[0]!r} (specs follow --sweep)")
+        raise BenchError(f"unexpected argument {more_specs[0]!r} (specs follow --sweep)")
     if sweep_spec is not None and typos:
-        raise click.UsageError("use --sweep or --typos, not both")
+        raise BenchError("use --sweep or --typos, not both")
     status = Status(enabled=not quiet and sys.stderr.isatty())
     try:
         rows = _run(suite, datasets, _split(engines), metrics, k1, b, title_boost, stemmer,
@@ -124,7 +131,7 @@ def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str
                     typos, seed, method, syntax, run_out is not None, status)
     except SearchlibError as exc:
         status.clear()
-        raise click.UsageError(str(exc)) from None
+        raise BenchError(str(exc)) from None
     status.clear()
     options_metrics = _split(metrics) if metrics else list(suite.BENCH_METRICS)
     click.echo(suite.table(rows, options_metrics, fmt))
@@ -133,7 +140,7 @@ def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str
             for path in suite.write_runs(rows, run_out):
                 click.echo(f"run written to {path}", err=True)
         except SearchlibError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise BenchError(str(exc)) from None
 
 
 def _run(suite, datasets, engine_names, metrics, k1, b, title_boost, stemmer, stopwords,
@@ -145,7 +152,7 @@ def _run(suite, datasets, engine_names, metrics, k1, b, title_boost, stemmer, st
 
     options = suite.Options(tuple(_split(metrics)) if metrics else suite.BENCH_METRICS, method)
     if not engine_names:
-        raise click.UsageError("--engine needs at least one engine name")
+        raise BenchError("--engine needs at least one engine name")
     base = Setting(DEFAULT_K1 if k1 is None else k1, DEFAULT_B if b is None else b,
                    DEFAULT_TITLE_BOOST if title_boost is None else title_boost, stemmer, stopwords)
     settings = expand(parse_specs(specs), base) if specs is not None else None

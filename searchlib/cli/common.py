@@ -95,7 +95,7 @@ class Progress:
         self.stream = stream or sys.stderr
         self.enabled = isatty(self.stream) if enabled is None else enabled
         self.shown = 0
-        self.last = 0.0
+        self.last = float("-inf")
 
     def __call__(self, done: int, rel: str) -> None:
         if not self.enabled:
@@ -151,16 +151,8 @@ def as_dir(path: Path) -> str:
 
 
 def _fresh(root: Path) -> bool:
-    """No index yet: missing, or only the tracked README (or an interrupted first build)."""
-    if not root.exists():
-        return True
-    if not root.is_dir() or root.is_symlink():
-        return False
-    leftovers = {"README.md", "write.lock", "segments"}
-    try:
-        return all(p.name in leftovers or p.name.startswith(".") for p in root.iterdir())
-    except OSError:
-        return False
+    """No index yet (a missing folder, or one with no committed index in it)."""
+    return not Index.exists(root)
 
 
 def open_index(ctx: click.Context, root: Path, *, autobuild: bool = True) -> Index:

@@ -10,7 +10,7 @@ from ..analysis import STEMMERS
 from .common import DEFAULT_SOURCES, build, index_option, update_summary
 
 
-@click.command("index")
+@click.command("index", short_help="Build or update the index from files and folders.")
 @click.argument("paths", nargs=-1, metavar="[PATH]...",
                 type=click.Path(exists=True, path_type=Path))
 @index_option

@@ -11,7 +11,7 @@ from .common import EXIT_ERROR, as_dir, index_option
 from .output import clean, plural, stats_text
 
 
-@click.command("stats")
+@click.command("stats", short_help="Index size, vocabulary, settings and top terms.")
 @index_option
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
               help="How many of the most frequent terms to list.")
@@ -25,7 +25,7 @@ def stats(index_dir: Path, top: int) -> None:
     click.echo(stats_text(Index.open(index_dir).stats(top=top)))
 
 
-@click.command("check")
+@click.command("check", short_help="Verify the index files against their checksums.")
 @index_option
 @click.pass_context
 def check(ctx: click.Context, index_dir: Path) -> None:

@@ -37,7 +37,8 @@ def color_option(f):
                         default="auto", show_default=True, help=COLOR_HELP)(f)
 
 
-@click.command("search", cls=QueryCommand)
+@click.command("search", cls=QueryCommand,
+               short_help="Search the index (exit 0 hits, 1 none, 2 error).")
 @click.argument("query", nargs=-1, required=True)
 @index_option
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True,

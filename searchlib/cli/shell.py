@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ..errors import SearchlibError
-from ..search import Index, SearchResults
+from ..search import Hit, Index, SearchResults
 from .common import error_lines, index_option, isatty, open_index, warn
 from .output import Style, article_text, color_wanted, plural, results_text, terminal_width
 from .search_cmd import color_option
@@ -52,8 +52,7 @@ class Shell:
         self.k = 10
         self.articles = False
         self.last: SearchResults | None = None
-        self.separate = False  # piped answers run together without a blank line between
-
+        self.separate = False  # without a prompt between them, answers need a blank line
 
     # -- output --------------------------------------------------------------------------------
 
@@ -106,7 +105,7 @@ class Shell:
         arg = arg.strip()
         if name == "quit":
             return False
-        if name == "help":
+        if name in ("help", ""):
             width = max(len(c) for c, _ in COMMANDS)
             self.emit("type a query to search, or a command:\n" + "\n".join(
                 f"  {cmd:<{width}}  {what}" for cmd, what in COMMANDS))
@@ -132,21 +131,26 @@ class Shell:
     def _set_k(self, arg: str) -> None:
         if not arg:
             self.hint(f"showing {plural(self.k, 'hit')} per query (change with :k N)")
-        elif arg.isdigit() and int(arg) > 0:
-            self.k = int(arg)
+        elif _number(arg):
+            self.k = _number(arg)
             self.hint(f"showing {plural(self.k, 'hit')} per query")
         else:
             self.hint("usage: :k N  (N a whole number, at least 1)")
 
-    def _hit(self, arg: str, verb: str):
+    def _hit(self, arg: str, verb: str) -> Hit | None:
         if self.last is None or not self.last.hits:
             self.hint(f"nothing to {verb} yet: search first")
             return None
-        n = len(self.last.hits)
-        if not (arg.isdigit() and 1 <= int(arg) <= n):
+        n, number = len(self.last.hits), _number(arg)
+        if not 1 <= number <= n:
             self.hint(f"usage: :{verb} N  (N from 1 to {n}, a hit of the last results)")
             return None
-        return self.last.hits[int(arg) - 1]
+        return self.last.hits[number - 1]
+
+
+def _number(arg: str) -> int:
+    """A plain ASCII whole number, else 0 (str.isdigit also accepts '²', which int rejects)."""
+    return int(arg) if arg.isascii() and arg.isdigit() else 0
 
 
 def run_lines(shell: Shell, lines: Iterable[str]) -> None:
@@ -156,7 +160,7 @@ def run_lines(shell: Shell, lines: Iterable[str]) -> None:
             break
 
 
-def _completer(index: Index):
+def completer(index: Index):
     from prompt_toolkit.completion import Completer, Completion
 
     word_at_end = re.compile(r"\w+$")
@@ -201,7 +205,7 @@ def run_interactive(shell: Shell, **session_args: Any) -> None:
     from prompt_toolkit.auto_suggest import AutoSuggestFromHistory
 
     session: PromptSession[str] = PromptSession(
-        history=_history(), completer=_completer(shell.index), complete_while_typing=False,
+        history=_history(), completer=completer(shell.index), complete_while_typing=False,
         auto_suggest=AutoSuggestFromHistory(), **session_args,
     )
     click.echo("searchlib shell: type a query, :help for commands, Ctrl-D to leave", err=True)
@@ -212,11 +216,14 @@ def run_interactive(shell: Shell, **session_args: Any) -> None:
             continue
         except EOFError:
             break
-        if not shell.handle(line):
-            break
+        try:
+            if not shell.handle(line):
+                break
+        except KeyboardInterrupt:  # a long answer or pager cut short: back to the prompt
+            click.echo("interrupted", err=True)
 
 
-@click.command("shell")
+@click.command("shell", short_help="Search interactively (history, completion).")
 @index_option
 @color_option
 @click.pass_context

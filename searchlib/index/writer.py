@@ -81,17 +81,22 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
+def _ours(name: str) -> bool:
+    """File names a searchlib index (or a writer that crashed before its first commit) uses."""
+    return (name in (LOCK, "README.md", SEGMENTS, MANIFEST) or name.startswith(".")
+            or name.startswith((f"{MANIFEST}.tmp-", "sources-", "stems-")))
+
+
 def _prepare_root(root: Path, rebuild: bool) -> None:
+    """Refuse to write into (or wipe) a folder holding anything but a searchlib index."""
     if root.exists() and not root.is_dir():
         raise NotAnIndex(f"{root} is a file, not an index directory")
-    if root.exists() and rebuild:
-        entries = [p for p in root.iterdir() if p.name not in (LOCK, "README.md")]
-        if entries and not (root / MANIFEST).exists():
-            raise NotAnIndex(
-                f"refusing to rebuild in {root}: it is not empty and not a searchlib index"
-            )
-        if entries:
-            _check_ours(root)
+    if (root.exists() and not _manifest_is_ours(root)
+            and any(not _ours(p.name) for p in root.iterdir())):
+        action = "rebuild" if rebuild else "create an index"
+        raise NotAnIndex(
+            f"refusing to {action} in {root}: it holds other files and is not a searchlib index"
+        )
     if (root / SEGMENTS).is_symlink():
         raise NotAnIndex(f"{root / SEGMENTS} is a symbolic link; refusing to write through it")
     try:
@@ -103,13 +108,12 @@ def _prepare_root(root: Path, rebuild: bool) -> None:
         ) from None
 
 
-def _check_ours(root: Path) -> None:
+def _manifest_is_ours(root: Path) -> bool:
     try:
         data = json.loads((root / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError):
-        data = None
-    if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-        raise NotAnIndex(f"refusing to rebuild in {root}: it is not a searchlib index")
+        return False
+    return isinstance(data, dict) and data.get("format") == FORMAT_NAME
 
 
 class IndexWriter:
