@@ -141,6 +141,9 @@ def test_rebuild_refuses_a_folder_that_is_not_an_index(tmp_path):
     (stuff / "precious.txt").write_text("do not delete")
     with pytest.raises(NotAnIndex):
         searchlib.Index.build([SEEDS], stuff)
+    with pytest.raises(NotAnIndex):  # nor write an index among someone's files
+        searchlib.Index.create_or_update([SEEDS], stuff)
+    assert sorted(p.name for p in stuff.iterdir()) == ["precious.txt"]
     assert (stuff / "precious.txt").read_text() == "do not delete"
 
 
