@@ -382,8 +382,13 @@ def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | N
         tf = float(freq[i])
         tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
                                params.k1, params.b)[0])
-        idf_v = leaf.idfs[fld]
-        return ExplainPart(fld, leaf.label, " ".join(leaf.terms), -1, stats.docs, idf_v, tf,
+        idf_v = leaf.idfs[fld]  # a phrase's idf is the sum of its terms' idf (as Lucene)
+        df = 0
+        for other in snap.segments:
+            found, _ = phrase_matches(other, fld, leaf.terms, leaf.offsets, leaf.slop)
+            live = other.live_paragraphs if fld == "text" else other.live_articles
+            df += len(found) if live is None else int(live[found].sum())
+        return ExplainPart(fld, leaf.label, " ".join(leaf.terms), df, stats.docs, idf_v, tf,
                            length, stats.avg_length, fweight, fweight * idf_v * tfw)
     best = None
     assert isinstance(leaf, TermLeaf)
