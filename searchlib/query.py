@@ -160,6 +160,8 @@ _Clause = tuple[int, "Node | None"]
 
 
 def _short(s: str) -> str:
+    """User text quoted in a message: one line (control characters escaped), at most ~30."""
+    s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
     return s if len(s) <= 30 else s[:27] + "..."
 
 
