@@ -159,7 +159,7 @@ _Tok = tuple[str, int, str, "Node | None"]
 _Clause = tuple[int, "Node | None"]
 
 
-def _short(s: str) -> str:
+def shown(s: str) -> str:
     """User text quoted in a message: one line (control characters escaped), at most ~30."""
     s = "".join(c if c.isprintable() else repr(c)[1:-1] for c in s)
     return s if len(s) <= 30 else s[:27] + "..."
@@ -296,7 +296,7 @@ class _Parser:
                 elif end < n and s[end] in '("':  # title:(...) or title:"..."
                     emit(("FIELD", start, field, None))
                 else:
-                    self.problem(f"field '{_short(raw)}' has no value", start, "ignored")
+                    self.problem(f"field '{shown(raw)}' has no value", start, "ignored")
             elif kind == "paren":
                 emit((s[start], start, s[start], None))
             elif kind == "phrase":
@@ -331,7 +331,7 @@ class _Parser:
     def _capped(self, digits: str, limit: int, what: str, pos: int) -> int:
         value = int(digits) if len(digits) <= 6 else limit + 1  # never parse a huge int
         if value > limit:
-            self.problem(f"{what} {_short(digits)} is too large (max {limit})", pos, "capped")
+            self.problem(f"{what} {shown(digits)} is too large (max {limit})", pos, "capped")
         return min(value, limit)
 
     def _leaf(self, raw: str, pos: int) -> Node | None:
@@ -373,7 +373,7 @@ class _Parser:
             if edits == 0:
                 return Term(base)
         elif suffix:
-            self.problem(f"invalid fuzzy suffix '~{_short(suffix)}'", pos + tilde, "using auto")
+            self.problem(f"invalid fuzzy suffix '~{shown(suffix)}'", pos + tilde, "using auto")
         return Fuzzy(base, edits=edits)
 
     def _balance(self) -> None:

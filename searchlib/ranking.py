@@ -23,7 +23,7 @@ import numpy as np
 from . import fuzzy as fz
 from .index.segment import Segment, expand_ranges
 from .index.snapshot import Snapshot
-from .query import Bool, Fuzzy, Node, Phrase, Prefix, Term
+from .query import Bool, Fuzzy, Node, Phrase, Prefix, Term, shown
 
 MAX_PREFIX_TERMS = 128
 RARE_DF = 1  # with too few hits, words this rare are also expanded by the fuzzy fallback
@@ -156,7 +156,7 @@ class Compiler:
         tokens = self.analyzer.tokens(raw)
         terms = [t.term for t in tokens if t.term is not None]
         if not terms:
-            self.state.warnings.append(f"'{raw}' is a stopword and is ignored")
+            self.state.warnings.append(f"'{shown(raw)}' is a stopword and is ignored")
             return None
         if len(tokens) > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
             return self._phrase(raw, fld, 0)
@@ -205,14 +205,15 @@ class Compiler:
         if len(found) > MAX_PREFIX_TERMS:
             found = sorted(found, key=lambda t: -self.df(t, "text"))[:MAX_PREFIX_TERMS]
             self.state.warnings.append(
-                f"'{node.text}*' matches many words; using the {MAX_PREFIX_TERMS} most frequent"
+                f"'{shown(node.text)}*' matches many words; using the {MAX_PREFIX_TERMS} most "
+                "frequent"
             )
         return self._leaf(node.text + "*", node.field, list(found), [1.0] * len(found), True)
 
     def _phrase(self, raw: str, fld: str | None, slop: int) -> Plan | None:
         tokens = [t for t in self.analyzer.tokens(raw) if t.term is not None]
         if not tokens:
-            self.state.warnings.append(f'"{raw}" has only stopwords and is ignored')
+            self.state.warnings.append(f'"{shown(raw)}" has only stopwords and is ignored')
             return None
         if len(tokens) == 1:
             tok = tokens[0]

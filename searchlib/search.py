@@ -21,7 +21,7 @@ from .errors import CorruptIndex, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST, SEGMENTS
 from .index.writer import IndexWriter, UpdateReport
-from .query import parse
+from .query import parse, shown
 from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
 from .ranking import positive_terms as _positive_terms
 from .ranking import tf_weight as _tf_weight
@@ -233,7 +233,8 @@ class Index:
             for raw, word in state.corrections.items():
                 did_you_mean = did_you_mean.replace(raw, word, 1)
         if parsed.root is not None and plan is not None and state.unknown and not ranked.total:
-            warnings.append("no paragraph contains: " + ", ".join(dict.fromkeys(state.unknown)))
+            words = ", ".join(shown(w) for w in dict.fromkeys(state.unknown))
+            warnings.append(f"no paragraph contains: {words}")
         return SearchResults(
             query=query, hits=hits, total=ranked.total, warnings=warnings,
             did_you_mean=did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,

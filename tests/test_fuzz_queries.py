@@ -48,6 +48,7 @@ many_settings = settings(max_examples=1500, deadline=None,
 
 def check_hits(res) -> None:
     assert res.total >= len(res.hits) >= 0
+    assert all("\n" not in w for w in res.warnings)  # each warning is one line
     for hit in res.hits:
         assert hit.score > 0
         assert all(0 <= s < e <= len(hit.text) for s, e in hit.spans)

@@ -264,7 +264,7 @@ def table(rows: Sequence[Row], metrics: Sequence[str], fmt: str = "table") -> st
 
     keys = list(dict.fromkeys(key for row in rows for key in row.setting))
     headers = ["dataset", "engine", *keys, "judged", *metrics, "index s", "query ms", "best"]
-    as_text = list(range(2 + len(keys)))  # settings as written (k1 1.2, not 1.2000)
+    as_text = list(range(2 + len(keys))) if rows else []  # settings as written: 1.2, not 1.2000
     body = [
         [r.dataset, r.engine, *(_cell(r.setting.get(key, "")) for key in keys), r.judged,
          *(r.scores[m] for m in metrics), r.index_seconds, r.query_ms, "*" if r.best else ""]
