@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from .bench_cmd import bench
 from .common import SearchlibGroup
 from .index_cmd import index
 from .info_cmd import check, stats
@@ -39,10 +40,11 @@ def cli() -> None:
       searchlib index ~/articles                      # add, update, drop changed files
       searchlib shell                                 # interactive search
       searchlib stats
+      searchlib bench --dataset seeds --engine searchlib,whoosh
     """
 
 
-for _command in (index, search, shell, stats, check):
+for _command in (index, search, shell, stats, check, bench):
     cli.add_command(_command)
 
 

@@ -20,10 +20,12 @@ FORMATS = ("table", "markdown", "json")
 
 
 class BenchError(click.UsageError):
-    """Exit status 2 with one line on stderr: the message already says what to fix."""
+    """Exit status 2 with one ``searchlib: error:`` line (the CLI's style), no usage banner:
+    the message already says what to fix."""
 
     def show(self, file=None) -> None:
-        click.echo(f"Error: {self.format_message()}", err=file is None, file=file)
+        message = " ".join(self.format_message().split())
+        click.echo(f"searchlib: error: {message}", err=file is None, file=file)
 
 
 def seeds_dataset() -> Path:

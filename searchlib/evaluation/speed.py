@@ -1,7 +1,7 @@
 """Speed benchmark: indexing throughput, index size, peak memory and query latency per engine.
 
 Each engine indexes the corpus in its own freshly spawned process, which reports its own peak
-RSS (``getrusage(RUSAGE_SELF)``), so one engine's allocations never inflate another's number.
+RSS (VmHWM), so one engine's allocations never inflate another's number.
 Queries then run in this process, one engine at a time, warm (a few untimed queries first),
 with each engine's searcher kept open. Queries are sampled from the corpus with a fixed seed:
 OR and AND queries are 2-3 words of one random paragraph, phrases 2-3 adjacent words of one;
@@ -153,13 +153,25 @@ def make(name: str) -> Any:
 
 
 def _rss_bytes() -> tuple[int, int]:
-    """(current, peak) resident set size of this process."""
+    """(current, peak) resident set size of this process.
+
+    The peak is Linux's VmHWM, the high-water mark of this process image only. ``ru_maxrss``
+    would be wrong in a spawned child: Linux carries the forking parent's peak across exec, so
+    every child would report at least the benchmark process's own size.
+    """
     import resource
 
     import psutil
 
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
-    return psutil.Process().memory_info().rss, peak
+    current = psutil.Process().memory_info().rss
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return current, int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return current, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
 
 
 def build_in_this_process(name: str, corpus: str, workdir: str) -> dict[str, float]:
@@ -255,8 +267,9 @@ def tables(results: Sequence[EngineSpeed]) -> str:
     mb = 2**20
     indexing = tabulate(
         [[r.engine, r.paragraphs, r.index_seconds, r.paragraphs_per_second, r.index_bytes / mb,
-          r.peak_rss_bytes / mb] for r in results],
-        headers=["engine", "paragraphs", "index s", "paragraphs/s", "size MB", "peak RSS MB"],
+          r.peak_rss_bytes / mb, r.rss_before_bytes / mb] for r in results],
+        headers=["engine", "paragraphs", "index s", "paragraphs/s", "size MB", "peak RSS MB",
+                 "RSS before MB"],
         floatfmt=".1f", intfmt=",",
     )
     rows = []
