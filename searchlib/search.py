@@ -27,9 +27,7 @@ from .ranking import positive_terms as _positive_terms
 from .ranking import tf_weight as _tf_weight
 
 MIN_HITS = 3  # below this many matching paragraphs the fuzzy fallback is tried
-DEFAULT_K1 = 1.2
-DEFAULT_B = 0.75
-DEFAULT_TITLE_BOOST = 0.0
+DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
 
 @dataclass

@@ -188,3 +188,17 @@ def test_library_import_does_not_pull_cli_dependencies():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_title_matches_count_but_not_inside_not(seed_index):
+    """The seed article's title says "Ukraine": `ukraine` reaches every paragraph through
+    it (text matches first), but NOT ukraine only excludes paragraphs that say it."""
+    res = seed_index.search("ukraine", k=13)
+    assert res.total == 13
+    with_word = [h for h in res.hits if "ukraine" in h.text.lower()]
+    assert res.hits[: len(with_word)] == with_word and all(h.spans for h in with_word)
+    excluded = seed_index.search("russia NOT ukraine", k=13)
+    assert excluded.total >= 3
+    assert all("ukraine" not in h.text.lower() and "russia" in h.text.lower()
+               for h in excluded.hits)
+    assert seed_index.search("russia NOT title:ukraine").total == 0

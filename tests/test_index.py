@@ -34,16 +34,16 @@ def test_update_adds_changes_and_removes_files(seed_copy, tmp_path):
     before = idx.search("artillery shells").hits[0]
 
     extra = seed_copy / "zebra.txt"
-    write(extra, "Zebras crossed the savanna.\nThe herd was large.")
+    write(extra, "Okapis crossed the savanna.\nThe herd was large.")
     report = idx.update([seed_copy])
     assert (report.files_added, report.files_changed, report.files_removed) == (1, 0, 0)
-    assert ids(idx.search("zebras")) == {"zebra.txt"}
+    assert ids(idx.search("okapis")) == {"zebra.txt"}
 
     write(extra, "Giraffes crossed the river.", bump=10_000_000)
     report = idx.update([seed_copy])
     assert report.files_changed == 1
     assert ids(idx.search("giraffes")) == {"zebra.txt"}
-    assert idx.search("zebras", fuzzy=False).total == 0
+    assert idx.search("okapis", fuzzy=False).total == 0
 
     extra.unlink()
     report = idx.update([seed_copy])
@@ -161,9 +161,15 @@ def test_changing_the_stemmer_needs_a_rebuild(tmp_path):
 
 
 def reference_bm25(paragraphs: list[str], query_words: list[str], k1: float, b: float) -> dict:
-    """A deliberately naive BM25 (Lucene idf), from Counters: the oracle for our numpy one."""
+    """A deliberately naive BM25 (Lucene idf), from Counters: the oracle for our numpy one.
+    Returns {1-based paragraph number: score} for paragraphs with a score."""
     an = Analyzer()
     docs = [Counter(t for t in an.terms(p) if t) for p in paragraphs]
+    return {i + 1: s for i, s in reference_counts(docs, query_words, k1, b).items()}
+
+
+def reference_counts(docs: list[Counter], query_words: list[str], k1: float, b: float) -> dict:
+    an = Analyzer()
     lengths = [sum(d.values()) for d in docs]
     n, avg = len(docs), sum(lengths) / len(docs)
     terms = [an.term(w) for w in query_words]
@@ -178,7 +184,7 @@ def reference_bm25(paragraphs: list[str], query_words: list[str], k1: float, b: 
             tf = doc[t]
             s += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[i] / avg))
         if s:
-            scores[i + 1] = s
+            scores[i] = s
     return scores
 
 
@@ -190,11 +196,42 @@ def reference_bm25(paragraphs: list[str], query_words: list[str], k1: float, b: 
 def test_scores_equal_a_naive_bm25(seed_index, query, k1, b):
     _, paras = seed_index.article("north-korea-ukraine-war.txt")
     expected = reference_bm25(paras, query.split(), k1, b)
-    res = seed_index.search(query, k=50, k1=k1, b=b, fuzzy=False)
+    res = seed_index.search(query, k=50, k1=k1, b=b, title_boost=0.0, fuzzy=False)
     got = {h.paragraph: h.score for h in res.hits}
     assert got.keys() == expected.keys()
     for p, score in expected.items():
         assert got[p] == pytest.approx(score, abs=1e-6)
+
+
+def test_title_field_scores_equal_a_naive_bm25(tmp_path):
+    """With title_boost, a paragraph gets its article's title BM25 (over articles) × boost."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    articles = {
+        "a.md": ("Korea and Russia", ["Talks on arms.", "Korea warns Russia, Russia replies."]),
+        "b.md": ("Oil prices", ["Korea imports oil.", "Prices fall."]),
+        "c.md": ("Russia today", ["Weather report.", "Markets rally in Russia."]),
+    }
+    for name, (title, paras) in articles.items():
+        (docs / name).write_text(f"# {title}\n\n" + "\n\n".join(paras) + "\n")
+    idx = searchlib.Index.build([docs], tmp_path / "idx")
+    an = Analyzer()
+    titles = {n: Counter(t for t in an.terms(t) if t) for n, (t, _) in articles.items()}
+    all_paras = [(n, i + 1, p) for n, (_, ps) in articles.items() for i, p in enumerate(ps)]
+    k1, b, boost = 1.1, 0.6, 0.7
+    for query in ("korea russia", "oil", "russia"):
+        text = reference_bm25([p for _, _, p in all_paras], query.split(), k1, b)
+        title_scores = reference_counts(list(titles.values()), query.split(), k1, b)
+        expected = {}
+        for i, (name, no, _) in enumerate(all_paras):
+            score = text.get(i + 1, 0.0) + boost * title_scores.get(list(titles).index(name), 0.0)
+            if score:
+                expected[(name, no)] = score
+        res = idx.search(query, k=50, k1=k1, b=b, title_boost=boost, fuzzy=False)
+        got = {(h.article_id, h.paragraph): h.score for h in res.hits}
+        assert got.keys() == expected.keys(), query
+        for key, score in expected.items():
+            assert got[key] == pytest.approx(score, abs=1e-6)
 
 
 def test_scores_ignore_deleted_documents(seed_copy, tmp_path):
