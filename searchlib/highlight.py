@@ -14,10 +14,14 @@ def spans(analyzer: Analyzer, text: str, terms: set[str]) -> list[tuple[int, int
     """(start, end) character offsets of every token whose term is in `terms`."""
     if not terms:
         return []
-    term = analyzer.term
+    term = analyzer.cache.__getitem__
     # For ASCII, lower() keeps offsets, and lowered tokens are what the term cache holds.
     scan = text.lower() if text.isascii() else text
-    return [m.span() for m in TOKEN_RE.finditer(scan) if term(m.group()) in terms]
+    words = TOKEN_RE.findall(scan)
+    wanted = [term(w) in terms for w in words]
+    if not any(wanted):
+        return []
+    return [m.span() for m, hit in zip(TOKEN_RE.finditer(scan), wanted) if hit]
 
 
 def snippet(text: str, marks: list[tuple[int, int]], width: int = 300) -> tuple[str, list]:

@@ -304,6 +304,13 @@ class SegmentScorer:
     def evaluate(self, plan: Plan) -> Postings:
         if isinstance(plan, BoolPlan):
             return self._bool(plan)
+        return union(self._parts(plan))
+
+    def _parts(self, plan: Plan) -> list[Postings]:
+        """Pieces whose sum is the node's result: one per field of a leaf. An OR of leaves
+        merges all its children's pieces in one pass instead of merging twice."""
+        if isinstance(plan, BoolPlan):
+            return [self._bool(plan)]
         parts = []
         for fld, weight in plan.fields:
             docs, scores = self._leaf_field(plan, fld)
@@ -313,7 +320,7 @@ class SegmentScorer:
                 docs = expand_ranges(first[docs], counts)
                 scores = np.repeat(scores, counts)
             parts.append((docs, weight * scores if weight != 1.0 else scores))
-        return union(parts)
+        return parts
 
     def _bool(self, plan: BoolPlan) -> Postings:
         result: Postings | None = None
@@ -328,7 +335,7 @@ class SegmentScorer:
             if not len(result[0]):
                 return _EMPTY
         if plan.should:
-            should = union([self.evaluate(c) for c in plan.should])
+            should = union([part for c in plan.should for part in self._parts(c)])
             if result is None:
                 result = should
             elif len(should[0]):
@@ -339,7 +346,7 @@ class SegmentScorer:
         if result is None:  # only exclusions: nothing to match
             return _EMPTY
         if plan.must_not and len(result[0]):
-            banned = union([self.evaluate(c) for c in plan.must_not])[0]
+            banned = union([part for c in plan.must_not for part in self._parts(c)])[0]
             keep = ~member(result[0], banned)
             result = (result[0][keep], result[1][keep])
         return result
