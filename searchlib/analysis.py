@@ -29,6 +29,27 @@ STEMMERS = ("snowball", "porter", "none")
 # a query for 5.93 becomes the phrase "5 93", which finds it. (This simple pattern is also
 # the fastest Python's re module offers, and it is the indexing hot loop.)
 TOKEN_RE = re.compile(r"\w+(?:['’‘ʼ]\w+)*")
+
+
+@lru_cache(maxsize=1)
+def _unicode_token_re() -> re.Pattern[str]:
+    r"""TOKEN_RE plus combining marks as word characters: Python's \w excludes them, which
+    would split decomposed "café" (e + ◌́), vowelled Arabic or Devanagari into pieces."""
+    marks, start = [], None
+    for cp in range(0x300, 0x10000):
+        is_mark = unicodedata.category(chr(cp)) in ("Mn", "Mc", "Me")
+        if is_mark and start is None:
+            start = cp
+        elif not is_mark and start is not None:
+            marks.append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
+            start = None
+    word = f"[\\w{''.join(marks)}]+"
+    return re.compile(f"{word}(?:['’‘ʼ]{word})*")
+
+
+def token_re(text: str) -> re.Pattern[str]:
+    """The token pattern for `text` (the plain one is faster and equivalent for ASCII)."""
+    return TOKEN_RE if text.isascii() else _unicode_token_re()
 _APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
 _CACHE_LIMIT = 1_000_000
 
@@ -154,11 +175,11 @@ class Analyzer:
         """Terms by position (None marks a stopword). The indexing fast path: no offsets."""
         if text.isascii():
             text = text.lower()  # length-preserving for ASCII; shrinks the cache
-        return list(map(self.cache.__getitem__, TOKEN_RE.findall(text)))
+        return list(map(self.cache.__getitem__, token_re(text).findall(text)))
 
     def raw_tokens(self, text: str) -> list[str]:
         """Token strings in order; `terms(text)[i]` is the term of `raw_tokens(text)[i]`."""
-        return TOKEN_RE.findall(text.lower() if text.isascii() else text)
+        return token_re(text).findall(text.lower() if text.isascii() else text)
 
     def tokens(self, text: str) -> list[Token]:
         """Tokens with positions and character offsets into `text` as written."""
@@ -166,5 +187,5 @@ class Analyzer:
         lower = text.isascii()
         return [
             Token(get(m.group().lower() if lower else m.group()), i, m.start(), m.end())
-            for i, m in enumerate(TOKEN_RE.finditer(text))
+            for i, m in enumerate(token_re(text).finditer(text))
         ]

@@ -54,6 +54,10 @@ class _Skip(Exception):
     """The whole file is unusable; the message is the reason shown to the user."""
 
 
+class _Unreadable(_Skip):
+    """The file could not be read at all (permissions, I/O): its content is unknown."""
+
+
 def _show(text: str) -> str:
     """File names may hold newlines or undecodable bytes; keep every warning one clean line."""
     return text if text.isprintable() else repr(text)[1:-1]
@@ -204,12 +208,19 @@ def _cut(text: str, limit: int) -> list[str]:
 
 def read_source(source: Source, warn: Warn) -> list[Article]:
     """All articles of one file, or [] plus one warning saying why the file was skipped."""
+    return read_source_checked(source, warn)[0]
+
+
+def read_source_checked(source: Source, warn: Warn) -> tuple[list[Article], bool]:
+    """Like `read_source`, and whether the file could be read at all. An updater keeps what
+    it indexed from a file it cannot read now (permissions, I/O errors), but a file that was
+    read and holds nothing usable (empty, binary, no records) replaces its old articles."""
     name = _show(source.rel)
     try:
-        return _read(source, name, warn)
+        return _read(source, name, warn), True
     except _Skip as skip:
         warn(f"skipped {name}: {skip}")
-        return []
+        return [], not isinstance(skip, _Unreadable)
 
 
 def _read(source: Source, name: str, warn: Warn) -> list[Article]:
@@ -233,9 +244,9 @@ def _read(source: Source, name: str, warn: Warn) -> list[Article]:
     except FileNotFoundError:
         raise _Skip("vanished before it could be read") from None
     except PermissionError:
-        raise _Skip("permission denied") from None
+        raise _Unreadable("permission denied") from None
     except OSError as exc:
-        raise _Skip(exc.strerror or str(exc)) from None
+        raise _Unreadable(exc.strerror or str(exc)) from None
     if len(data) > limit:
         raise _Skip(f"too large (over {_mb(limit)})")  # grew since stat
     text = _decode(data, encoding)

@@ -42,11 +42,10 @@ def expand(word: str, term: str, snap: Snapshot, edits: int,
         ):
             if dist < best.get(idx, edits + 1):
                 best[idx] = int(dist)
-    ranked = sorted(best.items(), key=lambda it: (it[1], -snap.doc_freq(terms[it[0]]), it[0]))
-    out = []
-    for idx, dist in ranked[:limit]:
-        out.append((terms[idx], max(0.5, 1.0 - dist / max(len(word), 1))))
-    return out
+    dfs = {idx: snap.doc_freq(terms[idx]) for idx in best}
+    ranked = sorted((it for it in best.items() if dfs[it[0]]),  # no words of deleted texts
+                    key=lambda it: (it[1], -dfs[it[0]], it[0]))
+    return [(terms[idx], max(0.5, 1.0 - dist / max(len(word), 1))) for idx, dist in ranked[:limit]]
 
 
 def surface_of(snap: Snapshot, term: str) -> str:

@@ -7,7 +7,7 @@ re-matching strings, so "Korea’s" is marked for the query `korea` and "jong" i
 
 from __future__ import annotations
 
-from .analysis import TOKEN_RE, Analyzer
+from .analysis import Analyzer, token_re
 
 
 def spans(analyzer: Analyzer, text: str, terms: set[str]) -> list[tuple[int, int]]:
@@ -17,11 +17,12 @@ def spans(analyzer: Analyzer, text: str, terms: set[str]) -> list[tuple[int, int
     term = analyzer.cache.__getitem__
     # For ASCII, lower() keeps offsets, and lowered tokens are what the term cache holds.
     scan = text.lower() if text.isascii() else text
-    words = TOKEN_RE.findall(scan)
+    pattern = token_re(text)
+    words = pattern.findall(scan)
     wanted = [term(w) in terms for w in words]
     if not any(wanted):
         return []
-    return [m.span() for m, hit in zip(TOKEN_RE.finditer(scan), wanted) if hit]
+    return [m.span() for m, hit in zip(pattern.finditer(scan), wanted) if hit]
 
 
 def snippet(text: str, marks: list[tuple[int, int]], width: int = 300) -> tuple[str, list]:
@@ -31,11 +32,13 @@ def snippet(text: str, marks: list[tuple[int, int]], width: int = 300) -> tuple[
     """
     if len(text) <= width:
         return text, list(marks)
-    best_start, best_count = 0, -1
-    for i, (s, _e) in enumerate(marks):
-        count = sum(1 for s2, e2 in marks[i:] if e2 <= s + width)
-        if count > best_count:
-            best_start, best_count = s, count
+    best_start, best_count, j = 0, -1, 0
+    for i, (s, _e) in enumerate(marks):  # two pointers: marks are in text order
+        j = max(j, i)
+        while j < len(marks) and marks[j][1] <= s + width:
+            j += 1
+        if j - i > best_count:
+            best_start, best_count = s, j - i
     start = max(0, best_start - width // 5)
     if start:
         space = text.find(" ", start)

@@ -181,7 +181,9 @@ class Compiler:
         df = sum(self.df(term, f) for f, _ in fields)
         if df == 0 and not forced:
             self.state.unknown.append(raw)
-        want = forced or (self.expand_unknown and df == 0) or (self.expand_rare and df <= RARE_DF)
+        # Never widen an exclusion: `zebra -stripes` must not also drop paragraphs on "strip".
+        fallback = (self.expand_unknown and df == 0) or (self.expand_rare and df <= RARE_DF)
+        want = forced or (fallback and not self.negated)
         if want:
             max_edits = forced_edits if forced_edits is not None else fz.max_edits(word, forced)
             if df and not forced:  # a rare word that exists: only its nearest neighbours
@@ -403,12 +405,15 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
         keys.append(owner * _KEY_SHIFT + (pos - off + _POS_BIAS))
     anchors = keys[0]
     ok = np.ones(len(anchors), dtype=bool)
-    for k in keys[1:]:
-        j = np.searchsorted(k, anchors - slop)
-        inside = j < len(k)
-        hit = np.zeros(len(anchors), dtype=bool)
-        hit[inside] = k[j[inside]] <= anchors[inside] + slop
-        ok &= hit
+    for i in range(1, len(keys)):
+        k = keys[i]
+        # A repeated word needs an occurrence of its own: when windows of equal terms can
+        # overlap (slop), the window must hold one more occurrence per earlier copy.
+        need = 1 + sum(1 for m in range(i) if terms[m] == terms[i]
+                       and abs(offsets[m] - offsets[i]) <= 2 * slop)
+        lo = np.searchsorted(k, anchors - slop, side="left")
+        hi = np.searchsorted(k, anchors + slop, side="right")
+        ok &= (hi - lo) >= need
     freq = np.bincount(anchors[ok] // _KEY_SHIFT, minlength=len(cands))
     found = freq > 0
     return cands[found].astype(np.int64), freq[found]
@@ -422,6 +427,17 @@ class Ranked:
     entries: list[tuple[int, int, float]]
     total: int
     matched: list[np.ndarray]
+
+
+def top_k(docs: np.ndarray, scores: np.ndarray, k: int) -> Postings:
+    """The k best (docs sorted ascending); among equal scores the lowest ids win, so the
+    answer never depends on k or on argpartition's arbitrary choice among ties."""
+    kth = -np.partition(-scores, k - 1)[k - 1]
+    cand = np.flatnonzero(scores >= kth)
+    if len(cand) > k:
+        cand = cand[np.lexsort((docs[cand], -scores[cand]))[:k]]
+        cand.sort()
+    return docs[cand], scores[cand]
 
 
 def best_per_article(seg: Segment, docs: np.ndarray, scores: np.ndarray) -> Postings:
@@ -455,8 +471,7 @@ def run(snap: Snapshot, plan: Plan | None, params: BM25, k: int,
         if not len(docs):
             continue
         if len(docs) > k:
-            part = np.argpartition(-scores, k - 1)[:k]
-            docs, scores = docs[part], scores[part]
+            docs, scores = top_k(docs, scores, k)
         all_scores.append(scores)
         all_pid.append(docs)
         all_seg.append(np.full(len(docs), si))

@@ -19,7 +19,7 @@ import numpy as np
 from . import highlight
 from .errors import CorruptIndex, SearchlibError
 from .index.snapshot import Snapshot
-from .index.storage import MANIFEST, SEGMENTS
+from .index.storage import MANIFEST, SEGMENTS, read_manifest
 from .index.writer import IndexWriter, UpdateReport
 from .query import parse, shown
 from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
@@ -158,6 +158,16 @@ class Index:
         """Move to the latest commit (searches in progress keep their snapshot)."""
         self.snapshot = Snapshot(self.root, self.verify)
 
+    def close(self) -> None:
+        """Release the index's open files (also done when the Index is garbage collected)."""
+        self.snapshot.close()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- searching ---------------------------------------------------------------------------
 
     def _params(self, k1, b, title_boost) -> BM25:
@@ -252,22 +262,16 @@ class Index:
 
     def explain(self, query: str, hit: Hit, *, default_operator: str = "OR", fuzzy: bool = True,
                 k1: float | None = None, b: float | None = None,
-                title_boost: float | None = None) -> Explanation:
+                title_boost: float | None = None, articles: bool = False) -> Explanation:
         """Why `hit` scored what it did: idf, tf and length normalization per matched term."""
         snap = self.snapshot
         gen, si, pid = hit._ref
         if gen != snap.generation:
             raise SearchlibError("the index changed since this hit was found; search again")
         params = self._params(k1, b, title_boost)
-        _, plan, _, _, _, _ = self._plan(query, snap, params, False, default_operator, fuzzy, 1)
-        seg = snap.segments[si]
-        parts: list[ExplainPart] = []
-        for leaf in _leaves(plan):
-            for fld, fweight in leaf.fields:
-                doc = pid if fld == "text" else int(seg.para_article[pid])
-                part = _explain_leaf(snap, seg, leaf, fld, fweight, doc, params)
-                if part is not None:
-                    parts.append(part)
+        _, plan, _, _, _, _ = self._plan(query, snap, params, False, default_operator, fuzzy, 1,
+                                         articles)
+        _, parts = _explain_node(snap, snap.segments[si], plan, pid, params)
         return Explanation(sum(p.score for p in parts), parts, params.k1, params.b)
 
     # -- browsing ----------------------------------------------------------------------------
@@ -287,9 +291,9 @@ class Index:
         if not word:
             return []
         terms, surfaces = self.snapshot.vocabulary
-        found = [(s, t) for t, s in zip(terms, surfaces) if s.startswith(word)]
-        found.sort(key=lambda st: -self.snapshot.doc_freq(st[1]))
-        return [s for s, _ in found[:limit]]
+        found = [(s, df) for t, s in zip(terms, surfaces)
+                 if s.startswith(word) and (df := self.snapshot.doc_freq(t))]  # live words
+        return [s for s, _ in sorted(found, key=lambda sd: -sd[1])[:limit]]
 
     def stats(self, top: int = 10) -> IndexStats:
         snap = self.snapshot
@@ -314,16 +318,21 @@ class Index:
     def check(self) -> list[str]:
         """Verify every file of the current commit against its checksum; [] means OK."""
         problems = []
-        for entry in self.snapshot.manifest["segments"]:
+        try:
+            manifest = read_manifest(self.root)  # the latest commit, not our snapshot's
+        except SearchlibError as exc:
+            return [str(exc)]
+        for entry in manifest["segments"]:
             seg_dir = self.root / SEGMENTS / entry["name"]
-            for fname, (size, crc) in entry["files"].items():
+            files = dict(entry["files"])
+            if entry.get("deleted_file"):
+                files[entry["deleted"]] = entry["deleted_file"]
+            for fname, (size, crc) in files.items():
                 problems += _check_file(seg_dir / fname, f"{entry['name']}/{fname}", size, crc)
-        name = self.snapshot.manifest.get("sources")
-        if name and "sources_file" in self.snapshot.manifest:
-            size, crc = self.snapshot.manifest["sources_file"]
-            problems += _check_file(self.root / name, name, size, crc)
-        if not (self.root / MANIFEST).exists():
-            problems.append("manifest missing")
+        for key in ("sources", "stems"):
+            name, expected = manifest.get(key), manifest.get(f"{key}_file")
+            if name and expected:
+                problems += _check_file(self.root / name, name, *expected)
         return problems
 
 
@@ -359,14 +368,36 @@ def _unfuzz(node):
     return node
 
 
-def _leaves(plan):
+def _explain_node(snap, seg, plan, pid: int, params) -> tuple[bool, list[ExplainPart]]:
+    """(does `plan` match paragraph `pid`, the parts its score is made of) — following the
+    same rules as evaluation, so a clause that does not match contributes nothing."""
     if plan is None:
-        return
+        return False, []
     if isinstance(plan, BoolPlan):
-        for child in plan.must + plan.should:
-            yield from _leaves(child)
-    else:
-        yield plan
+        parts: list[ExplainPart] = []
+        for child in plan.must:
+            ok, sub = _explain_node(snap, seg, child, pid, params)
+            if not ok:
+                return False, []
+            parts += sub
+        any_should = False
+        for child in plan.should:
+            ok, sub = _explain_node(snap, seg, child, pid, params)
+            if ok:
+                any_should = True
+                parts += sub
+        if not plan.must and not any_should:
+            return False, []
+        if any(_explain_node(snap, seg, c, pid, params)[0] for c in plan.must_not):
+            return False, []
+        return True, parts
+    parts = []
+    for fld, fweight in plan.fields:
+        doc = pid if fld == "text" else int(seg.para_article[pid])
+        part = _explain_leaf(snap, seg, plan, fld, fweight, doc, params)
+        if part is not None:
+            parts.append(part)
+    return bool(parts), parts
 
 
 def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | None:

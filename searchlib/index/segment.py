@@ -17,6 +17,7 @@ order, so a stable sort by term id yields (term, document, position) order direc
 
 from __future__ import annotations
 
+import errno
 import json
 import mmap
 import os
@@ -27,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import TOKEN_RE, Analyzer
-from ..errors import CorruptIndex
+from ..analysis import Analyzer, token_re
+from ..errors import CorruptIndex, SearchlibError
 from .storage import crc32_file, write_file
 
 FIELDS = ("text", "title")
@@ -104,7 +105,7 @@ class SegmentBuilder:
 
     def _ids(self, text: str) -> list[int]:
         raw = self._raw
-        words = TOKEN_RE.findall(text.lower() if text.isascii() else text)
+        words = token_re(text).findall(text.lower() if text.isascii() else text)
         try:
             return list(map(raw.__getitem__, words))
         except KeyError:
@@ -240,10 +241,19 @@ class Segment:
         self._validate()
         # Files read later are opened now: a reader's snapshot stays readable even after a
         # writer's commit has unlinked them (the open handle keeps the data alive).
+        self._files = {}
         try:
-            self._files = {n: open(directory / n, "rb") for n in _LAZY_FILES}  # noqa: SIM115
+            for n in _LAZY_FILES:
+                self._files[n] = open(directory / n, "rb")  # noqa: SIM115
         except OSError as exc:
+            self.close()
+            if exc.errno in (errno.EMFILE, errno.ENFILE):
+                raise SearchlibError("too many open files to open the index") from None
             raise CorruptIndex(f"index file unreadable in segment {self.name}: {exc}") from None
+
+    def close(self) -> None:
+        for f in self._files.values():
+            f.close()
 
     def _validate(self) -> None:
         """Cheap structural checks, so a damaged file fails loudly instead of misleading."""

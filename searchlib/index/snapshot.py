@@ -8,8 +8,9 @@ happens to be split into segments or whether deleted documents await a merge.
 from __future__ import annotations
 
 import time
+import zlib
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +35,14 @@ def load_deleted(seg_dir: Path, entry: dict) -> np.ndarray | None:
     name = entry.get("deleted")
     if not name:
         return None
+    path = seg_dir / name
     try:
-        arr = np.load(seg_dir / name, allow_pickle=False)
+        if "deleted_file" in entry:
+            size, crc = entry["deleted_file"]
+            data = path.read_bytes()
+            if len(data) != size or zlib.crc32(data) != crc:
+                raise CorruptIndex(f"index file damaged: {entry['name']}/{name} fails its checksum")
+        arr = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise CorruptIndex(f"index file missing: {entry['name']}/{name}") from None
     except (ValueError, OSError) as exc:
@@ -68,7 +75,7 @@ class Snapshot:
         settings = manifest["analyzer"]
         self.analyzer = Analyzer(settings.get("stemmer", "snowball"),
                                  settings.get("stopwords", True),
-                                 known_stems=lambda: load_stems(self.root, manifest))
+                                 known_stems=partial(load_stems, self.root, manifest))
         self.stats = {f: self._field_stats(f) for f in FIELDS}
 
     def _field_stats(self, field: str) -> FieldStats:
@@ -109,6 +116,11 @@ class Snapshot:
                     merged[term] = word
         terms = sorted(merged)
         return terms, [merged[t] for t in terms]
+
+    def close(self) -> None:
+        """Release open files now (they are also released when the snapshot is dropped)."""
+        for seg in self.segments:
+            seg.close()
 
     @property
     def paragraphs(self) -> int:

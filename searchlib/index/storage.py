@@ -105,8 +105,11 @@ def read_manifest(root: Path) -> dict:
     return manifest
 
 
-def write_manifest(root: Path, manifest: dict) -> None:
-    """The commit point: write a temp file, fsync, rename over the manifest, fsync the dir."""
+def write_manifest(root: Path, manifest: dict, on_renamed=None) -> None:
+    """The commit point: write a temp file, fsync, rename over the manifest, fsync the dir.
+
+    `on_renamed` runs the moment the rename has happened: from then on the new commit is
+    live, so a later failure (fsync of the folder) must not undo or clean up its files."""
     tmp = root / f"{MANIFEST}.tmp-{os.getpid()}"
     data = json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8")
     try:
@@ -116,7 +119,6 @@ def write_manifest(root: Path, manifest: dict) -> None:
             os.fsync(f.fileno())
         failpoint("manifest-temp-written")
         os.replace(tmp, root / MANIFEST)
-        fsync_dir(root)
     except OSError as exc:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -124,6 +126,10 @@ def write_manifest(root: Path, manifest: dict) -> None:
             f"could not commit the index at {root}: {describe_oserror(exc)}; "
             "the previous commit is intact"
         ) from None
+    if on_renamed:
+        on_renamed()
+    with contextlib.suppress(OSError):  # the rename is visible; durability is best effort now
+        fsync_dir(root)
 
 
 class WriterLock:
@@ -180,7 +186,11 @@ def load_stems(root: Path, manifest: dict | None) -> dict[str, str]:
     if not name:
         return {}
     try:
-        text = (root / name).read_text("utf-8")
+        data = (root / name).read_bytes()
+        expected = (manifest or {}).get("stems_file")
+        if expected and (len(data) != expected[0] or zlib.crc32(data) != expected[1]):
+            return {}  # damaged: recompute stems rather than trust it
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError):
         return {}
     pairs = (line.split("\t") for line in text.split("\n") if line)

@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import __version__
 from ..analysis import Analyzer
-from ..corpus import find_sources, read_source
+from ..corpus import find_sources, read_source_checked
 from ..errors import IndexWriteError, NotAnIndex, SearchlibError
 from .segment import (
     FIELDS,
@@ -157,6 +157,8 @@ class IndexWriter:
         if not self.rebuild and (self.root / MANIFEST).exists():
             old = read_manifest(self.root)
             self._collect_garbage(old)  # leftovers of a writer that crashed before committing
+        elif not (self.root / MANIFEST).exists():
+            self._collect_garbage(None)  # a first build that crashed left only garbage
         settings = dict(old["analyzer"]) if old else {"stemmer": "snowball", "stopwords": True}
         for key, value in self.want.items():
             if value is not None and old and settings.get(key) != value:
@@ -170,10 +172,9 @@ class IndexWriter:
                             known_stems=lambda: load_stems(self.root, old))
         self.analyzer = analyzer
         self.old = old
-        gen = (old["generation"] + 1) if old else 1
-        if self.rebuild:
-            gen = max(gen, self._max_generation() + 1)
-        self.gen = gen
+        # Every file a commit writes carries a generation no earlier commit used, so it can
+        # never overwrite (or, on failure, clean up) a file the live commit depends on.
+        gen = self.gen = self._max_generation() + 1
         seg_entries = list(old["segments"]) if old else []
         sources = self._load_sources(old) if old else {}
         deletions: dict[str, list[tuple[int, int]]] = {}
@@ -207,7 +208,9 @@ class IndexWriter:
                     deletions.setdefault(seg, []).append((first, n))
                 report.articles_removed += n
 
-        roots = [os.path.abspath(os.fspath(p)) for p in paths if os.path.exists(p)]
+        # Files indexed from under these paths and not seen now are removed. A mistyped path
+        # holds no indexed files, so even a missing path is safe to include.
+        roots = [os.path.abspath(os.fspath(p)) for p in paths]
         done = 0
         for src in find_sources(paths, warn):
             seen.add(src.path)
@@ -215,14 +218,16 @@ class IndexWriter:
             if prev and prev[0] == src.size and prev[1] == src.mtime_ns and not self.rebuild:
                 report.files_unchanged += 1
                 continue
-            before = len(report.warnings)
-            articles = read_source(src, warn)
-            if not articles and len(report.warnings) > before:
+            articles, readable = read_source_checked(src, warn)
+            if not articles:
                 report.files_skipped += 1
+            if not readable:
                 continue  # unreadable now: keep what was indexed before, if anything
             if prev:
                 forget(prev)
                 report.files_changed += 1
+            elif not articles:
+                continue  # a new file with nothing to index: warned about, not recorded
             else:
                 report.files_added += 1
             rec: list = [src.size, src.mtime_ns, []]
@@ -283,10 +288,16 @@ class IndexWriter:
             ) from None
 
     def _max_generation(self) -> int:
+        """The highest generation in use: the live manifest's, or any file's name."""
         best = 0
-        for p in (self.root / SEGMENTS).glob("seg-*"):
+        with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+            best = int(json.loads((self.root / MANIFEST).read_text("utf-8"))["generation"])
+        names = [p.name for p in (self.root / SEGMENTS).glob("seg-*")]
+        names += [p.name for p in self.root.glob("sources-*.json")]
+        names += [p.name for p in self.root.glob("stems-*.tsv")]
+        for name in names:
             try:
-                best = max(best, int(p.name.split("-")[1]))
+                best = max(best, int(name.split("-")[1].split(".")[0]))
             except (IndexError, ValueError):
                 continue
         return best
@@ -310,7 +321,7 @@ class IndexWriter:
                 continue  # the whole segment is gone
             fname = f"deleted-{self.gen:06d}.npy"
             self._written.append(seg_dir / fname)
-            write_file(seg_dir / fname, _npy_bytes(deleted))
+            entry["deleted_file"] = list(write_file(seg_dir / fname, _npy_bytes(deleted)))
             fsync_dir(seg_dir)
             first = np.load(seg_dir / "art.first.npy", mmap_mode="r")
             counts = np.diff(np.asarray(first, dtype=np.int64))
@@ -348,20 +359,19 @@ class IndexWriter:
 
     def _commit(self, entries: list[dict], sources: dict, settings: dict) -> None:
         sources_name = f"sources-{self.gen:06d}.json"
-        path = self.root / sources_name
-        self._written.append(path)
-        if path.exists():
-            path.unlink()
-        size, crc = write_file(path, json.dumps(sources).encode("utf-8"))
-        stems_name = None
+        self._written.append(self.root / sources_name)
+        size, crc = write_file(self.root / sources_name, json.dumps(sources).encode("utf-8"))
+        stems_name, stems_file = None, None
         if settings["stemmer"] != "none":
             stems = load_stems(self.root, self.old)
             stems.update(self.analyzer.stems)
             stems_name = f"stems-{self.gen:06d}.tsv"
             self._written.append(self.root / stems_name)
-            (self.root / stems_name).unlink(missing_ok=True)
-            write_file(self.root / stems_name,
-                       "".join(f"{w}\t{t}\n" for w, t in stems.items()).encode("utf-8"))
+            stems_file = write_file(
+                self.root / stems_name,
+                "".join(f"{w}\t{t}\n" for w, t in stems.items()).encode("utf-8"))
+        fsync_dir(self.root / SEGMENTS)  # the new segment directories' entries
+        fsync_dir(self.root)
         manifest = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -372,15 +382,18 @@ class IndexWriter:
             "sources": sources_name,
             "sources_file": [size, crc],
             "stems": stems_name,  # a cache (word → stem), so queries rarely need NLTK
+            "stems_file": list(stems_file) if stems_file else None,
         }
         failpoint("before-manifest")
-        write_manifest(self.root, manifest)
-        self._written = []
+        write_manifest(self.root, manifest, on_renamed=self._written.clear)
         failpoint("committed")
-        self._collect_garbage(manifest)
+        with contextlib.suppress(OSError):  # the commit stands; the next writer cleans up
+            self._collect_garbage(manifest)
 
-    def _collect_garbage(self, manifest: dict) -> None:
+    def _collect_garbage(self, manifest: dict | None) -> None:
         """Remove files no commit refers to (older commits, or a crashed writer's leftovers)."""
+        if manifest is None:
+            manifest = {"segments": [], "sources": None}
         live = {e["name"]: e.get("deleted") for e in manifest["segments"]}
         seg_root = self.root / SEGMENTS
         for p in seg_root.iterdir():
@@ -456,8 +469,14 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
     if n_art == 0:
         return None, remaps
     out: dict[str, np.ndarray] = {}
+    tids = {f: np.concatenate(arrays[f"{f}.t"]) for f in FIELDS}
+    # Words only deleted documents had leave the vocabulary (no ghost did-you-mean).
+    used = np.unique(np.concatenate(list(tids.values())))
+    compact = np.full(len(terms), -1, dtype=np.int64)
+    compact[used] = np.arange(len(used))
+    terms = [terms[i] for i in used]
     for f in FIELDS:
-        t = np.concatenate(arrays[f"{f}.t"])
+        t = compact[tids[f]]
         d = np.concatenate(arrays[f"{f}.d"])
         p = np.concatenate(arrays[f"{f}.p"])
         order = np.lexsort((p, d))
