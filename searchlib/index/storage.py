@@ -76,6 +76,12 @@ def describe_oserror(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def is_index_file(name: str) -> bool:
+    """Names an index folder may hold (including what a crashed first build leaves)."""
+    return (name in (LOCK, "README.md", SEGMENTS, MANIFEST) or name.startswith(".")
+            or name.startswith((f"{MANIFEST}.tmp-", "sources-", "stems-")))
+
+
 def read_manifest(root: Path) -> dict:
     """Load and validate the manifest, with one-line errors for every way it can be wrong."""
     mpath = root / MANIFEST
@@ -84,7 +90,7 @@ def read_manifest(root: Path) -> dict:
     if not root.is_dir():
         raise NotAnIndex(f"{root} is a file, not a searchlib index directory")
     if not mpath.exists():
-        if any(p.name not in (LOCK, "README.md") for p in root.iterdir()):
+        if any(not is_index_file(p.name) for p in root.iterdir()):
             raise NotAnIndex(f"{root} is not a searchlib index (no {MANIFEST})")
         raise IndexNotFound(f"no index at {root} (build one with: searchlib index)")
     try:

@@ -36,13 +36,13 @@ from .snapshot import load_deleted
 from .storage import (
     FORMAT_NAME,
     FORMAT_VERSION,
-    LOCK,
     MANIFEST,
     SEGMENTS,
     WriterLock,
     describe_oserror,
     failpoint,
     fsync_dir,
+    is_index_file,
     load_stems,
     read_manifest,
     write_file,
@@ -81,18 +81,12 @@ def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
-def _ours(name: str) -> bool:
-    """File names a searchlib index (or a writer that crashed before its first commit) uses."""
-    return (name in (LOCK, "README.md", SEGMENTS, MANIFEST) or name.startswith(".")
-            or name.startswith((f"{MANIFEST}.tmp-", "sources-", "stems-")))
-
-
 def _prepare_root(root: Path, rebuild: bool) -> None:
     """Refuse to write into (or wipe) a folder holding anything but a searchlib index."""
     if root.exists() and not root.is_dir():
         raise NotAnIndex(f"{root} is a file, not an index directory")
     if (root.exists() and not _manifest_is_ours(root)
-            and any(not _ours(p.name) for p in root.iterdir())):
+            and any(not is_index_file(p.name) for p in root.iterdir())):
         action = "rebuild" if rebuild else "create an index"
         raise NotAnIndex(
             f"refusing to {action} in {root}: it holds other files and is not a searchlib index"
