@@ -317,7 +317,7 @@ class SegmentScorer:
         for fld, weight in plan.fields:
             docs, scores = self._leaf_field(plan, fld)
             if fld == "title" and len(docs):  # articles → their paragraphs
-                first = np.asarray(self.seg.art_first, dtype=np.int64)
+                first = self.seg.art_first64
                 counts = first[docs + 1] - first[docs]
                 docs = expand_ranges(first[docs], counts)
                 scores = np.repeat(scores, counts)

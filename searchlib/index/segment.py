@@ -296,6 +296,10 @@ class Segment:
         return json.loads(self._read("articles.json").decode("utf-8"))
 
     @cached_property
+    def art_first64(self) -> np.ndarray:
+        return self.art_first.astype(np.int64)
+
+    @cached_property
     def para_article(self) -> np.ndarray:
         counts = np.diff(self.art_first.astype(np.int64))
         return np.repeat(np.arange(self.n_articles, dtype=np.int32), counts)
