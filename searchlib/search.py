@@ -249,6 +249,22 @@ class Index:
             fuzzy=exact_docs is not None,
         )
 
+    def rank(self, query: str, k: int = 10, *, default_operator: str = "OR", fuzzy: bool = True,
+             k1: float | None = None, b: float | None = None, title_boost: float | None = None,
+             articles: bool = False) -> list[tuple[str, int, float]]:
+        """(article_id, paragraph, score) of the top k, best first: `search` without building
+        hits (no text, no highlighting), for evaluation and bulk ranking. Lenient parsing."""
+        snap = self.snapshot
+        params = self._params(k1, b, title_boost)
+        ranked = self._plan(query, snap, params, False, default_operator, fuzzy, max(int(k), 1),
+                            articles)[3]
+        out = []
+        for si, pid, score in ranked.entries[: max(int(k), 0)]:
+            seg = snap.segments[si]
+            ai = int(seg.para_article[pid])
+            out.append((seg.articles[ai][0], pid - int(seg.art_first[ai]) + 1, score))
+        return out
+
     def _hit(self, snap: Snapshot, si: int, pid: int, score: float, terms: set[str]) -> Hit:
         seg = snap.segments[si]
         ai = int(seg.para_article[pid])

@@ -40,7 +40,6 @@ from searchlib.evaluation import (
     split_txt,
     write_run,
 )
-from searchlib.evaluation.__main__ import main as cli_main
 
 ir_measures = pytest.importorskip("ir_measures")
 
@@ -438,10 +437,9 @@ class FakeIndex:
         cls.calls.append(("build", paths, workdir, options))
         return cls()
 
-    def search(self, query, k, fuzzy):
+    def rank(self, query, k, fuzzy, **overrides):
         self.calls.append(("search", query, k, fuzzy))
-        hit = type("Hit", (), {"article_id": "a", "paragraph": 2, "score": 1.5})
-        return type("Result", (), {"hits": [hit]})
+        return [("a", 2, 1.5)]
 
 
 def test_searchlib_adapter_calling_convention(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -523,10 +521,3 @@ def test_import_does_not_load_heavy_modules() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
-
-
-def test_cli_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli_main([str(SEEDS), "--metrics", "nDCG@10,AP"]) == 0
-    out = capsys.readouterr().out
-    assert "nDCG@10" in out and "whoosh-bm25f" in out
-    assert cli_main([str(SEEDS / "missing")]) == 2

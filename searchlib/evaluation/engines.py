@@ -183,7 +183,7 @@ class WhooshEngine:
 class SearchlibEngine:
     """The engine under test: ``searchlib.Index`` built with BM25 ``k1``/``b`` and a stemmer.
 
-    Defaults k1=0.9, b=0.4 are Anserini's, the setting of the collections' reference numbers.
+    k1/b default to the library's own defaults (None).
     Queries are passed as-is to the lenient parser (it copes with prose punctuation) except that,
     with ``query_syntax=False`` (default), upper-case AND/OR/NOT become plain words (see
     ``lowercase_operators``); set ``query_syntax=True`` for hand-written boolean queries.
@@ -195,8 +195,8 @@ class SearchlibEngine:
 
     def __init__(
         self,
-        k1: float = 0.9,
-        b: float = 0.4,
+        k1: float | None = None,
+        b: float | None = None,
         stemmer: str = "snowball",
         *,
         query_syntax: bool = False,
@@ -227,7 +227,7 @@ class SearchlibEngine:
         if index_class is None:
             raise EngineUnavailable("searchlib.Index is not available in this checkout")
         self._index = index_class.build(
-            [corpus_path], workdir, stemmer=self.stemmer, k1=self.k1, b=self.b, **self.options
+            [corpus_path], workdir, stemmer=self.stemmer, **self._bm25(), **self.options
         )
         self.builds += 1
 
@@ -235,7 +235,10 @@ class SearchlibEngine:
         """Open an index ``build`` wrote earlier (maybe in another process)."""
         import searchlib
 
-        self._index = searchlib.Index.open(workdir, k1=self.k1, b=self.b, **self.options)
+        self._index = searchlib.Index.open(workdir, **self._bm25(), **self.options)
+
+    def _bm25(self) -> dict[str, float]:
+        return {k: v for k, v in (("k1", self.k1), ("b", self.b)) if v is not None}
 
     def set_params(self, *, fuzzy: bool | None = None, **overrides: float) -> None:
         """Search with other ``k1``/``b``/``title_boost`` (and fuzzy) from now on."""
@@ -250,11 +253,7 @@ class SearchlibEngine:
         if self._index is None:
             raise EngineUnavailable("SearchlibEngine.search called before build")
         text = query if self.query_syntax else lowercase_operators(query)
-        ranked = rank_only(self._index, text, k, self.fuzzy, self.overrides)
-        if ranked is not None:
-            return ranked
-        result = self._index.search(text, k=k, fuzzy=self.fuzzy, **self.overrides)
-        return [(hit.article_id, int(hit.paragraph), float(hit.score)) for hit in result.hits]
+        return rank_only(self._index, text, k, self.fuzzy, self.overrides)
 
     def query(self, kind: str, words: list[str], k: int) -> int:
         """Speed benchmark: an OR, AND or phrase query through the public search call."""
@@ -266,27 +265,11 @@ class SearchlibEngine:
         self._index = None
 
 
-def rank_only(index: Any, query: str, k: int, fuzzy: bool, overrides: dict) -> list[Hit] | None:
-    """The hits ``Index.search`` would return, without building their text and highlights.
-
-    Evaluation fetches up to 3000 paragraphs per query and only needs ids and scores; building
-    each ``Hit`` (text + highlight spans) costs ~97% of such a search. This mirrors the first
-    half of ``Index.search`` (a test checks both agree); returns None when the index lacks the
-    internals, and the caller then uses the public ``search``.
-    """
-    plan = getattr(index, "_plan", None)
-    params = getattr(index, "_params", None)
-    if plan is None or params is None:
-        return None
-    snap = index.snapshot
-    bm25 = params(overrides.get("k1"), overrides.get("b"), overrides.get("title_boost"))
-    ranked = plan(query, snap, bm25, False, "OR", fuzzy, max(k, 1))[3]
-    hits: list[Hit] = []
-    for si, pid, score in ranked.entries[: max(k, 0)]:
-        seg = snap.segments[si]
-        ai = int(seg.para_article[pid])
-        hits.append((seg.articles[ai][0], pid - int(seg.art_first[ai]) + 1, float(score)))
-    return hits
+def rank_only(index: Any, query: str, k: int, fuzzy: bool, overrides: dict) -> list[Hit]:
+    """The hits ``Index.search`` would return, as (article, paragraph, score), without building
+    their text and highlights (``Index.rank``): evaluation fetches up to 3000 paragraphs per
+    query and needs only ids and scores."""
+    return index.rank(query, k, fuzzy=fuzzy, **overrides)
 
 
 ENGINE_NAMES = ("searchlib", "whoosh", "bm25s", "tantivy", "sqlite")
@@ -302,7 +285,7 @@ def make_engine(name: str, *, query_syntax: bool = False, **searchlib_options: A
     if key == "searchlib":
         options = dict(searchlib_options)
         return SearchlibEngine(
-            options.pop("k1", 0.9), options.pop("b", 0.4), options.pop("stemmer", "snowball"),
+            options.pop("k1", None), options.pop("b", None), options.pop("stemmer", "snowball"),
             name="searchlib", query_syntax=query_syntax, **options,
         )
     if key == "whoosh":
