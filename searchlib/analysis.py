@@ -127,10 +127,6 @@ class Analyzer:
         self.cache = _TermCache(self._analyze_word)
 
     @property
-    def settings(self) -> dict:
-        return {"stemmer": self.stemmer, "stopwords": self.stopwords}
-
-    @property
     def stems(self) -> dict[str, str]:
         """Every word → stem pair this analyzer has computed or loaded."""
         return self._stems
@@ -176,10 +172,6 @@ class Analyzer:
         if text.isascii():
             text = text.lower()  # length-preserving for ASCII; shrinks the cache
         return list(map(self.cache.__getitem__, token_re(text).findall(text)))
-
-    def raw_tokens(self, text: str) -> list[str]:
-        """Token strings in order; `terms(text)[i]` is the term of `raw_tokens(text)[i]`."""
-        return token_re(text).findall(text.lower() if text.isascii() else text)
 
     def tokens(self, text: str) -> list[Token]:
         """Tokens with positions and character offsets into `text` as written."""

@@ -247,7 +247,8 @@ class Compiler:
 
 
 def positive_terms(plan: Plan | None) -> set[str]:
-    """Terms that can make a paragraph match (what highlighting marks)."""
+    """Terms that can make a paragraph's text match (what highlighting marks in it); a
+    `title:` word matched the title, so it is not marked in the paragraph."""
     if plan is None:
         return set()
     if isinstance(plan, BoolPlan):
@@ -255,7 +256,7 @@ def positive_terms(plan: Plan | None) -> set[str]:
         for child in plan.must + plan.should:
             out |= positive_terms(child)
         return out
-    return set(plan.terms)
+    return set(plan.terms) if any(f == "text" for f, _ in plan.fields) else set()
 
 
 # -- evaluation ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ only the expanded query found are flagged `fuzzy`.
 from __future__ import annotations
 
 import os
+import re
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -239,7 +240,9 @@ class Index:
         if state.corrections:
             did_you_mean = query
             for raw, word in state.corrections.items():
-                did_you_mean = did_you_mean.replace(raw, word, 1)
+                # the typed word itself, not the same letters inside another word
+                did_you_mean = re.sub(rf"(?<!\w){re.escape(raw)}(?!\w)", lambda _m, w=word: w,
+                                      did_you_mean, count=1)
         if parsed.root is not None and plan is not None and state.unknown and not ranked.total:
             words = ", ".join(shown(w) for w in dict.fromkeys(state.unknown))
             warnings.append(f"no paragraph contains: {words}")

@@ -21,7 +21,7 @@ import errno
 import json
 import mmap
 import os
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -328,10 +328,6 @@ class Segment:
         vocab = self.vocab
         i = bisect_left(vocab, term)
         return i if i < len(vocab) and vocab[i] == term else -1
-
-    def prefix_range(self, prefix: str) -> tuple[int, int]:
-        vocab = self.vocab
-        return bisect_left(vocab, prefix), bisect_right(vocab, prefix + "\U0010ffff")
 
     def paragraph_text(self, pid: int) -> str:
         lo, hi = int(self.store_off[pid]), int(self.store_off[pid + 1])
