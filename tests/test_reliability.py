@@ -302,3 +302,46 @@ def test_garbage_collection_never_follows_links_out(built, tmp_path):
     (built / "segments" / "seg-999999-000").symlink_to(outside)
     searchlib.Index.build([SEEDS], built)  # a commit runs garbage collection
     assert (outside / "keep.txt").read_text() == "keep me"
+
+
+def _damage(root, kind: str) -> None:
+    if kind == "truncated":
+        path = seg_file(root, "text.pos.npy")
+        path.write_bytes(path.read_bytes()[:10])
+    elif kind == "overwritten":
+        path = seg_file(root, "store.bin")
+        path.write_bytes(bytes(len(path.read_bytes())))
+    elif kind == "missing":
+        seg_file(root, "vocab.txt").unlink()
+    elif kind == "future-version":
+        manifest = json.loads((root / "manifest.json").read_text())
+        manifest["version"] = 2
+        (root / "manifest.json").write_text(json.dumps(manifest))
+    elif kind == "not-an-index":
+        for p in root.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+        (root / "holiday.jpg").write_bytes(b"\xff\xd8")
+
+
+@pytest.mark.parametrize("kind", ["truncated", "overwritten", "missing", "future-version",
+                                  "not-an-index"])
+def test_cli_reports_damage_in_one_line_with_exit_2(built, kind):
+    _damage(built, kind)
+    for args in (["search", "korea"], ["check"], ["stats"], ["index", str(SEEDS)]):
+        proc = subprocess.run([sys.executable, "-m", "searchlib", *args, "--index", str(built)],
+                              capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert proc.returncode == 2, (kind, args, proc.stdout, proc.stderr)
+        assert "Traceback" not in proc.stderr
+        errors = [line for line in proc.stderr.splitlines() if "error" in line]
+        assert len(errors) == 1 and errors[0].startswith("searchlib: error:"), proc.stderr
+
+
+@pytest.mark.parametrize("kind", ["truncated", "overwritten", "missing", "future-version"])
+def test_rebuild_repairs_a_damaged_index(built, kind):
+    _damage(built, kind)
+    proc = subprocess.run([sys.executable, "-m", "searchlib", "index", str(SEEDS), "--rebuild",
+                           "--index", str(built)], capture_output=True, text=True, cwd=REPO,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    idx = searchlib.Index.open(built)
+    assert idx.check() == [] and idx.search("artillery").total >= 1
