@@ -31,13 +31,21 @@ Warn = Callable[[str], None]
 
 @dataclass(frozen=True)
 class Source:
-    """One file on disk that yields articles; size/mtime let the indexer skip unchanged files."""
+    """One file on disk that yields articles. `stamp` lets the indexer skip unchanged files:
+    size and mtime, plus ctime and inode, which catch a same-size replacement whose mtime was
+    preserved (cp -p, rsync -t)."""
 
     path: str
     root: str
     rel: str
     size: int
     mtime_ns: int
+    ctime_ns: int = 0
+    inode: int = 0
+
+    @property
+    def stamp(self) -> list[int]:
+        return [self.size, self.mtime_ns, self.ctime_ns, self.inode]
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,8 @@ def find_sources(paths: Iterable[str | os.PathLike], warn: Warn) -> Iterator[Sou
             warn(f"skipped {shown}: unsupported file type")  # silent only inside folders
         elif root not in seen:
             seen.add(root)
-            yield Source(root, root, os.path.basename(root), st.st_size, st.st_mtime_ns)
+            yield Source(root, root, os.path.basename(root), st.st_size, st.st_mtime_ns,
+                         st.st_ctime_ns, st.st_ino)
 
 
 def _list_dir(path: str, shown: str, warn: Warn) -> Iterator[os.DirEntry[str]]:
@@ -144,7 +153,8 @@ def _walk(root: str, shown: str, st: os.stat_result, visited: dict[tuple[int, in
             warn(f"skipped {_show(rel)}: not a regular file")  # a FIFO would block the reader
         elif path not in seen:
             seen.add(path)
-            yield Source(path, root, rel, est.st_size, est.st_mtime_ns)
+            yield Source(path, root, rel, est.st_size, est.st_mtime_ns, est.st_ctime_ns,
+                         est.st_ino)
 
 
 def _already_visited(st: os.stat_result, path: str, shown: str, ancestors: list[tuple[int, int]],

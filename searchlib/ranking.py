@@ -172,6 +172,10 @@ class Compiler:
             self.state.warnings.append(f"'{shown(raw)}' is a stopword and is ignored")
             return None
         if len(tokens) > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
+            if forced:
+                self.state.warnings.append(
+                    f"'{shown(raw)}~': fuzzy matching applies to single words; "
+                    "searched as the exact phrase")
             return self._phrase(raw, fld, 0)
         return self._single(raw, terms[0], self.analyzer.normalize(raw), fld, forced_edits, forced)
 

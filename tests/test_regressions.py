@@ -207,3 +207,19 @@ def test_a_damaged_stem_cache_is_ignored_not_trusted(src, tmp_path):
     idx = searchlib.Index.open(root)
     assert idx.search("zebras", fuzzy=False).total == 1
     assert any("stems" in p for p in idx.check())
+
+
+def test_a_same_size_replacement_with_the_old_mtime_is_noticed(src, tmp_path):
+    """cp -p / rsync -t keep the mtime; the new inode or ctime still gives the change away."""
+    path = src / "a.txt"
+    path.write_text("zebra herd")
+    st = path.stat()
+    idx = searchlib.Index.build([src], tmp_path / "idx")
+    replacement = src / "a.tmp"
+    replacement.write_text("okapi herd")  # same size
+    os.utime(replacement, ns=(st.st_atime_ns, st.st_mtime_ns))
+    os.replace(replacement, path)
+    report = idx.update([src])
+    assert report.files_changed == 1
+    assert idx.search("okapi", fuzzy=False).total == 1
+    assert idx.search("zebra", fuzzy=False).total == 0

@@ -173,8 +173,8 @@ class IndexWriter:
         sources = self._load_sources(old) if old else {}
         deletions: dict[str, list[tuple[int, int]]] = {}
 
-        # sources: path -> [size, mtime_ns, [[segment, first article, count], ...]]; a big
-        # file may span segments, because the buffer is flushed between any two articles.
+        # sources: path -> [stamp, [[segment, first article, count], ...]]; a big file may
+        # span segments, because the buffer is flushed between any two articles.
         self.builder = SegmentBuilder(analyzer)
         pending: list[list] = []  # ranges waiting for the name of the segment they land in
         new_segments: list[dict] = []
@@ -197,7 +197,7 @@ class IndexWriter:
             self.builder = SegmentBuilder(analyzer)
 
         def forget(rec: list) -> None:
-            for seg, first, n in rec[2]:
+            for seg, first, n in rec[1]:
                 if seg is not None:
                     deletions.setdefault(seg, []).append((first, n))
                 report.articles_removed += n
@@ -209,7 +209,7 @@ class IndexWriter:
         for src in find_sources(paths, warn):
             seen.add(src.path)
             prev = sources.get(src.path)
-            if prev and prev[0] == src.size and prev[1] == src.mtime_ns and not self.rebuild:
+            if prev and prev[0] == src.stamp and not self.rebuild:
                 report.files_unchanged += 1
                 continue
             articles, readable = read_source_checked(src, warn)
@@ -224,12 +224,12 @@ class IndexWriter:
                 continue  # a new file with nothing to index: warned about, not recorded
             else:
                 report.files_added += 1
-            rec: list = [src.size, src.mtime_ns, []]
+            rec: list = [src.stamp, []]
             current = None
             for art in articles:
                 if current is None:
                     current = [None, len(self.builder), 0]
-                    rec[2].append(current)
+                    rec[1].append(current)
                     pending.append(current)
                 self.builder.add(art.id, art.title, src.path, list(art.paragraphs))
                 current[2] += 1
@@ -344,7 +344,7 @@ class IndexWriter:
         report.merged = len(chosen)
         chosen_names = {e["name"] for e in chosen}
         for rec in sources.values():
-            for rng in rec[2]:
+            for rng in rec[1]:
                 if rng[0] in chosen_names:
                     rng[1] = int(remap[rng[0]][rng[1]]) if rng[2] else 0
                     rng[0] = name
