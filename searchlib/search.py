@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import fuzzy as fuzzy_mod
 from . import highlight
 from .errors import CorruptIndex, SearchlibError
 from .index.snapshot import Snapshot
@@ -318,15 +319,13 @@ class Index:
         snap = self.snapshot
         terms, surfaces = snap.vocabulary
         size = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
-        dfs: dict[str, int] = {}
+        # Candidates: each segment's most frequent terms; then exact live document counts.
+        candidates: set[str] = set()
         for seg in snap.segments:
-            fp = seg.fields["text"]
-            counts = np.diff(np.asarray(fp.ptr))
-            best = np.argsort(-counts, kind="stable")[: top * 3]
-            for i in best:
-                word = seg.surface[i]
-                dfs[word] = dfs.get(word, 0) + int(counts[i])
-        top_terms = sorted(dfs.items(), key=lambda kv: -kv[1])[:top]
+            counts = np.diff(np.asarray(seg.fields["text"].ptr))
+            candidates.update(seg.vocab[i] for i in np.argsort(-counts, kind="stable")[: top * 3])
+        ranked = sorted(((snap.doc_freq(t), t) for t in candidates), key=lambda dt: (-dt[0], dt[1]))
+        top_terms = [(fuzzy_mod.surface_of(snap, t), df) for df, t in ranked[:top] if df]
         return IndexStats(
             path=str(self.root), articles=snap.articles, paragraphs=snap.paragraphs,
             vocabulary=len(terms), segments=len(snap.segments), bytes=size,
