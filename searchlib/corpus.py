@@ -333,7 +333,7 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 def _markdown(text: str, path: str) -> tuple[str, list[str]]:
-    """Title from front matter or the first heading; headings are not paragraphs."""
+    """Title from front matter or the first heading; later headings are paragraphs."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     meta_title = ""
     opening = re.match(r"---[ \t]*\n", text)
@@ -369,8 +369,11 @@ def _markdown(text: str, path: str) -> tuple[str, list[str]]:
             lines.append(line)
             prev_is_text = bool(line.strip())
             continue
-        heading = heading or found_heading
         lines.append(None)
+        if not heading and not meta_title and found_heading:
+            heading = found_heading  # the title heading is the title, not a paragraph
+        elif found_heading:
+            lines += [found_heading, None]  # other headings are searchable text
         prev_is_text = False
     kept = [line for line in lines if line is not None]
     if _BLANK_LINE.search("\n".join(kept).strip()):

@@ -197,7 +197,7 @@ class Compiler:
             if found:
                 self.state.expanded = True
                 best = max(found, key=lambda tw: (tw[1], self.df(tw[0], "text")))
-                if df == 0:
+                if df == 0 and not forced:  # word~ asked for fuzzy: nothing to suggest
                     self.state.corrections[raw] = fz.match_case(
                         raw, fz.surface_of(self.snap, best[0]))
                 terms_w = ([(term, 1.0)] if df else []) + found

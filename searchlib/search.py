@@ -123,6 +123,11 @@ class Index:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    @property
+    def roots(self) -> list[str]:
+        """The files and folders this index was built from (what `update` re-syncs)."""
+        return list(self.snapshot.manifest.get("roots") or [])
+
     @staticmethod
     def exists(root: str | os.PathLike) -> bool:
         """Whether `root` holds a committed searchlib index (without opening it)."""
@@ -174,8 +179,12 @@ class Index:
 
     def _params(self, k1, b, title_boost) -> BM25:
         p = self.params
-        return BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
-                    p.title_boost if title_boost is None else title_boost)
+        params = BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
+                      p.title_boost if title_boost is None else title_boost)
+        if not (params.k1 >= 0 and 0 <= params.b <= 1 and params.title_boost >= 0):
+            raise ValueError(f"BM25 parameters out of range: k1={params.k1} (≥ 0), "
+                             f"b={params.b} (0..1), title_boost={params.title_boost} (≥ 0)")
+        return params
 
     def _plan(self, query: str, snap: Snapshot, params: BM25, strict: bool,
               default_operator: str, fuzzy: bool, k: int, per_article: bool = False):
@@ -208,7 +217,12 @@ class Index:
 
         `articles=True` returns the best paragraph of each of the top k articles instead,
         and `total` then counts matching articles rather than paragraphs."""
-        k = max(0, int(k))
+        k = int(k)
+        if k < 1:
+            raise ValueError(f"k must be at least 1, not {k}")
+        if default_operator.upper() not in ("AND", "OR"):
+            raise ValueError(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
+        self._params(k1, b, title_boost)  # validates them
         try:
             return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
                                 articles)
@@ -295,6 +309,17 @@ class Index:
         return Explanation(sum(p.score for p in parts), parts, params.k1, params.b)
 
     # -- browsing ----------------------------------------------------------------------------
+
+    def article_of(self, hit: Hit) -> tuple[str, list[str]]:
+        """(title, paragraphs) of the very article `hit` came from (ids may repeat)."""
+        gen, si, pid = hit._ref
+        snap = self.snapshot
+        if gen != snap.generation:
+            return self.article(hit.article_id)
+        seg = snap.segments[si]
+        ai = int(seg.para_article[pid])
+        lo, hi = int(seg.art_first[ai]), int(seg.art_first[ai + 1])
+        return seg.articles[ai][1], [seg.paragraph_text(p) for p in range(lo, hi)]
 
     def article(self, article_id: str) -> tuple[str, list[str]]:
         """(title, paragraphs) of an article, for showing a hit in context."""

@@ -112,7 +112,7 @@ def test_title_falls_back_to_first_words(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- markdown
 
 
-def test_markdown_front_matter_title_wins_and_headings_are_dropped(tmp_path: Path) -> None:
+def test_markdown_front_matter_title_wins_and_other_headings_are_text(tmp_path: Path) -> None:
     text = (
         '---\ntitle: "Front title"\nauthor: x\n---\n# Heading title\n\n'
         "Intro *text*\nspans lines.\n\n## Section\nBody.\n\n```sh\n# not a heading\n```\n"
@@ -121,7 +121,8 @@ def test_markdown_front_matter_title_wins_and_headings_are_dropped(tmp_path: Pat
     assert warnings == []
     assert article.title == "Front title"
     assert article.paragraphs == (
-        "Intro *text*\nspans lines.", "Body.", "```sh\n# not a heading\n```",
+        "Heading title", "Intro *text*\nspans lines.", "Section", "Body.",
+        "```sh\n# not a heading\n```",
     )
 
 
@@ -130,7 +131,7 @@ def test_markdown_atx_and_setext_headings(tmp_path: Path) -> None:
     assert (atx.title, atx.paragraphs) == ("Kim visits Moscow", ("First.", "Second."))
     text = "Troops move\n===========\n\nFirst.\n\nSub\n---\nNext."
     setext, _ = one(write(tmp_path / "b.MD", text))
-    assert (setext.title, setext.paragraphs) == ("Troops move", ("First.", "Next."))
+    assert (setext.title, setext.paragraphs) == ("Troops move", ("First.", "Sub", "Next."))
 
 
 # --------------------------------------------------------------------------- html

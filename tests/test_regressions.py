@@ -223,3 +223,56 @@ def test_a_same_size_replacement_with_the_old_mtime_is_noticed(src, tmp_path):
     assert report.files_changed == 1
     assert idx.search("okapi", fuzzy=False).total == 1
     assert idx.search("zebra", fuzzy=False).total == 0
+
+
+def test_open_shows_the_article_that_was_hit_even_when_ids_repeat(tmp_path):
+    for folder, text in (("c1", "Alpha one\nalpha body apples"),
+                         ("c2", "Alpha two\nsecond body bananas")):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "a.txt").write_text(text)
+    root = tmp_path / "idx"
+    searchlib.Index.build([tmp_path / "c1", tmp_path / "c2"], root)
+    proc = subprocess.run([sys.executable, "-m", "searchlib", "shell", "--index", str(root)],
+                          input="bananas\n:open 1\n", capture_output=True, text=True, cwd=REPO,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    opened = proc.stdout.split("Alpha two", 2)[-1]
+    marked = [line for line in opened.splitlines() if line.startswith(">>")]
+    assert len(marked) == 1 and "bananas" in marked[0]
+
+
+def test_index_without_path_resyncs_what_the_index_was_built_from(tmp_path):
+    arts = tmp_path / "arts"
+    arts.mkdir()
+    (arts / "o.txt").write_text("Okapi news.")
+    root = tmp_path / "idx"
+
+    def cli(*args):
+        return subprocess.run([sys.executable, "-m", "searchlib", *args, "--index", str(root)],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=60)
+
+    assert cli("index", str(arts)).returncode == 0
+    (arts / "t.txt").write_text("Tapir news.")
+    assert cli("index").returncode == 0  # no seeds/ here: it re-reads arts/
+    assert cli("index", "--rebuild").returncode == 0
+    idx = searchlib.Index.open(root)
+    assert {h.article_id for h in idx.search("news", k=5).hits} == {"o.txt", "t.txt"}
+    assert idx.roots == [str(arts)]
+
+
+@pytest.mark.parametrize("kwargs", [{"default_operator": "XOR"}, {"k": 0}, {"k1": -1},
+                                    {"b": 2.0}, {"title_boost": -0.5}])
+def test_bad_library_arguments_are_value_errors_not_corruption(seed_index, kwargs):
+    with pytest.raises(ValueError):
+        seed_index.search("korea", **kwargs)
+
+
+def test_an_unexpected_file_list_is_one_clear_error(src, tmp_path):
+    (src / "a.txt").write_text("zebra")
+    root = tmp_path / "idx"
+    searchlib.Index.build([src], root)
+    sources = next(root.glob("sources-*.json"))
+    sources.write_text(json.dumps({str(src / "a.txt"): [5, 1, [["seg", 0, 1]]]}))  # old layout
+    (src / "b.txt").write_text("okapi")
+    with pytest.raises(searchlib.SearchlibError, match="rebuild"):
+        searchlib.Index.open(root, verify=False).update([src])

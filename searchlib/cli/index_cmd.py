@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 
 from ..analysis import STEMMERS
+from ..errors import SearchlibError
+from ..index.storage import read_manifest
 from .common import DEFAULT_SOURCES, build, index_option, update_summary
 
 
@@ -20,7 +22,10 @@ from .common import DEFAULT_SOURCES, build, index_option, update_summary
               help="Word stemming for a new index [default: snowball; an existing index "
                    "keeps its own].")
 def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, stemmer: str | None) -> None:
-    """Index the articles in PATHs (files or folders; default: seeds/).
+    """Index the articles in PATHs (files or folders).
+
+    Without PATH: the paths this index was built from (so `searchlib index` re-syncs an
+    index, and `--rebuild` rebuilds it from the same sources), or seeds/ for a new index.
 
     Updates are incremental: only new and changed files are read, and files that
     disappeared from the given folders are dropped. Files that cannot be read (binary,
@@ -28,13 +33,23 @@ def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, stemmer: str 
 
     \b
     Examples:
-      searchlib index                        # seeds/ -> index/
+      searchlib index                        # re-sync index/ (new: from seeds/)
       searchlib index ~/news --index ~/news-index
       searchlib index --rebuild --stemmer porter
     """
+    if not paths:
+        paths = tuple(Path(p) for p in recorded_roots(index_dir))
     if not paths:
         if not Path(DEFAULT_SOURCES).is_dir():
             raise click.UsageError(f"no PATH given and no {DEFAULT_SOURCES}/ folder here")
         paths = (Path(DEFAULT_SOURCES),)
     _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer)
     click.echo(update_summary(report, index_dir))
+
+
+def recorded_roots(index_dir: Path) -> list[str]:
+    """The paths an existing index was built from ([] for a new or unreadable index)."""
+    try:
+        return list(read_manifest(index_dir).get("roots") or [])
+    except SearchlibError:
+        return []

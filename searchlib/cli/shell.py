@@ -124,7 +124,7 @@ class Shell:
         elif name == "open":
             hit = self._hit(arg, "open")
             if hit is not None:
-                title, paragraphs = self.index.article(hit.article_id)
+                title, paragraphs = self.index.article_of(hit)
                 self.emit(article_text(hit.article_id, title, paragraphs, hit.paragraph,
                                        hit.spans, self.style, terminal_width()))
         else:

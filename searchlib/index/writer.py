@@ -205,6 +205,7 @@ class IndexWriter:
         # Files indexed from under these paths and not seen now are removed. A mistyped path
         # holds no indexed files, so even a missing path is safe to include.
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
+        self.roots = sorted(set(roots) | set((old or {}).get("roots") or []))
         done = 0
         for src in find_sources(paths, warn):
             seen.add(src.path)
@@ -274,11 +275,15 @@ class IndexWriter:
         if not name:
             return {}
         try:
-            return json.loads((self.root / name).read_text("utf-8"))
-        except (OSError, ValueError):
+            sources = json.loads((self.root / name).read_text("utf-8"))
+            for stamp, ranges in sources.values():  # the layout this version writes
+                if len(stamp) != 4 or any(len(r) != 3 for r in ranges):
+                    raise ValueError("unexpected record")
+            return sources
+        except (OSError, ValueError, TypeError, AttributeError):
             raise SearchlibError(
-                f"the file list of the index at {self.root} is damaged; "
-                "rebuild it with: searchlib index --rebuild"
+                f"the file list of the index at {self.root} is damaged or from an older "
+                "searchlib; rebuild it with: searchlib index --rebuild PATH..."
             ) from None
 
     def _max_generation(self) -> int:
@@ -377,6 +382,7 @@ class IndexWriter:
             "sources_file": [size, crc],
             "stems": stems_name,  # a cache (word → stem), so queries rarely need NLTK
             "stems_file": list(stems_file) if stems_file else None,
+            "roots": self.roots,  # the paths indexed so far: `searchlib index` re-syncs them
         }
         failpoint("before-manifest")
         write_manifest(self.root, manifest, on_renamed=self._written.clear)
