@@ -242,10 +242,25 @@ class Compiler:
         terms = tuple(t.term for t in tokens)
         offsets = tuple(t.position - base for t in tokens)
         fields = self.fields(fld)
-        for t in terms:
-            if sum(self.df(t, f) for f, _ in fields) == 0:
-                self.state.unknown.append(raw)
-                break
+        unknown = [i for i, t in enumerate(terms) if sum(self.df(t, f) for f, _ in fields) == 0]
+        if unknown:
+            self.state.unknown.append(raw)
+        if unknown and self.expand_unknown and not self.negated:
+            # A typo inside a phrase: search the phrase with the closest index word instead
+            # (hits are then flagged fuzzy, and the correction becomes "did you mean").
+            fixed = list(terms)
+            for i in unknown:
+                typed = raw[tokens[i].start:tokens[i].end]
+                word = self.analyzer.normalize(typed)
+                found = fz.expand(word, terms[i], self.snap, fz.max_edits(word), limit=1)
+                if not found:
+                    break
+                fixed[i] = found[0][0]
+                self.state.corrections[typed] = fz.match_case(
+                    typed, fz.surface_of(self.snap, found[0][0]))
+            else:
+                self.state.expanded = True
+                terms = tuple(fixed)
         idfs = {f: sum(self.idf(t, f) for t in terms) for f, _ in fields}
         return PhraseLeaf(raw, fields, terms, offsets, slop, idfs)
 

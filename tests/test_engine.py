@@ -204,3 +204,12 @@ def test_title_matches_count_but_not_inside_not(seed_index):
     assert all("ukraine" not in h.text.lower() and "russia" in h.text.lower()
                for h in excluded.hits)
     assert seed_index.search("russia NOT title:ukraine").total == 0
+
+
+def test_typo_inside_a_phrase_is_corrected_and_flagged(seed_index):
+    res = seed_index.search('"artilery shells"')
+    assert [h.paragraph for h in res.hits] == [2] and res.hits[0].fuzzy
+    assert res.did_you_mean == '"artillery shells"'
+    assert seed_index.search('"artilery shells"', fuzzy=False).total == 0
+    exp = seed_index.explain('"artilery shells"', res.hits[0])
+    assert exp.score == pytest.approx(res.hits[0].score, rel=1e-9)
