@@ -276,3 +276,15 @@ def test_an_unexpected_file_list_is_one_clear_error(src, tmp_path):
     (src / "b.txt").write_text("okapi")
     with pytest.raises(searchlib.SearchlibError, match="rebuild"):
         searchlib.Index.open(root, verify=False).update([src])
+
+
+def test_a_new_index_of_nothing_is_an_empty_index_not_an_error(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "blank.txt").write_text("")
+    warnings: list[str] = []
+    idx, report = searchlib.Index.create_or_update([empty], tmp_path / "idx",
+                                                   warn=warnings.append)
+    assert report.committed and warnings == ["skipped blank.txt: empty"]
+    assert idx.stats().paragraphs == 0 and idx.search("anything").total == 0
+    assert idx.check() == []

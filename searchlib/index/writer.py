@@ -252,7 +252,7 @@ class IndexWriter:
         if self.rebuild:
             seg_entries = []
 
-        if not (report.changed or self.rebuild):
+        if not (report.changed or self.rebuild or old is None):  # a new index always commits
             self._finish_report(report, seg_entries)
             return
 
