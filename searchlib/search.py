@@ -240,17 +240,15 @@ class Index:
         snap = self.snapshot
         params = self._params(k1, b, title_boost)
         parsed, plan, state, ranked, warnings, exact_docs = self._plan(
-            query, snap, params, strict, default_operator, fuzzy, max(k, 1), articles
+            query, snap, params, strict, default_operator, fuzzy, k, articles
         )
         terms = _positive_terms(plan)
         hits = []
         for si, pid, score in ranked.entries[:k]:
-            seg = snap.segments[si]
             hit = self._hit(snap, si, pid, score, terms)
             if exact_docs is not None:
                 hit.fuzzy = not bool(member(np.array([pid]), exact_docs[si])[0])
             hits.append(hit)
-            del seg
         did_you_mean = None
         if state.corrections:
             did_you_mean = query
@@ -278,18 +276,16 @@ class Index:
                             articles)[3]
         out = []
         for si, pid, score in ranked.entries[: max(int(k), 0)]:
-            seg = snap.segments[si]
-            ai = int(seg.para_article[pid])
-            out.append((seg.articles[ai][0], pid - int(seg.art_first[ai]) + 1, score))
+            seg, ai, paragraph = _locate(snap, si, pid)
+            out.append((seg.articles[ai][0], paragraph, score))
         return out
 
     def _hit(self, snap: Snapshot, si: int, pid: int, score: float, terms: set[str]) -> Hit:
-        seg = snap.segments[si]
-        ai = int(seg.para_article[pid])
+        seg, ai, paragraph = _locate(snap, si, pid)
         art_id, title, source = seg.articles[ai]
         text = seg.paragraph_text(pid)
         return Hit(
-            article_id=art_id, title=title, paragraph=pid - int(seg.art_first[ai]) + 1,
+            article_id=art_id, title=title, paragraph=paragraph,
             score=score, text=text, spans=highlight.spans(snap.analyzer, text, terms),
             source=source, _ref=(snap.generation, si, pid),
         )
@@ -377,6 +373,13 @@ class Index:
             if name and expected:
                 problems += _check_file(self.root / name, name, *expected)
         return problems
+
+
+def _locate(snap: Snapshot, si: int, pid: int):
+    """(segment, article ordinal, 1-based paragraph number) of paragraph `pid` of segment si."""
+    seg = snap.segments[si]
+    ai = int(seg.para_article[pid])
+    return seg, ai, pid - int(seg.art_first[ai]) + 1
 
 
 def _check_file(path: Path, label: str, size: int, crc: int) -> list[str]:
