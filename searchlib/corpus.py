@@ -488,11 +488,15 @@ def _json_articles(text: str, source: Source, name: str, warn: Warn) -> list[Art
     if not data:
         raise _Skip("no records")
     articles = []
+    missing = []
     for index, record in enumerate(data):
         if isinstance(record, dict):
             articles.append(_record(record, f"{source.rel}#{index}", source))
+            if not _has_id(record):
+                missing.append(articles[-1].id)
         else:
             warn(f"skipped {name} record {index}: not a JSON object")
+    _warn_missing_ids(name, missing, warn)
     return articles
 
 
@@ -514,6 +518,7 @@ def _jsonl_articles(f: BinaryIO, encoding: str, source: Source, name: str,
                     warn: Warn) -> list[Article]:
     """One record per line; a bad line costs only that line."""
     articles: list[Article] = []
+    missing: list[str] = []
     any_line = False
     for number, line in _jsonl_lines(f, encoding):
         if not line.strip():
@@ -526,10 +531,13 @@ def _jsonl_articles(f: BinaryIO, encoding: str, source: Source, name: str,
             continue
         if isinstance(record, dict):
             articles.append(_record(record, f"{source.rel}#{number}", source))
+            if not _has_id(record):
+                missing.append(articles[-1].id)
         else:
             warn(f"skipped {name} line {number}: not a JSON object")
     if not any_line:
         raise _Skip("empty")
+    _warn_missing_ids(name, missing, warn)
     return articles
 
 
@@ -543,6 +551,17 @@ def _field_paragraphs(value: object) -> list[str]:
         return _limit(text.strip() for item in value if (text := _scalar(item)) is not None)
     text = _scalar(value)
     return split_paragraphs(text) if text is not None else []
+
+
+def _has_id(record: dict[str, Any]) -> bool:
+    return any(_scalar(record.get(key)) for key in ("id", "_id"))
+
+
+def _warn_missing_ids(name: str, missing: list[str], warn: Warn) -> None:
+    """One line per file: judgments cannot name records whose ids were made up."""
+    if missing:
+        some = "record has" if len(missing) == 1 else f"{len(missing)} records have"
+        warn(f"{name}: {some} no 'id' or '_id'; using ids like {missing[0]}")
 
 
 def _record(record: dict[str, Any], fallback_id: str, source: Source) -> Article:

@@ -183,7 +183,10 @@ def test_json_single_record_and_list(tmp_path: Path) -> None:
     assert [(a.id, a.paragraphs) for a in articles] == [
         ("x1", ("p1", "p2")), ("many.json#2", ("no id",)),
     ]
-    assert warnings == ["skipped many.json record 1: not a JSON object"]
+    assert warnings == [
+        "skipped many.json record 1: not a JSON object",
+        "many.json: record has no 'id' or '_id'; using ids like many.json#2",
+    ]
 
 
 def test_invalid_json_file_is_skipped_with_position(tmp_path: Path) -> None:
