@@ -71,6 +71,10 @@ def _show(text: str) -> str:
     return text if text.isprintable() else repr(text)[1:-1]
 
 
+def _source(path: str, root: str, rel: str, st: os.stat_result) -> Source:
+    return Source(path, root, rel, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
 def _suffix(name: str) -> str:
     return os.path.splitext(name)[1].lower()
 
@@ -98,8 +102,7 @@ def find_sources(paths: Iterable[str | os.PathLike], warn: Warn) -> Iterator[Sou
             warn(f"skipped {shown}: unsupported file type")  # silent only inside folders
         elif root not in seen:
             seen.add(root)
-            yield Source(root, root, os.path.basename(root), st.st_size, st.st_mtime_ns,
-                         st.st_ctime_ns, st.st_ino)
+            yield _source(root, root, os.path.basename(root), st)
 
 
 def _list_dir(path: str, shown: str, warn: Warn) -> Iterator[os.DirEntry[str]]:
@@ -153,8 +156,7 @@ def _walk(root: str, shown: str, st: os.stat_result, visited: dict[tuple[int, in
             warn(f"skipped {_show(rel)}: not a regular file")  # a FIFO would block the reader
         elif path not in seen:
             seen.add(path)
-            yield Source(path, root, rel, est.st_size, est.st_mtime_ns, est.st_ctime_ns,
-                         est.st_ino)
+            yield _source(path, root, rel, est)
 
 
 def _already_visited(st: os.stat_result, path: str, shown: str, ancestors: list[tuple[int, int]],

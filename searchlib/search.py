@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from . import fuzzy as fuzzy_mod
 from . import highlight
 from .errors import CorruptIndex, SearchlibError
 from .index.snapshot import Snapshot
-from .index.storage import MANIFEST, SEGMENTS, read_manifest
+from .index.storage import MANIFEST, SEGMENTS, crc32_file, read_manifest
 from .index.writer import IndexWriter, UpdateReport
 from .query import parse, shown
 from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
@@ -384,15 +383,15 @@ def _locate(snap: Snapshot, si: int, pid: int):
 
 def _check_file(path: Path, label: str, size: int, crc: int) -> list[str]:
     try:
-        data = path.read_bytes()
+        actual = path.stat().st_size
+        if actual != size:
+            return [f"{label}: {actual} bytes, expected {size}"]
+        if crc32_file(path) != crc:
+            return [f"{label}: checksum mismatch (file damaged)"]
     except FileNotFoundError:
         return [f"missing file {label}"]
     except OSError as exc:
         return [f"unreadable file {label}: {exc.strerror}"]
-    if len(data) != size:
-        return [f"{label}: {len(data)} bytes, expected {size}"]
-    if zlib.crc32(data) != crc:
-        return [f"{label}: checksum mismatch (file damaged)"]
     return []
 
 
@@ -462,7 +461,7 @@ def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | N
         df = 0
         for other in snap.segments:
             found, _ = phrase_matches(other, fld, leaf.terms, leaf.offsets, leaf.slop)
-            live = other.live_paragraphs if fld == "text" else other.live_articles
+            live = snap.live_mask(other, fld)
             df += len(found) if live is None else int(live[found].sum())
         return ExplainPart(fld, leaf.label, " ".join(leaf.terms), df, stats.docs, idf_v, tf,
                            length, stats.avg_length, fweight, fweight * idf_v * tfw)

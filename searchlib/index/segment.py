@@ -59,6 +59,16 @@ def build_postings(tids: np.ndarray, docs: np.ndarray, pos: np.ndarray, n_terms:
     }
 
 
+def merge_vocabularies(segments) -> dict[str, str]:
+    """term → readable word over several segments (the shortest word seen for the term)."""
+    merged: dict[str, str] = {}
+    for seg in segments:
+        for term, word in zip(seg.vocab, seg.surface):
+            if term not in merged or len(word) < len(merged[term]):
+                merged[term] = word
+    return merged
+
+
 def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """Concatenate arange(s, s+l) for each (s, l) pair, without a Python loop."""
     total = int(lengths.sum())

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..analysis import Analyzer
 from ..errors import CorruptIndex
-from .segment import FIELDS, Segment
+from .segment import FIELDS, Segment, merge_vocabularies
 from .storage import SEGMENTS, load_stems, read_manifest
 
 
@@ -109,11 +109,7 @@ class Snapshot:
         """Sorted union of terms of all segments, with a readable word form for each."""
         if len(self.segments) == 1:
             return self.segments[0].vocab, self.segments[0].surface
-        merged: dict[str, str] = {}
-        for seg in self.segments:
-            for term, word in zip(seg.vocab, seg.surface):
-                if term not in merged or len(word) < len(merged[term]):
-                    merged[term] = word
+        merged = merge_vocabularies(self.segments)
         terms = sorted(merged)
         return terms, [merged[t] for t in terms]
 

@@ -30,6 +30,7 @@ from .segment import (
     _npy_bytes,
     build_postings,
     expand_ranges,
+    merge_vocabularies,
     write_segment,
 )
 from .snapshot import load_deleted
@@ -428,11 +429,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
     """
     segs = [Segment(seg_root / e["name"], e, load_deleted(seg_root / e["name"], e))
             for e in entries]
-    merged_terms: dict[str, str] = {}
-    for seg in segs:
-        for term, word in zip(seg.vocab, seg.surface):
-            if term not in merged_terms or len(word) < len(merged_terms[term]):
-                merged_terms[term] = word
+    merged_terms = merge_vocabularies(segs)
     terms = sorted(merged_terms)
     gid = {t: i for i, t in enumerate(terms)}
     remaps: dict[str, np.ndarray] = {}
