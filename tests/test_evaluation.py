@@ -18,24 +18,25 @@ from searchlib.evaluation import (
     DatasetError,
     EngineUnavailable,
     EvaluationError,
+    Options,
     RunFileError,
     SearchlibEngine,
     WhooshEngine,
     aggregate,
     aggregate_scores,
-    benchmark,
+    compare,
     evaluate,
     evaluate_per_query,
-    format_table,
     iter_articles,
     load_dataset,
     lowercase_operators,
+    make_engine,
+    paragraphs,
     parse_metric,
     rank,
     read_run,
     retrieve,
-    split_blocks,
-    split_txt,
+    table,
     write_run,
 )
 
@@ -284,18 +285,75 @@ def test_missing_folder_and_corpus(tmp_path: Path) -> None:
         load_dataset(tmp_path)
 
 
-def test_corpus_splitting(tmp_path: Path) -> None:
-    assert split_blocks(" one\ntwo \n\n\n\nthree\n\n  \n") == ("one\ntwo", "three")
-    assert split_txt("first line\nsecond line\n\n") == ("first line", "second line")
-    assert split_txt("wrapped\nline\n\nnext para") == ("wrapped\nline", "next para")
-    write_corpus(tmp_path / "c")
-    write(tmp_path / "c" / "story.txt", "P one.\nP two.\n")
-    write(tmp_path / "c" / "notes.md", "ignored")
-    articles = {a.id: a for a in iter_articles(tmp_path / "c")}
-    assert set(articles) == {"a1", "a2", "a3", "story.txt"}
-    assert articles["a1"].paragraphs == ("Missile tests near Japan.", "Sanctions follow.")
-    assert articles["a3"].paragraphs == ()
-    assert articles["story.txt"].paragraphs == ("P one.", "P two.")
+# Every paragraph holds one marker word found nowhere else; titles hold none of them.
+MARKERS = {"quokka", "wombat", "numbat", "dingo", "kookaburra", "galah", "bilby", "echidna",
+           "wallaby"}
+MIXED_RECORDS = [
+    {"id": "a", "text": "line one quokka\nline two wombat"},
+    {"id": "b", "title": "Grain report", "paragraphs": ["first numbat", " second dingo "]},
+    {"id": "c", "title": "Only a headline about platypus"},
+]
+MIXED_FILES = {
+    "harbour-storm.txt": "Gales kookaburra hit the coast.\nFerries galah stopped.\n",
+    "notes/market.md": "# Market notes\n\nWheat bilby rose.\n\n## Echidna outlook\n\n"
+                       "Maize wallaby\nfell.\n",
+}
+
+
+def write_mixed_corpus(folder: Path) -> Path:
+    write(folder / "records.jsonl", "".join(json.dumps(r) + "\n" for r in MIXED_RECORDS))
+    for name, text in MIXED_FILES.items():
+        write(folder / name, text)
+    return folder
+
+
+def index_paragraphs(index: searchlib.Index, ids: set[str]) -> set[tuple[str, int, str, str]]:
+    """(article, number, title, text) of every paragraph the searchlib index holds."""
+    assert index.stats().articles == len(ids)
+    out = set()
+    for article in ids:
+        title, texts = index.article(article)
+        out |= {(article, n, title, text) for n, text in enumerate(texts, start=1)}
+    assert index.stats().paragraphs == len(out)
+    return out
+
+
+def peer_engines() -> list:
+    engines = [WhooshEngine()]
+    for name in ("sqlite", "bm25s", "tantivy"):
+        try:
+            engines.append(make_engine(name))
+        except EngineUnavailable:
+            continue
+    return engines
+
+
+def test_every_engine_indexes_exactly_searchlibs_paragraphs(tmp_path: Path) -> None:
+    corpus = write_mixed_corpus(tmp_path / "corpus")
+    index = searchlib.Index.build([corpus], tmp_path / "index")
+    ids = {a.id for a in iter_articles(corpus)}
+    assert ids == {"a", "b", "c", "harbour-storm.txt", "notes/market.md"}
+    expected = index_paragraphs(index, ids)
+    assert ("a", 2, "", "line two wombat") in expected  # one paragraph a line, as the index
+    assert ("c", 1, "Only a headline about platypus", "Only a headline about platypus") in expected
+    assert set(paragraphs(corpus)) == expected  # the input every peer adapter indexes
+    markers = {next(w for w in text.lower().split() if w in MARKERS): (article, n)
+               for article, n, _, text in expected if article != "c"}
+    markers["platypus"] = ("c", 1)
+    assert len(markers) == len(expected)
+    for engine in [SearchlibEngine(), *peer_engines()]:
+        engine.build(str(corpus), str(tmp_path / engine.name))
+        for marker, where in markers.items():
+            assert {hit[:2] for hit in engine.search(marker, 10)} == {where}, (engine.name, marker)
+        # a title reaches every paragraph of its article: .txt titles come from the file name
+        harbour = {hit[:2] for hit in engine.search("harbour", 10)}
+        assert harbour == {("harbour-storm.txt", 1), ("harbour-storm.txt", 2)}, engine.name
+        engine.close()
+
+
+def test_missing_corpus_is_a_dataset_error(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="corpus not found"):
+        list(paragraphs(tmp_path / "nope.jsonl"))
 
 
 SHARED_COUNTS = {  # from each dataset's README.md "Counts" section
@@ -317,6 +375,9 @@ def test_shared_datasets_load_with_readme_counts(name: str) -> None:
     assert ds.level == "article"
     assert ds.name == name
     assert all(g >= 1 for j in ds.qrels.values() for g in j.values())
+    # article-level judgments name articles that searchlib's reader yields, with those ids
+    ids = {a.id for a in iter_articles(ds.corpus_path)}
+    assert {d for j in ds.qrels.values() for d in j} <= ids
 
 
 def test_cranfield_graded_qrels() -> None:
@@ -331,13 +392,23 @@ def test_seed_queries_load_and_each_has_a_relevant_paragraph() -> None:
     assert Path(ds.corpus_path) == (REPO / "seeds").resolve()
     assert len(ds.queries) >= 30
     assert set(ds.qrels) == set(ds.queries)
-    paragraphs = {a.id: len(a.paragraphs) for a in iter_articles(ds.corpus_path)}
-    assert paragraphs[SEED_ARTICLE] == 13
+    counts = {a.id: len(a.paragraphs) for a in iter_articles(ds.corpus_path)}
+    assert counts[SEED_ARTICLE] == 13
     for qid, judged in ds.qrels.items():
         assert any(g >= 1 for g in judged.values()), qid
         for docid, grade in judged.items():
             article, _, number = docid.rpartition("#")
             assert article == SEED_ARTICLE and 1 <= int(number) <= 13 and grade in (1, 2)
+
+
+def test_seed_paragraph_n_is_line_n(seed_index: searchlib.Index) -> None:
+    """The seed qrels were judged with paragraph n = line n: every engine must number so."""
+    text = (REPO / "seeds" / SEED_ARTICLE).read_text(encoding="utf-8")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    rows = list(paragraphs(load_dataset(SEEDS).corpus_path))
+    assert [(a, n, t) for a, n, _, t in rows] == [(SEED_ARTICLE, n, line)
+                                                  for n, line in enumerate(lines, start=1)]
+    assert seed_index.article(SEED_ARTICLE) == (rows[0][2], lines)
 
 
 # --- run files -----------------------------------------------------------------------------------
@@ -411,11 +482,11 @@ def test_whoosh_syntax_mode(tmp_path: Path) -> None:
 
 
 def test_whoosh_on_the_seed_article() -> None:
-    result = benchmark(WhooshEngine(), load_dataset(SEEDS), k=20)
+    (result,) = compare([WhooshEngine()], load_dataset(SEEDS), Options(depth=20), keep_runs=True)
     assert result.level == "paragraph"
     assert all("#" in d for scores in result.run.values() for d in scores)
     assert result.scores["RR@10"] > 0.5  # guards paragraph-numbering mismatches
-    assert "seeds" in format_table([result])
+    assert "seeds" in table([result], list(result.scores))
 
 
 def test_lowercase_operators() -> None:
@@ -470,7 +541,7 @@ def test_searchlib_engine_on_the_seed_article() -> None:
     if not hasattr(searchlib, "Index"):
         pytest.skip("searchlib.Index not implemented yet")
     engine = SearchlibEngine(query_syntax=True)
-    result = benchmark(engine, load_dataset(SEEDS), k=20)
+    (result,) = compare([engine], load_dataset(SEEDS), Options(depth=20))
     assert result.scores["RR@10"] > 0.5
 
 
@@ -478,10 +549,11 @@ def test_searchlib_engine_on_the_seed_article() -> None:
 
 
 @pytest.fixture(scope="module")
-def cranfield_whoosh(tmp_path_factory: pytest.TempPathFactory):
+def cranfield_whoosh():
     needs_datasets()
     dataset = load_dataset(DATASETS / "cranfield")
-    return dataset, benchmark(WhooshEngine(), dataset, workdir=str(tmp_path_factory.mktemp("w")))
+    (row,) = compare([WhooshEngine()], dataset, Options(DEFAULT_METRICS), keep_runs=True)
+    return dataset, row
 
 
 def test_whoosh_cranfield_metrics_match_ir_measures(cranfield_whoosh) -> None:
@@ -498,12 +570,12 @@ def test_whoosh_paragraph_run_round_trips_and_aggregates(cranfield_whoosh, tmp_p
     engine = WhooshEngine()
     engine.build(dataset.corpus_path, str(tmp_path / "w"))
     queries = dict(list(dataset.queries.items())[:5])
-    paragraphs = retrieve(engine, queries, 50)
+    run, _ = retrieve(engine, queries, 50)
     engine.close()
-    write_run(tmp_path / "p.run", paragraphs)
-    assert read_run(tmp_path / "p.run") == paragraphs
-    articles = aggregate(paragraphs)
-    for qid, scores in paragraphs.items():
+    write_run(tmp_path / "p.run", run)
+    assert read_run(tmp_path / "p.run") == run
+    articles = aggregate(run)
+    for qid, scores in run.items():
         assert max(scores.values()) == max(articles[qid].values())
         assert all(math.isfinite(s) for s in scores.values())
 

@@ -1,14 +1,14 @@
 """Offline evaluation of paragraph-level search: test collections, trec_eval-exact metrics,
-passage-to-article aggregation, TREC run files and engine adapters (whoosh, searchlib).
+passage-to-article aggregation, TREC run files, engine adapters (whoosh, searchlib, peers) and
+one benchmark runner (``suite``). Every engine reads the corpus through ``searchlib.corpus``.
 
 Importing this package loads neither whoosh, searchlib's index nor tabulate: each is imported
 inside the one function that needs it.
 """
 
 from searchlib.evaluation.aggregate import METHODS, Method, aggregate, aggregate_scores
-from searchlib.evaluation.bench import BenchmarkResult, benchmark, cut, format_table, retrieve
 from searchlib.evaluation.common import Qrels, Run, paragraph_id, split_paragraph_id
-from searchlib.evaluation.corpus import Article, iter_articles, split_blocks, split_txt
+from searchlib.evaluation.corpus import Article, iter_articles, paragraphs
 from searchlib.evaluation.datasets import Dataset, load_dataset, qrels_level
 from searchlib.evaluation.engines import (
     ENGINE_NAMES,
@@ -32,6 +32,7 @@ from searchlib.evaluation.metrics import (
     rank,
 )
 from searchlib.evaluation.runs import read_run, write_run
+from searchlib.evaluation.suite import Options, Row, compare, cut, retrieve, table
 from searchlib.evaluation.sweep import Setting, SweepError, parse_spec, parse_specs
 from searchlib.evaluation.typos import add_typos, typo_queries
 
@@ -40,15 +41,16 @@ __all__ = [
     "ENGINE_NAMES",
     "METHODS",
     "Article",
-    "BenchmarkResult",
     "Dataset",
     "DatasetError",
     "Engine",
     "EngineUnavailable",
     "EvaluationError",
     "Method",
+    "Options",
     "Qrels",
     "Run",
+    "Row",
     "RunFileError",
     "SearchlibEngine",
     "Setting",
@@ -57,16 +59,16 @@ __all__ = [
     "add_typos",
     "aggregate",
     "aggregate_scores",
-    "benchmark",
+    "compare",
     "cut",
     "evaluate",
     "evaluate_per_query",
-    "format_table",
     "iter_articles",
     "load_dataset",
     "lowercase_operators",
     "make_engine",
     "paragraph_id",
+    "paragraphs",
     "parse_metric",
     "parse_spec",
     "parse_specs",
@@ -74,9 +76,8 @@ __all__ = [
     "rank",
     "read_run",
     "retrieve",
-    "split_blocks",
     "split_paragraph_id",
-    "split_txt",
+    "table",
     "typo_queries",
     "write_run",
 ]

@@ -1,82 +1,41 @@
-"""Read a corpus into articles split into paragraphs, for engines that index it themselves.
+"""The corpus as every engine under evaluation sees it: read by searchlib's own reader.
 
-Paragraph numbers are 1-based and must agree with paragraph qrels (``<article_id>#<n>``), so
-the splitting rules live here, in one place:
-
-* ``.jsonl`` records (``id`` or ``_id``, ``title``, ``text``): ``text`` split on blank lines
-  (``\\n\\n``), each piece stripped, empty pieces dropped;
-* ``.txt`` files (article id = file name): split on blank lines if the file has any, otherwise
-  one paragraph per non-empty line (the layout of ``seeds/``: paragraph n = line n); no title.
+Paragraph qrels name ``<article_id>#<n>``, so all engines must index the very paragraphs, with
+the same 1-based numbers, titles and article ids, that ``searchlib.Index`` does. Nothing is
+split here: files are found and read by ``searchlib.corpus`` (same files accepted, same
+paragraph rules), and a headline-only article becomes its title as paragraph 1, by the same
+function the index writer uses.
 """
 
 from __future__ import annotations
 
-import json
+import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
+from searchlib.corpus import Article, Warn, find_sources, read_source
 from searchlib.evaluation.errors import DatasetError
+from searchlib.index.segment import stored_paragraphs
+
+__all__ = ["Article", "iter_articles", "paragraphs"]
 
 
-@dataclass(frozen=True)
-class Article:
-    """One document; ``paragraphs[i]`` is paragraph number ``i + 1``."""
-
-    id: str
-    title: str
-    paragraphs: tuple[str, ...]
+def _ignore(_: str) -> None:
+    """Unreadable files are skipped silently, as ``Index.build`` does for the benchmark."""
 
 
-def split_blocks(text: str) -> tuple[str, ...]:
-    """Paragraphs separated by blank lines (``\\n\\n``), stripped, empty ones dropped."""
-    return tuple(p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip())
+def iter_articles(corpus_path: str | os.PathLike, warn: Warn = _ignore) -> Iterator[Article]:
+    """Every article of the corpus (a file or a folder, read recursively), in index order."""
+    if not os.path.exists(corpus_path):
+        raise DatasetError(f"corpus not found: {os.fsdecode(corpus_path)}")
+    for source in find_sources([corpus_path], warn):
+        yield from read_source(source, warn)
 
 
-def split_txt(text: str) -> tuple[str, ...]:
-    """Blank-line blocks when present, else one paragraph per non-empty line."""
-    text = text.replace("\r\n", "\n")
-    if "\n\n" in text.strip():
-        return split_blocks(text)
-    return tuple(line.strip() for line in text.split("\n") if line.strip())
-
-
-def corpus_files(corpus_path: str | Path) -> list[Path]:
-    """The ``.jsonl``/``.txt`` files making up a corpus (a file, or a folder's files, sorted)."""
-    path = Path(corpus_path)
-    if path.is_file():
-        return [path]
-    if path.is_dir():
-        return sorted(p for p in path.iterdir() if p.suffix in {".jsonl", ".txt"} and p.is_file())
-    raise DatasetError(f"corpus not found: {path}")
-
-
-def iter_articles(corpus_path: str | Path) -> Iterator[Article]:
-    """Every article of the corpus, in file order."""
-    for path in corpus_files(corpus_path):
-        if path.suffix == ".jsonl":
-            yield from _jsonl_articles(path)
-        else:
-            yield Article(path.name, "", split_txt(_read_text(path)))
-
-
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DatasetError(f"{path}: cannot read ({exc})") from None
-
-
-def _jsonl_articles(path: Path) -> Iterator[Article]:
-    for number, line in enumerate(_read_text(path).splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            raise DatasetError(f"{path}:{number}: not valid JSON") from None
-        doc_id = record.get("id", record.get("_id")) if isinstance(record, dict) else None
-        if doc_id is None:
-            raise DatasetError(f"{path}:{number}: record needs 'id' or '_id'")
-        title = record.get("title") or ""
-        yield Article(str(doc_id), str(title), split_blocks(str(record.get("text") or "")))
+def paragraphs(corpus_path: str | os.PathLike,
+               warn: Warn = _ignore) -> Iterator[tuple[str, int, str, str]]:
+    """``(article_id, number, title, text)`` for every paragraph ``searchlib.Index`` holds; the
+    title is repeated in each paragraph, for engines without a per-article field."""
+    for article in iter_articles(corpus_path, warn):
+        texts = stored_paragraphs(article.title, list(article.paragraphs))
+        for number, text in enumerate(texts, start=1):
+            yield article.id, number, article.title, text

@@ -1,7 +1,8 @@
 """Engines under evaluation: a small protocol plus adapters for whoosh and searchlib.
 
 Every engine indexes the corpus at paragraph level and returns ``(article_id, paragraph_no,
-score)`` hits, best first, with 1-based paragraph numbers matching ``corpus.iter_articles``.
+score)`` hits, best first, with 1-based paragraph numbers as in searchlib's index (the peers
+read the corpus through ``corpus.paragraphs``, which uses searchlib's own reader).
 Both libraries are imported lazily so ``import searchlib.evaluation`` stays light.
 """
 
@@ -13,7 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from searchlib.evaluation.corpus import iter_articles
+from searchlib.evaluation.corpus import paragraphs
 from searchlib.evaluation.errors import EngineUnavailable
 
 Hit = tuple[str, int, float]
@@ -88,8 +89,8 @@ class WhooshEngine:
 
     One whoosh document per paragraph: ``article`` (ID, stored), ``paragraph`` (stored number),
     ``title`` and ``text`` (TEXT with StemmingAnalyzer); the article title is repeated in each of
-    its paragraphs. An article whose text has no paragraph still gets one empty paragraph 1 so its
-    title stays searchable (1617 CACM documents are title-only).
+    its paragraphs. The paragraphs are exactly searchlib's (``corpus.paragraphs``): a
+    headline-only article is its title as paragraph 1 (1617 CACM documents are title-only).
 
     Queries go through ``MultifieldParser(["title", "text"], schema, group=OrGroup)``, so every
     query word becomes ``(title:w OR text:w)`` and the words are OR-ed. With
@@ -123,11 +124,8 @@ class WhooshEngine:
         self.close()
         self._index = whoosh.index.create_in(str(folder), schema)
         writer = self._index.writer(limitmb=self.limitmb, procs=1)
-        for article in iter_articles(corpus_path):
-            for number, text in enumerate(article.paragraphs or ("",), start=1):
-                writer.add_document(
-                    article=article.id, paragraph=number, title=article.title, text=text
-                )
+        for article, number, title, text in paragraphs(corpus_path):
+            writer.add_document(article=article, paragraph=number, title=title, text=text)
         writer.commit()
         self._parser = self._make_parser(whoosh, schema)
 

@@ -1,10 +1,11 @@
 """Optional peer engines for comparison: bm25s, tantivy and SQLite FTS5.
 
-Each indexes one document per paragraph (title repeated in every paragraph, as WhooshEngine
-does) and serves both the effectiveness benchmark (``search``: a prose query read as an OR of
-its words over title and text) and the speed benchmark (``query``: OR/AND/phrase over the text
-field). bm25s and tantivy are imported only when used and raise ``EngineUnavailable`` when
-missing; SQLite comes with Python, but FTS5 must be compiled into its sqlite3 library.
+Each indexes one document per paragraph, exactly searchlib's (``corpus.paragraphs``, title
+repeated in every paragraph, as WhooshEngine does), and serves both the effectiveness benchmark
+(``search``: a prose query read as an OR of its words over title and text) and the speed
+benchmark (``query``: OR/AND/phrase over the text field). bm25s and tantivy are imported only
+when used and raise ``EngineUnavailable`` when missing; SQLite comes with Python, but FTS5 must
+be compiled into its sqlite3 library.
 """
 
 from __future__ import annotations
@@ -12,23 +13,14 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from searchlib.evaluation.corpus import iter_articles
+from searchlib.evaluation.corpus import paragraphs
 from searchlib.evaluation.errors import EngineUnavailable
 
 Hit = tuple[str, int, float]
 _WORDS = re.compile(r"\w+")
-
-
-def paragraphs(corpus_path: str) -> Iterator[tuple[str, int, str, str]]:
-    """``(article_id, number, title, text)`` for every paragraph; an article without text
-    still yields one empty paragraph so its title stays searchable (as in WhooshEngine)."""
-    for article in iter_articles(corpus_path):
-        for number, text in enumerate(article.paragraphs or ("",), start=1):
-            yield article.id, number, article.title, text
 
 
 def words(query: str) -> list[str]:

@@ -1,9 +1,10 @@
 """What ``searchlib bench`` runs: engines side by side, parameter sweeps and typo'd queries on
 test collections, each result one ``Row`` of one table (plain text, markdown or JSON).
 
-Every engine of a comparison indexes the same corpus and answers the same queries in the same
-process, so rows are comparable. Sweeps build one searchlib index per analyzer setting and vary
-k1/b/title_boost per search, because those are query-time parameters.
+This is the one benchmark runner (the CLI and the tests use it). Every engine of a comparison
+indexes the same corpus (searchlib's paragraphs, see ``corpus``) and answers the same queries in
+the same process, so rows are comparable. Sweeps build one searchlib index per analyzer setting
+and vary k1/b/title_boost per search, because those are query-time parameters.
 """
 
 from __future__ import annotations
@@ -17,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from searchlib.evaluation.aggregate import Method, aggregate
-from searchlib.evaluation.bench import ARTICLE_FETCH_FACTOR, cut
 from searchlib.evaluation.common import Run, paragraph_id
 from searchlib.evaluation.datasets import Dataset
 from searchlib.evaluation.errors import EvaluationError
-from searchlib.evaluation.metrics import evaluate, parse_metric
+from searchlib.evaluation.metrics import evaluate, parse_metric, rank
 from searchlib.evaluation.runs import write_run
 from searchlib.evaluation.sweep import Setting, analyzer_groups
 from searchlib.evaluation.typos import typo_queries
@@ -29,6 +29,9 @@ from searchlib.evaluation.typos import typo_queries
 Progress = Callable[[str], None]
 BENCH_METRICS: tuple[str, ...] = ("nDCG@10", "AP", "RR@10", "P@10", "R@100")
 TYPO_LABELS = ("clean", "typo'd", "typo'd + fuzzy")
+# Paragraphs fetched per article wanted: MaxP needs several paragraphs per article to still
+# fill the top ``k`` articles (Cranfield averages 2.3 paragraphs per article).
+ARTICLE_FETCH_FACTOR = 3
 
 
 def _quiet(_: str) -> None:
@@ -75,8 +78,8 @@ def fetch_depth(dataset: Dataset, depth: int) -> int:
     return depth if dataset.level == "paragraph" else ARTICLE_FETCH_FACTOR * depth
 
 
-def retrieve(engine: Any, queries: Mapping[str, str], k: int, progress: Progress,
-             label: str) -> tuple[Run, float]:
+def retrieve(engine: Any, queries: Mapping[str, str], k: int, progress: Progress = _quiet,
+             label: str = "") -> tuple[Run, float]:
     """A paragraph-level run and the seconds its searches took (progress excluded)."""
     run: Run = {}
     spent = 0.0
@@ -90,6 +93,11 @@ def retrieve(engine: Any, queries: Mapping[str, str], k: int, progress: Progress
         run[qid] = scores
         progress(f"{label}: query {number}/{len(queries)}")
     return run, spent
+
+
+def cut(run: Run, depth: int) -> Run:
+    """Keep each query's ``depth`` best documents (trec_eval order)."""
+    return {qid: {d: scores[d] for d in rank(scores)[:depth]} for qid, scores in run.items()}
 
 
 def score(run: Run, dataset: Dataset, options: Options) -> tuple[Run, dict[str, float]]:

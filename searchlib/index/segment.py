@@ -79,6 +79,15 @@ def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts.astype(np.int64), lengths) + (np.arange(total) - offsets)
 
 
+def stored_paragraphs(title: str, paragraphs: list[str]) -> list[str]:
+    """The paragraphs an article is indexed as. A headline-only article (news briefs,
+    title-only records) is findable and shown through its title, as its single paragraph;
+    the evaluation's peer engines index the same list, so paragraph numbers agree."""
+    if not paragraphs and title.strip():
+        return [title.strip()]
+    return paragraphs
+
+
 class SegmentBuilder:
     """Accumulates analyzed articles in memory until flushed as one segment."""
 
@@ -122,10 +131,7 @@ class SegmentBuilder:
             return [raw[w] if w in raw else self._tid(w) for w in words]
 
     def add(self, article_id: str, title: str, source: str, paragraphs: list[str]) -> None:
-        if not paragraphs and title.strip():
-            # A headline-only article (news briefs, title-only records) is findable and
-            # shown through its title, as its single paragraph.
-            paragraphs = [title.strip()]
+        paragraphs = stored_paragraphs(title, paragraphs)
         ids = self._ids(title)
         self.title_ids.extend(ids)
         self.title_counts.append(len(ids))
