@@ -3,8 +3,8 @@
 Two layouts are understood, file by file:
 
 * corpus: ``corpus.jsonl`` (records with ``id`` or ``_id``, ``title``, ``text``), or whatever
-  ``dataset.json``'s ``"corpus"`` names (a path relative to the dataset folder; a folder of
-  ``.txt``/``.jsonl`` files is fine);
+  ``dataset.json``'s ``"corpus"`` names (a path relative to the dataset folder: any file or
+  folder ``searchlib index`` reads, read the same way);
 * queries: ``queries.tsv`` (``qid<TAB>text``) or BEIR ``queries.jsonl`` (``_id``, ``text``);
 * qrels: TREC ``qrels.txt`` (``qid 0 docid rel``) or BEIR ``qrels/test.tsv``
   (header ``query-id corpus-id score``, tab separated).

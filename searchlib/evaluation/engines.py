@@ -33,7 +33,7 @@ class Engine(Protocol):
     name: str
 
     def build(self, corpus_path: str, workdir: str) -> None:
-        """Index the corpus (a ``.jsonl`` file or folder) at paragraph level inside ``workdir``."""
+        """Index the corpus (a file or folder) at paragraph level inside ``workdir``."""
         ...
 
     def search(self, query: str, k: int) -> list[Hit]:
