@@ -8,25 +8,31 @@ so every problem becomes one warning line naming the file, and the rest is still
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import json
 import os
 import re
 import stat
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl")
-MAX_FILE_BYTES = 256 * 2**20  # record files (.json/.jsonl): many articles in one file
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl",
+                      ".json.gz", ".jsonl.gz")
+MAX_FILE_BYTES = 256 * 2**20  # a .json file is one JSON document, parsed whole
 MAX_ARTICLE_BYTES = 32 * 2**20  # a .txt/.md/.html file is one article: beyond this, not news
+MAX_RECORD_BYTES = 16 * 2**20  # one .jsonl line; the file is streamed, so it has no limit
 MAX_PARAGRAPH_CHARS = 100_000
 MAX_TITLE_CHARS = 120
 TITLE_WORDS = 12
 SNIFF_BYTES = 8192
 
 Warn = Callable[[str], None]
+BytesRead = Callable[[int], None]  # bytes of the current file consumed so far
+Progress = Callable[[int, int, str], None]  # (bytes read, bytes to read, current file)
 
 
 @dataclass(frozen=True)
@@ -76,7 +82,11 @@ def _source(path: str, root: str, rel: str, st: os.stat_result) -> Source:
 
 
 def _suffix(name: str) -> str:
-    return os.path.splitext(name)[1].lower()
+    """'.txt'; '.jsonl.gz' for a compressed record file (other .gz files are not read)."""
+    base, ext = os.path.splitext(name.lower())
+    if ext == ".gz" and os.path.splitext(base)[1] in (".json", ".jsonl"):
+        return os.path.splitext(base)[1] + ext
+    return ext
 
 
 def find_sources(paths: Iterable[str | os.PathLike], warn: Warn) -> Iterator[Source]:
@@ -227,45 +237,97 @@ def read_source_checked(source: Source, warn: Warn) -> tuple[list[Article], bool
     """Like `read_source`, and whether the file could be read at all. An updater keeps what
     it indexed from a file it cannot read now (permissions, I/O errors), but a file that was
     read and holds nothing usable (empty, binary, no records) replaces its old articles."""
+    stream = iter_source(source, warn)
+    return ([], False) if stream is None else (list(stream), True)
+
+
+def iter_source(source: Source, warn: Warn,
+                on_bytes: BytesRead | None = None) -> Iterator[Article] | None:
+    """The articles of one file, lazily: a .jsonl file is streamed record by record, so its
+    size is not limited and memory holds one record at a time. `on_bytes` hears how many
+    bytes of the file have been consumed (for a progress bar). None: the file could not be
+    read at all (see `read_source_checked`); a file with nothing usable gives no articles."""
     name = _show(source.rel)
     try:
-        return _read(source, name, warn), True
+        return _open(source, name, warn, on_bytes or _ignore)
     except _Skip as skip:
         warn(f"skipped {name}: {skip}")
-        return [], not isinstance(skip, _Unreadable)
+        return None if isinstance(skip, _Unreadable) else iter(())
 
 
-def _read(source: Source, name: str, warn: Warn) -> list[Article]:
+def _ignore(_: int) -> None:
+    pass
+
+
+class ReadProgress:
+    """Bytes read of all the files an update reads, reported to `report` only when the
+    count grows: the bar ends exactly at the total even if a file changed while read."""
+
+    def __init__(self, report: Progress | None, total: int) -> None:
+        self.report, self.total = report, total
+        self.done = 0
+        self.shown = -1
+
+    def file(self, source: Source) -> BytesRead | None:
+        if self.report is None:
+            return None
+        return lambda n: self._show(self.done + min(n, source.size), source.rel)
+
+    def finished(self, source: Source) -> None:
+        self.done += source.size
+        self._show(self.done, source.rel)
+
+    def _show(self, done: int, rel: str) -> None:
+        if self.report is not None and done > self.shown:
+            self.shown = done
+            self.report(done, self.total, rel)
+
+
+def _open(source: Source, name: str, warn: Warn, on_bytes: BytesRead) -> Iterator[Article]:
     suffix = _suffix(source.path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise _Skip("unsupported file type")
+    kind, packed = suffix.removesuffix(".gz"), suffix.endswith(".gz")
+    limit = MAX_FILE_BYTES if kind == ".json" else MAX_ARTICLE_BYTES
     try:
         st = os.stat(source.path)
         if not stat.S_ISREG(st.st_mode):
             raise _Skip("not a regular file")
-        limit = MAX_FILE_BYTES if suffix in (".json", ".jsonl") else MAX_ARTICLE_BYTES
-        if st.st_size > limit:
+        if kind != ".jsonl" and not packed and st.st_size > limit:
             raise _Skip(f"too large ({_mb(st.st_size)}, limit {_mb(limit)} for {suffix} files)")
-        with open(source.path, "rb") as f:
-            head = f.read(SNIFF_BYTES)
-            encoding = _sniff(head)
-            if suffix == ".jsonl":
-                f.seek(0)
-                return _jsonl_articles(f, encoding, source, name, warn)
-            data = head + f.read(limit + 1 - len(head))
+        raw = open(source.path, "rb")  # noqa: SIM115 -- a .jsonl stream outlives this call
     except FileNotFoundError:
         raise _Skip("vanished before it could be read") from None
     except PermissionError:
         raise _Unreadable("permission denied") from None
     except OSError as exc:
         raise _Unreadable(exc.strerror or str(exc)) from None
+    stream: BinaryIO = gzip.GzipFile(fileobj=raw, mode="rb") if packed else raw
+    streaming = False
+    try:
+        head = stream.read(SNIFF_BYTES)
+        encoding = _sniff(head)
+        if kind == ".jsonl":
+            stream.seek(0)
+            streaming = True
+            return _jsonl_articles(stream, raw, encoding, source, name, warn, on_bytes)
+        data = head + stream.read(limit + 1 - len(head))  # gzip: a bomb stops at the limit
+        on_bytes(raw.tell())
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise _Skip(_gzip_error(exc)) from None
+    except OSError as exc:
+        raise _Unreadable(exc.strerror or str(exc)) from None
+    finally:
+        if not streaming:
+            stream.close()
+            raw.close()
     if len(data) > limit:
-        raise _Skip(f"too large (over {_mb(limit)})")  # grew since stat
-    text = _decode(data, encoding)
+        raise _Skip(f"too large (over {_mb(limit)})")  # grew since stat, or unpacked
+    text = _decode(data, encoding, name, warn)
     if not text.strip():
         raise _Skip("empty")
-    if suffix == ".json":
-        return _json_articles(text, source, name, warn)
+    if kind == ".json":
+        return iter(_json_articles(text, source, name, warn))
     if suffix in (".md", ".markdown"):
         title, paragraphs = _markdown(text, source.path)
     elif suffix in (".html", ".htm"):
@@ -273,7 +335,13 @@ def _read(source: Source, name: str, warn: Warn) -> list[Article]:
     else:
         paragraphs = split_paragraphs(text)
         title = _plain_title(paragraphs, source.path)
-    return [Article(source.rel, title, tuple(paragraphs), source.path)]
+    return iter([Article(source.rel, title, tuple(paragraphs), source.path)])
+
+
+def _gzip_error(exc: BaseException) -> str:
+    if isinstance(exc, EOFError):
+        return "compressed data ends early (truncated .gz file)"
+    return f"not a valid gzip file ({exc})"
 
 
 def _mb(n: int) -> str:
@@ -289,15 +357,52 @@ def _sniff(head: bytes) -> str:
     return "utf-8"
 
 
-def _decode(data: bytes, encoding: str, base: int = 0) -> str:
-    """Strict decoding: guessing a legacy codec silently corrupts text, so we skip instead."""
+def _decode(data: bytes, encoding: str, name: str, warn: Warn) -> str:
+    """Text that is not UTF-8 is read in the legacy codec that fits it (old archives are
+    cp1252/Latin-1), with one warning naming it; bytes no codec fits are skipped."""
     try:
         return data.decode(encoding).removeprefix("\ufeff")
     except UnicodeDecodeError as exc:
-        where = f"at offset {base + exc.start}"
-        if encoding == "utf-8":
-            where = f"byte 0x{data[exc.start]:02x} {where}"
-        raise _Skip(f"not valid {encoding.upper()} ({where})") from None
+        reason = _bad_bytes(data, exc, encoding)
+    legacy = _guess_encoding(data) if encoding == "utf-8" else None
+    if legacy:
+        try:
+            text = data.decode(legacy)
+        except UnicodeDecodeError:
+            pass
+        else:
+            warn(f"{name}: {reason}; decoded as {legacy}")
+            return text
+    raise _Skip(reason)
+
+
+def _bad_bytes(data: bytes, exc: UnicodeDecodeError, encoding: str, base: int = 0) -> str:
+    where = f"at offset {base + exc.start}"
+    if encoding == "utf-8":
+        where = f"byte 0x{data[exc.start]:02x} {where}"
+    return f"not valid {encoding.upper()} ({where})"
+
+
+_MULTIBYTE = ("utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le")
+
+
+def _guess_encoding(data: bytes) -> str | None:
+    """The legacy codec of bytes that are not UTF-8, or None if none fits (binary).
+
+    Short Western text fits several codecs equally well (charset-normalizer then picks
+    cp1250, turning 'crème' into 'crčme'); among equally good candidates cp1252 wins: it is
+    the legacy codec of Western news archives, and what browsers read 'latin-1' as. UTF-16/32
+    are excluded: without a BOM they would have shown as NUL bytes to `_sniff`."""
+    from charset_normalizer import from_bytes  # only for the rare non-UTF-8 file
+
+    matches = from_bytes(data, cp_exclusion=list(_MULTIBYTE))
+    best = matches.best()
+    if best is None:
+        return None
+    least = min(match.chaos for match in matches)
+    if any("cp1252" in m.could_be_from_charset for m in matches if m.chaos <= least):
+        return "cp1252"
+    return best.encoding
 
 
 def _plain_title(paragraphs: list[str], path: str) -> str:
@@ -313,7 +418,7 @@ def _plain_title(paragraphs: list[str], path: str) -> str:
 
 def _name_title(path: str) -> str:
     """'000_north-korea_war.txt' -> 'North korea war'; '' if no letters are left."""
-    stem = os.path.splitext(os.path.basename(path))[0]
+    stem = _SURROGATES.sub("\ufffd", os.path.splitext(os.path.basename(path))[0])
     stem = re.sub(r"^(?:\d+[\s._-]+)+", "", stem)
     words = re.sub(r"[\s_-]+", " ", stem).strip()
     if not any(ch.isalpha() for ch in words):
@@ -477,70 +582,208 @@ def _json_error(exc: Exception) -> str:
     return "invalid JSON: " + ("nested too deeply" if isinstance(exc, RecursionError) else str(exc))
 
 
+# A JSON escape of a surrogate (\ud800): the only way a lone one reaches a string, and such
+# a string cannot be written as UTF-8. Paired escapes (emoji) match too, and are left alone.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+class _Records:
+    """Turns one file's JSON objects into articles, gathering what was odd about them, so
+    each kind of oddity is one warning per file naming the records, not one per record."""
+
+    def __init__(self, source: Source, name: str) -> None:
+        self.source, self.name = source, name
+        self.missing: list[str] = []  # made-up ids
+        self.mistyped: list[str] = []  # "id (title is a number)"
+        self.repaired: list[str] = []  # ids whose text had invalid code points
+
+    def article(self, record: dict[str, Any], fallback_id: str, suspect: bool) -> Article:
+        """`suspect`: the JSON text holds a surrogate escape, so strings may need repair."""
+        article, problems = _record(record, fallback_id, self.source)
+        if not _has_id(record):
+            self.missing.append(article.id)
+        if suspect and (fixed := _repair(article)) is not None:
+            article = fixed
+            self.repaired.append(article.id)
+        if problems:
+            self.mistyped.append(f"{article.id} ({', '.join(problems)})")
+        return article
+
+    def warn(self, warn: Warn) -> None:
+        name = self.name
+        if self.missing:
+            some = ("record has" if len(self.missing) == 1
+                    else f"{len(self.missing)} records have")
+            warn(f"{name}: {some} no 'id' or '_id'; using ids like {self.missing[0]}")
+        if self.mistyped:
+            warn(f"{name}: {_records(self.mistyped)} with fields of the wrong type: "
+                 f"{_some(self.mistyped)}; read as text where possible, else ignored")
+        if self.repaired:
+            warn(f"{name}: invalid characters (lone surrogates) replaced by U+FFFD in "
+                 f"{_records(self.repaired)}: {_some(self.repaired)}")
+
+
+def _records(items: list[str]) -> str:
+    return "1 record" if len(items) == 1 else f"{len(items)} records"
+
+
+def _some(items: list[str], shown: int = 3) -> str:
+    rest = len(items) - shown
+    return "; ".join(items[:shown]) + (f"; and {rest} more" if rest > 0 else "")
+
+
+def _repair(article: Article) -> Article | None:
+    """U+FFFD for lone surrogates (they cannot be stored as UTF-8); None if there are none."""
+    texts = (article.id, article.title, *article.paragraphs)
+    if not any(_SURROGATES.search(text) for text in texts):
+        return None
+    fix = _SURROGATES.sub
+    return Article(fix("\ufffd", article.id), fix("\ufffd", article.title),
+                   tuple(fix("\ufffd", para) for para in article.paragraphs), article.source)
+
+
 def _json_articles(text: str, source: Source, name: str, warn: Warn) -> list[Article]:
     """A .json file is one record object or a list of them."""
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise _Skip(_json_error(exc)) from None
+    suspect = bool(_SURROGATE_ESCAPE.search(text))
+    del text
+    records = _Records(source, name)
     if isinstance(data, dict):
-        return [_record(data, source.rel, source)]
+        article = records.article(data, source.rel, suspect)
+        records.missing.clear()  # one record: its id is the file's, not made up
+        records.warn(warn)
+        return [article]
     if not isinstance(data, list):
         raise _Skip("expected a JSON object or a list of objects")
     if not data:
         raise _Skip("no records")
     articles = []
-    missing = []
     for index, record in enumerate(data):
         if isinstance(record, dict):
-            articles.append(_record(record, f"{source.rel}#{index}", source))
-            if not _has_id(record):
-                missing.append(articles[-1].id)
+            articles.append(records.article(record, f"{source.rel}#{index}", suspect))
         else:
             warn(f"skipped {name} record {index}: not a JSON object")
-    _warn_missing_ids(name, missing, warn)
+    records.warn(warn)
     return articles
 
 
-def _jsonl_lines(f: BinaryIO, encoding: str) -> Iterator[tuple[int, str]]:
-    """Decode line by line so a big .jsonl is never held whole in memory (UTF-8 case)."""
-    if encoding != "utf-8":
+class _Stop(Exception):
+    """Reading a stream failed part-way: the records before it stand."""
+
+
+class _LineDecoder:
+    """UTF-8 line by line; a line that is not UTF-8 is read in the legacy codec guessed from
+    the first such line (one warning per file), so a cp1252 feed is read, not skipped."""
+
+    def __init__(self, name: str, warn: Warn) -> None:
+        self.name, self.warn = name, warn
+        self.legacy: str | None = None
+
+    def __call__(self, raw: bytes, offset: int, number: int) -> str | None:
         try:
-            yield from enumerate(io.TextIOWrapper(f, encoding=encoding), 1)
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            reason = _bad_bytes(raw, exc, "utf-8", offset)
+        if self.legacy is None:
+            self.legacy = _guess_encoding(raw) or ""
+            if self.legacy:
+                self.warn(f"{self.name}: {reason}; decoded as {self.legacy}")
+        if self.legacy:
+            try:
+                return raw.decode(self.legacy)
+            except UnicodeDecodeError:
+                pass
+        self.warn(f"skipped {self.name} line {number}: {reason}")
+        return None
+
+
+_ID_HINT = re.compile(r'"_?id"\s*:\s*("(?:[^"\\]|\\.){0,80}"|-?\d{1,30})')
+
+
+def _record_hint(head: bytes | str) -> str:
+    """' (id "x")' from the start of a record too big to parse, so the user can find it."""
+    if isinstance(head, bytes):
+        head = head.decode("utf-8", "replace")
+    found = _ID_HINT.search(head)
+    return f" (id {found.group(1)})" if found else ""
+
+
+def _jsonl_lines(stream: BinaryIO, encoding: str, name: str,
+                 warn: Warn) -> Iterator[tuple[int, str | None]]:
+    """(line number, text), holding one line at a time: a line over MAX_RECORD_BYTES is
+    skipped (warned, naming it) while being read in bounded chunks, never whole. Text is
+    None for a line no codec could decode (warned too)."""
+    decode = _LineDecoder(name, warn) if encoding == "utf-8" else None
+    reader = stream if decode else io.TextIOWrapper(stream, encoding=encoding)
+    newline = b"\n" if decode else "\n"
+    number = offset = 0
+    while True:
+        try:
+            line = reader.readline(MAX_RECORD_BYTES + 1)
         except UnicodeDecodeError:
-            raise _Skip(f"not valid {encoding.upper()}") from None
-        return
-    offset = 0
-    for number, raw in enumerate(f, 1):
-        yield number, _decode(raw, "utf-8", offset)
-        offset += len(raw)
+            raise _Stop(f"not valid {encoding.upper()} after line {number}") from None
+        if not line:
+            return
+        number += 1
+        if len(line) > MAX_RECORD_BYTES and not line.endswith(newline):
+            hint, size = _record_hint(line[:4096]), len(line)
+            del line
+            while chunk := reader.readline(2**20):
+                size += len(chunk)
+                if chunk.endswith(newline):
+                    break
+            warn(f"skipped {name} line {number}{hint}: record too large "
+                 f"({_mb(size)}, limit {_mb(MAX_RECORD_BYTES)} per record)")
+            offset += size
+            continue
+        text = decode(line, offset, number) if decode else line
+        offset += len(line)
+        yield number, text.removeprefix("\ufeff") if number == 1 and text else text
 
 
-def _jsonl_articles(f: BinaryIO, encoding: str, source: Source, name: str,
-                    warn: Warn) -> list[Article]:
-    """One record per line; a bad line costs only that line."""
-    articles: list[Article] = []
-    missing: list[str] = []
+def _jsonl_articles(stream: BinaryIO, raw: BinaryIO, encoding: str, source: Source, name: str,
+                    warn: Warn, on_bytes: BytesRead) -> Iterator[Article]:
+    """One record per line, streamed; a bad line costs only that line."""
+    records = _Records(source, name)
     any_line = False
-    for number, line in _jsonl_lines(f, encoding):
-        if not line.strip():
-            continue
+    try:
+        for number, line in _jsonl_lines(stream, encoding, name, warn):
+            on_bytes(raw.tell())
+            if line is None:
+                any_line = True  # undecodable: warned about already
+                continue
+            if not line.strip():
+                continue
+            any_line = True
+            try:
+                record = json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                warn(f"skipped {name} line {number}: {_json_error(exc)}")
+                continue
+            if isinstance(record, dict):
+                suspect = bool(_SURROGATE_ESCAPE.search(line))
+                yield records.article(record, f"{source.rel}#{number}", suspect)
+            else:
+                warn(f"skipped {name} line {number}: not a JSON object")
+    except _Stop as stop:
         any_line = True
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError) as exc:
-            warn(f"skipped {name} line {number}: {_json_error(exc)}")
-            continue
-        if isinstance(record, dict):
-            articles.append(_record(record, f"{source.rel}#{number}", source))
-            if not _has_id(record):
-                missing.append(articles[-1].id)
-        else:
-            warn(f"skipped {name} line {number}: not a JSON object")
+        warn(f"stopped reading {name}: {stop}; the records before it are indexed")
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        any_line = True
+        warn(f"stopped reading {name}: {_gzip_error(exc)}; the records before it are indexed")
+    except OSError as exc:
+        any_line = True
+        warn(f"stopped reading {name}: {exc.strerror or exc}; the records before it are indexed")
+    finally:
+        stream.close()
+        raw.close()
     if not any_line:
-        raise _Skip("empty")
-    _warn_missing_ids(name, missing, warn)
-    return articles
+        warn(f"skipped {name}: empty")
+    records.warn(warn)
 
 
 def _scalar(value: object) -> str | None:
@@ -548,30 +791,53 @@ def _scalar(value: object) -> str | None:
     return str(value) if isinstance(value, (str, bool, int, float)) else None
 
 
-def _field_paragraphs(value: object) -> list[str]:
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float)):
+        return "a number"
+    return {str: "a string", list: "a list", dict: "an object"}.get(type(value), "null")
+
+
+def _body(record: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """Paragraphs from 'paragraphs' (a list of strings) or 'text' (a string), and what was of
+    the wrong type: a string is split like text, a list read as paragraphs, numbers become
+    text, and objects are ignored."""
+    key = "paragraphs" if record.get("paragraphs") is not None else "text"
+    value = record.get(key)
+    if value is None:
+        return [], []
+    problems: list[str] = []
     if isinstance(value, list):
-        return _limit(text.strip() for item in value if (text := _scalar(item)) is not None)
+        if key == "text":
+            problems.append("text is a list")
+        odd = [item for item in value if not isinstance(item, str)]
+        if odd:
+            problems.append(f"{key} holds {_kind(odd[0])}")
+        texts = (text.strip() for item in value if (text := _scalar(item)) is not None)
+        return _limit(texts), problems
+    if not isinstance(value, str) or key == "paragraphs":
+        problems.append(f"{key} is {_kind(value)}")
     text = _scalar(value)
-    return split_paragraphs(text) if text is not None else []
+    return (split_paragraphs(text) if text is not None else []), problems
 
 
 def _has_id(record: dict[str, Any]) -> bool:
     return any(_scalar(record.get(key)) for key in ("id", "_id"))
 
 
-def _warn_missing_ids(name: str, missing: list[str], warn: Warn) -> None:
-    """One line per file: judgments cannot name records whose ids were made up."""
-    if missing:
-        some = "record has" if len(missing) == 1 else f"{len(missing)} records have"
-        warn(f"{name}: {some} no 'id' or '_id'; using ids like {missing[0]}")
-
-
-def _record(record: dict[str, Any], fallback_id: str, source: Source) -> Article:
-    """'paragraphs' wins over 'text'; an article without text is kept (its title is searchable)."""
+def _record(record: dict[str, Any], fallback_id: str,
+            source: Source) -> tuple[Article, list[str]]:
+    """'paragraphs' wins over 'text'; an article without text is kept (its title is searchable).
+    Also returns which fields had the wrong type (numbers are read as text)."""
+    problems = []
+    for key in ("id", "_id", "title"):
+        value = record.get(key)
+        if value is None or isinstance(value, str) or (key != "title" and type(value) is int):
+            continue  # integer ids are common and meant
+        problems.append(f"{key} is {_kind(value)}")
     ids = (_scalar(record.get(key)) for key in ("id", "_id"))
     article_id = next((value for value in ids if value), fallback_id)
     title = (_scalar(record.get("title")) or "").strip()
-    body = record.get("paragraphs")
-    if body is None:
-        body = record.get("text")
-    return Article(article_id, title, tuple(_field_paragraphs(body)), source.path)
+    paragraphs, body_problems = _body(record)
+    return Article(article_id, title, tuple(paragraphs), source.path), problems + body_problems

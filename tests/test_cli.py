@@ -265,10 +265,13 @@ def test_index_skips_bad_files_with_one_warning_each(mixed_folder, tmp_path, run
     assert len(warnings) == 3
     for name in ("blob.txt", "latin1.txt", "empty.txt"):
         assert sum(name in line for line in warnings) == 1
-    assert all(line.startswith("searchlib: warning: skipped ") for line in warnings)
+    assert [line.startswith("searchlib: warning: skipped ") for line in warnings] == [
+        True, True, False]  # Latin-1 is read, with a warning naming the codec
+    assert warnings[2].endswith("latin1.txt: not valid UTF-8 (byte 0xe9 at offset 3); "
+                                "decoded as cp1252")
     assert "\r" not in res.stderr  # not a terminal: no progress line
     summary = error_lines(res.stdout)
-    assert len(summary) == 1 and "2 articles" in summary[0] and "2 added" in summary[0]
+    assert len(summary) == 1 and "3 articles" in summary[0] and "3 added" in summary[0]
     found = runner.invoke(cli, ["search", "cocoa", "--index", str(out), "--json"])
     assert found.exit_code == 0
     assert json.loads(found.stdout.splitlines()[0])["article"] == "cocoa.txt"
@@ -294,7 +297,7 @@ def test_index_progress_line_on_a_terminal_is_erased(mixed_folder, tmp_path, run
     monkeypatch.setattr("searchlib.cli.common.isatty", lambda stream: True)
     res = runner.invoke(cli, ["index", str(mixed_folder), "--index", str(tmp_path / "X")])
     assert res.exit_code == 0
-    assert "indexing: 1 file done" in res.stderr
+    assert "indexing:   0%|" in res.stderr  # a bar of bytes (its total is the folder's size)
     screen = []  # what a terminal shows: each \r goes back to the line start
     for line in res.stderr.split("\n"):
         shown = ""
@@ -303,6 +306,23 @@ def test_index_progress_line_on_a_terminal_is_erased(mixed_folder, tmp_path, run
         screen.append(shown.rstrip())
     visible = [line for line in screen if line]
     assert len(visible) == 3 and all(line.startswith("searchlib: warning:") for line in visible)
+
+
+def test_index_bar_shows_bytes_on_a_terminal_and_nothing_otherwise(tmp_path, runner,
+                                                                   monkeypatch):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    lines = [json.dumps({"id": f"r{i}", "text": f"story number {i}"}) for i in range(200)]
+    (docs / "feed.jsonl").write_text("\n".join(lines) + "\n")
+    plain = runner.invoke(cli, ["index", str(docs), "--index", str(tmp_path / "A")])
+    assert plain.exit_code == 0 and plain.stderr == ""  # not a terminal: no bar at all
+    monkeypatch.setattr("searchlib.cli.common.isatty", lambda stream: True)
+    shown = runner.invoke(cli, ["index", str(docs), "--index", str(tmp_path / "B")])
+    assert shown.exit_code == 0
+    size = (docs / "feed.jsonl").stat().st_size
+    total = f"{size / 1024:.2f}k" if size < 10 * 1024 else f"{size / 1024:.1f}k"
+    assert f"/{total}B [" in shown.stderr and "B/s" in shown.stderr  # bytes, with a rate
+    assert shown.stderr.endswith("\r")  # and erased at the end
 
 
 def test_index_errors_exit_2(mixed_folder, tmp_path, runner):

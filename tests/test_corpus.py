@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 import os
+import random
 from pathlib import Path
 
 import pytest
 
+import searchlib
 from searchlib import corpus
 from searchlib.corpus import Article, Source, find_sources, read_source, split_paragraphs
 
@@ -314,20 +318,45 @@ def test_unlistable_folder_warns_and_walk_continues(
 # --------------------------------------------------------------------------- bad files
 
 
+def noise(n: int = 512) -> bytes:
+    """Binary data without a NUL byte: no text codec fits it."""
+    return random.Random(0).randbytes(n).replace(b"\0", b"\1")
+
+
 def test_bad_files_each_give_one_warning_and_the_rest_is_read(tmp_path: Path) -> None:
     write(tmp_path / "good.txt", "Good text.")
     write(tmp_path / "image.txt", b"GIF89a\x00\x01\x02 binary")
-    write(tmp_path / "notes" / "latin1.txt", "Ren\u00e9 in Montr\u00e9al".encode("latin-1"))
+    write(tmp_path / "notes" / "noise.txt", noise())
     write(tmp_path / "blank.md", " \n\t\n")
     write(tmp_path / "zero.txt", b"")
     articles, warnings = load(tmp_path)
     assert [a.id for a in articles] == ["good.txt"]
+    first_bad = noise().decode("utf-8", "replace").index("\ufffd")
     assert sorted(warnings) == [
         "skipped blank.md: empty",
         "skipped image.txt: binary file (NUL byte in the first 8 KB)",
-        "skipped notes/latin1.txt: not valid UTF-8 (byte 0xe9 at offset 3)",
+        f"skipped notes/noise.txt: not valid UTF-8 (byte 0x{noise()[first_bad]:02x} at offset "
+        f"{first_bad})",
         "skipped zero.txt: empty",
     ]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252"])
+def test_legacy_encoded_text_is_decoded_with_a_warning(tmp_path: Path, encoding: str) -> None:
+    """Old news archives are cp1252/Latin-1: read them (naming the codec), do not skip them."""
+    text = "Caf\u00e9 cr\u00e8me prices\n\nRen\u00e9 in Montr\u00e9al said so."
+    if encoding == "cp1252":
+        text += " \u201cQuoted\u201d \u2014 dashes."
+    article, warnings = one(write(tmp_path / "old.txt", text.encode(encoding)))
+    assert article.paragraphs == tuple(text.split("\n\n"))
+    assert warnings == ["old.txt: not valid UTF-8 (byte 0xe9 at offset 3); decoded as cp1252"]
+
+
+def test_other_legacy_codecs_are_detected(tmp_path: Path) -> None:
+    text = "Привет, новости дня: Москва и Киев"
+    article, warnings = one(write(tmp_path / "ru.txt", text.encode("cp1251")))
+    assert article.paragraphs == (text,)
+    assert len(warnings) == 1 and warnings[0].endswith("; decoded as cp1251")
 
 
 @pytest.mark.parametrize("encoding", ["utf-16", "utf-16-be", "utf-8-sig"])
@@ -345,11 +374,19 @@ def test_utf16_jsonl_is_decoded(tmp_path: Path) -> None:
     assert [(a.id, a.paragraphs) for a in articles] == [("k", ("Kim Jong-un",))] and not warnings
 
 
-def test_invalid_utf8_in_jsonl_skips_the_file_with_offset(tmp_path: Path) -> None:
-    data = b'{"id": "a", "text": "ok"}\n{"id": "b", "text": "caf\xe9"}\n'
+def test_legacy_encoded_jsonl_lines_are_decoded_with_one_warning(tmp_path: Path) -> None:
+    """UTF-8 lines stay UTF-8; the others are read as the codec found for the first of them;
+    a line no codec fits (0x81 and 0x8d are undefined in cp1252) costs only that line."""
+    data = (b'{"id": "a", "text": "ok caf\xc3\xa9"}\n{"id": "b", "text": "caf\xe9"}\n'
+            b'{"id": "c", "text": "cr\xe8me"}\n{"id": "d", "text": "\x81\x8d"}\n')
     articles, warnings = load(write(tmp_path / "l.jsonl", data))
-    assert articles == []
-    assert warnings == ["skipped l.jsonl: not valid UTF-8 (byte 0xe9 at offset 50)"]
+    assert [(a.id, a.paragraphs) for a in articles] == [
+        ("a", ("ok caf\u00e9",)), ("b", ("caf\u00e9",)), ("c", ("cr\u00e8me",))]
+    bad, undefined = data.index(b"caf\xe9") + 3, data.index(b"\x81")
+    assert warnings == [
+        f"l.jsonl: not valid UTF-8 (byte 0xe9 at offset {bad}); decoded as cp1252",
+        f"skipped l.jsonl line 4: not valid UTF-8 (byte 0x81 at offset {undefined})",
+    ]
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can read anything")
@@ -395,14 +432,163 @@ def test_too_large_file_is_skipped(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(corpus, "MAX_FILE_BYTES", 200)
     write(tmp_path / "big.txt", "x" * 101)
     write(tmp_path / "small.txt", "x" * 100)
-    write(tmp_path / "records.jsonl", '{"id": "r", "text": "' + "y" * 150 + '"}')
-    write(tmp_path / "huge.jsonl", '{"id": "h", "text": "' + "z" * 250 + '"}')
+    write(tmp_path / "huge.json", '{"id": "h", "text": "' + "z" * 250 + '"}')
     articles, warnings = load(tmp_path)
-    assert [a.id for a in articles] == ["r", "small.txt"]
+    assert [a.id for a in articles] == ["small.txt"]
     assert warnings == [
         "skipped big.txt: too large (101 bytes, limit 100 bytes for .txt files)",
-        "skipped huge.jsonl: too large (273 bytes, limit 200 bytes for .jsonl files)",
+        "skipped huge.json: too large (273 bytes, limit 200 bytes for .json files)",
     ]
+
+
+def test_jsonl_has_no_file_limit_but_a_record_limit(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records are streamed, so only one record's size matters: a giant one is skipped,
+    named by line and id, and the records after it are still read."""
+    monkeypatch.setattr(corpus, "MAX_FILE_BYTES", 100)
+    monkeypatch.setattr(corpus, "MAX_RECORD_BYTES", 200)
+    giant = json.dumps({"id": "g7", "text": "z " * 400})
+    lines = [json.dumps({"id": f"r{i}", "text": "y" * 150}) for i in range(5)]
+    write(tmp_path / "feed.jsonl", "\n".join(lines[:2] + [giant] + lines[2:]) + "\n")
+    articles, warnings = load(tmp_path)
+    assert [a.id for a in articles] == ["r0", "r1", "r2", "r3", "r4"]
+    assert warnings == [f"skipped feed.jsonl line 3 (id \"g7\"): record too large "
+                        f"({len(giant) + 1} bytes, limit 200 bytes per record)"]
+
+
+def test_giant_jsonl_record_is_read_in_bounded_chunks(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The oversized line is drained in small reads: no read asks for more than the cap."""
+    monkeypatch.setattr(corpus, "MAX_RECORD_BYTES", 1000)
+    path = write(tmp_path / "big.jsonl", '{"id": "big", "text": "' + "w " * 2_000_000 + '"}\n'
+                 '{"id": "after", "text": "still read"}\n')
+    sizes: list[int] = []
+    real_open = open
+
+    class Spy(io.BufferedReader):
+        def readline(self, size: int | None = -1) -> bytes:
+            sizes.append(size)
+            return super().readline(size)
+
+    monkeypatch.setattr(corpus, "open", lambda p, mode: Spy(real_open(p, "rb", buffering=0)),
+                        raising=False)
+    articles, warnings = load(path)
+    assert [a.id for a in articles] == ["after"] and len(warnings) == 1
+    assert max(sizes) <= 2**20 and -1 not in sizes
+
+
+def test_gzip_record_files_are_streamed(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"z{i}", "title": "Zipped", "text": f"story {i}"}) for i in range(3)]
+    write(tmp_path / "news.jsonl.gz", gzip.compress("\n".join(lines).encode()))
+    write(tmp_path / "one.JSON.gz", gzip.compress(b'{"id": "j", "text": "packed json"}'))
+    write(tmp_path / "notes.txt.gz", gzip.compress(b"not read"))  # only record files
+    write(tmp_path / "bad.jsonl.gz", b"not gzip at all")
+    write(tmp_path / "cut.jsonl.gz", gzip.compress(b'{"id": "c1"}\n' + b"x" * 5000)[:40])
+    articles, warnings = load(tmp_path)
+    assert [(a.id, a.paragraphs) for a in articles] == [
+        ("z0", ("story 0",)), ("z1", ("story 1",)), ("z2", ("story 2",)), ("j", ("packed json",))]
+    assert warnings == [
+        "skipped bad.jsonl.gz: not a valid gzip file (Not a gzipped file (b'no'))",
+        "skipped cut.jsonl.gz: compressed data ends early (truncated .gz file)",
+    ]
+
+
+def test_progress_callback_counts_bytes_within_a_jsonl_file(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"r{i}", "text": f"record {i} " * 20}) for i in range(50)]
+    path = write(tmp_path / "feed.jsonl", "\n".join(lines) + "\n")
+    (source,) = find_sources([path], print)
+    counts: list[int] = []
+    stream = corpus.iter_source(source, print, counts.append)
+    assert stream is not None
+    seen = []
+    for article in stream:
+        seen.append((article.id, counts[-1]))
+    assert len(seen) == 50
+    assert counts == sorted(counts) and counts[-1] == path.stat().st_size
+    assert seen[0][1] < seen[-1][1]  # counted as the records are read, not at the end
+
+
+def test_index_progress_counts_bytes_within_a_jsonl_file(tmp_path: Path) -> None:
+    """The bar's callback: bytes read of the total, growing record by record inside a big
+    .jsonl (not only once per file), and ending exactly at the total."""
+    lines = [json.dumps({"id": f"r{i}", "text": f"story number {i}"}) for i in range(40)]
+    feed = write(tmp_path / "docs" / "feed.jsonl", "\n".join(lines) + "\n")
+    note = write(tmp_path / "docs" / "note.txt", "A short note.")
+    calls: list[tuple[int, int, str]] = []
+    searchlib.Index.build([tmp_path / "docs"], tmp_path / "idx",
+                          progress=lambda *args: calls.append(args))
+    total = feed.stat().st_size + note.stat().st_size
+    done = [call[0] for call in calls]
+    assert {call[1] for call in calls} == {total}
+    assert done == sorted(set(done)) and done[-1] == total
+    inside = [n for n, _, name in calls if name == "feed.jsonl" and n < feed.stat().st_size]
+    assert len(inside) >= 10
+
+
+# --------------------------------------------------------------------------- record fields
+
+
+def test_fields_of_the_wrong_type_warn_once_per_file_naming_the_records(tmp_path: Path) -> None:
+    records = [
+        {"id": "ok", "title": "Fine", "paragraphs": ["One.", "Two."]},
+        {"id": "t", "title": 42, "text": "Numeric title."},
+        {"id": "p", "paragraphs": "A string\n\nof two paragraphs."},
+        {"id": "q", "title": ["no"], "paragraphs": ["Kept.", 7, None, {"x": 1}]},
+        {"id": "r", "text": {"body": "object"}},
+        {"id": 5, "text": "integer ids are fine"},
+    ]
+    path = write(tmp_path / "feed.jsonl", "\n".join(json.dumps(r) for r in records))
+    articles, warnings = load(path)
+    assert [(a.id, a.title, a.paragraphs) for a in articles] == [
+        ("ok", "Fine", ("One.", "Two.")),
+        ("t", "42", ("Numeric title.",)),
+        ("p", "", ("A string", "of two paragraphs.")),
+        ("q", "", ("Kept.", "7")),
+        ("r", "", ()),
+        ("5", "", ("integer ids are fine",)),
+    ]
+    assert warnings == [
+        "feed.jsonl: 4 records with fields of the wrong type: t (title is a number); "
+        "p (paragraphs is a string); q (title is a list, paragraphs holds a number); "
+        "and 1 more; read as text where possible, else ignored"
+    ]
+
+
+def test_wrong_types_in_a_json_file_warn_once(tmp_path: Path) -> None:
+    path = write(tmp_path / "list.json", json.dumps([{"id": "a", "title": True}, {"id": "b"}]))
+    articles, warnings = load(path)
+    assert [a.title for a in articles] == ["True", ""]
+    assert warnings == ["list.json: 1 record with fields of the wrong type: a (title is "
+                        "true/false); read as text where possible, else ignored"]
+
+
+# --------------------------------------------------------------------------- odd characters
+
+
+def test_lone_surrogates_in_records_become_replacement_characters(tmp_path: Path) -> None:
+    lines = ['{"id": "s1", "text": "bad \\ud800 zebra"}',
+             '{"id": "e", "text": "ok \\ud83d\\ude00"}',  # a valid pair (emoji) is kept
+             '{"id": "s\\udfff2", "title": "t \\udc80", "text": "more"}']
+    path = write(tmp_path / "feed.jsonl", "\n".join(lines))
+    articles, warnings = load(path)
+    assert [(a.id, a.title, a.paragraphs) for a in articles] == [
+        ("s1", "", ("bad \ufffd zebra",)), ("e", "", ("ok \U0001f600",)),
+        ("s\ufffd2", "t \ufffd", ("more",))]
+    assert warnings == ["feed.jsonl: invalid characters (lone surrogates) replaced by U+FFFD "
+                        "in 2 records: s1; s\ufffd2"]
+    for article in articles:  # what the index stores must be encodable
+        "".join((article.id, article.title, *article.paragraphs)).encode("utf-8")
+
+
+@pytest.mark.skipif(os.name != "posix", reason="byte file names are a POSIX thing")
+def test_file_name_that_is_not_utf8_is_read(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path)
+    with open(os.path.join(folder, b"caf\xe9-news.txt"), "w") as f:
+        f.write("Zebra crossing opened.\n\nSecond paragraph.")
+    (article,) = load(tmp_path)[0]
+    assert article.id == os.fsdecode(b"caf\xe9-news.txt")  # surrogate-escaped, exact
+    assert article.title == "Caf\ufffd news"  # a title is for display: encodable
+    assert os.path.exists(article.source)
 
 
 def test_source_built_by_hand_is_read() -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
@@ -84,41 +82,62 @@ class SearchlibGroup(click.Group):
             raise click.exceptions.Exit(EXIT_ERROR) from None
 
 
-class Progress:
-    """A `\\r` status line on stderr: files done and the current file.
+BAR = ("{desc}: {percentage:3.0f}%|{bar}| {n_fmt}B/{total_fmt}B "
+       "[{elapsed}<{remaining}, {rate_fmt}{postfix}]")
 
-    The writer walks folders lazily, so the total is unknown and a bar or ETA would lie.
-    Only shown on a terminal; warnings first clear the line so each stays one clean line.
+
+class Progress:
+    """A progress bar on stderr while indexing: bytes read of the total, rate and ETA.
+
+    The writer lists the files before reading them, so the total is known, and a big .jsonl
+    moves the bar record by record. Only on a terminal (a log or a pipe gets no bar); a
+    warning clears the bar first, so each warning stays one clean line.
     """
 
     def __init__(self, enabled: bool | None = None, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.enabled = isatty(self.stream) if enabled is None else enabled
-        self.shown = 0
-        self.last = float("-inf")
+        self.bar: Any = None
+        self.current = ""
 
-    def __call__(self, done: int, rel: str) -> None:
-        if not self.enabled:
+    def __call__(self, done: int, total: int, current: str) -> None:
+        if not self.enabled or total <= 0:
             return
-        now = time.monotonic()
-        if now - self.last < 0.05:  # a redraw per file would cost more than the reading
-            return
-        self.last = now
-        width = max(20, shutil.get_terminal_size().columns - 1)
-        line = clean(f"indexing: {plural(done, 'file')} done, reading {rel}")[:width]
-        self.stream.write("\r" + line.ljust(self.shown))
-        self.stream.flush()
-        self.shown = len(line)
+        if self.bar is None:
+            from tqdm import tqdm  # only on a terminal: piped and one-shot runs skip the import
+
+            sized = _columns(self.stream) > 0  # a terminal reporting 0 columns gets 80
+            self.bar = tqdm(total=total, desc="indexing", unit="B", unit_scale=True,
+                            unit_divisor=1024, file=self.stream, leave=False,
+                            dynamic_ncols=sized, ncols=None if sized else 80,
+                            nrows=None if sized else 24,
+                            mininterval=0.1, bar_format=BAR)
+        if current != self.current:
+            self.current = current
+            name = clean(current)
+            self.bar.set_postfix_str(name if len(name) <= 40 else "…" + name[-39:],
+                                     refresh=False)
+        self.bar.update(done - self.bar.n)
 
     def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * self.shown + "\r")
-            self.stream.flush()
-            self.shown = 0
+        if self.bar is not None:
+            self.bar.close()  # leave=False: the line is erased
+            self.bar = None
 
     def warn(self, message: str) -> None:
-        self.clear()
+        if self.bar is None:
+            warn(message)
+            return
+        self.bar.clear()
         warn(message)
+        self.bar.refresh()
+
+
+def _columns(stream: TextIO) -> int:
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def build(paths: Sequence[str | os.PathLike], root: Path, *, rebuild: bool = False,

@@ -29,7 +29,8 @@ def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, stemmer: str 
 
     Updates are incremental: only new and changed files are read, and files that
     disappeared from the given folders are dropped. Files that cannot be read (binary,
-    not UTF-8, empty...) are skipped with one warning each; the rest is indexed.
+    empty...) are skipped with one warning each; the rest is indexed. On a terminal a
+    progress bar shows the bytes read.
 
     \b
     Examples:

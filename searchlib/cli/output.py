@@ -30,10 +30,12 @@ def plural(n: int, word: str) -> str:
 
 def clean(text: str) -> str:
     """Control characters become spaces: indexed text must not move the cursor or recolour
-    the terminal, and same-length replacement keeps span offsets valid."""
+    the terminal, and same-length replacement keeps span offsets valid. Surrogates (a file
+    name that is not UTF-8) become U+FFFD, which stdout can encode."""
     if text.isprintable():
         return text
-    return "".join(" " if unicodedata.category(ch) == "Cc" else ch for ch in text)
+    swap = {"Cc": " ", "Cs": "\ufffd"}
+    return "".join(swap.get(unicodedata.category(ch), ch) for ch in text)
 
 
 def color_wanted(mode: str, tty: bool) -> bool:

@@ -178,9 +178,16 @@ class SegmentBuilder:
             "vocab.txt": "\n".join(self.terms[i] for i in order).encode("utf-8"),
             "surface.txt": "\n".join(self.surface[i] for i in order).encode("utf-8"),
             "store.bin": b"".join(encoded),
-            "articles.json": json.dumps(self.articles, ensure_ascii=False).encode("utf-8"),
+            "articles.json": json_bytes(self.articles),
         }
         return write_segment(directory, arrays, blobs, len(self.articles), len(self.paragraphs))
+
+
+def json_bytes(value: object) -> bytes:
+    """UTF-8 JSON in which a surrogate-escaped string (a file name that is not UTF-8, as
+    os.fsdecode gives it) is written as a \\udcff escape: it reads back as the same string,
+    so ids and source paths survive the round trip instead of failing to encode."""
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
 
 
 def write_segment(

@@ -13,6 +13,7 @@ import fcntl
 import json
 import mmap
 import os
+import pwd
 import signal
 import zlib
 from pathlib import Path
@@ -72,7 +73,17 @@ def describe_oserror(exc: OSError) -> str:
     if exc.errno == errno.ENOSPC:
         return "disk full"
     if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return "location is not writable"
+        if not exc.filename:
+            return "location is not writable"
+        # Name the culprit (say, a folder left root-owned by `sudo searchlib index`): the
+        # file if it exists, else the folder it was to be created in.
+        path = Path(os.fsdecode(exc.filename))
+        path = path if path.exists() else path.parent
+        with contextlib.suppress(OSError, KeyError):
+            owner = path.stat().st_uid
+            if owner != os.geteuid():
+                return f"{path} is not writable (owned by {pwd.getpwuid(owner).pw_name})"
+        return f"{path} is not writable"
     return exc.strerror or str(exc)
 
 

@@ -9,6 +9,7 @@ leaves the previous commit intact; files it left behind are removed by the next 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import shutil
@@ -21,7 +22,7 @@ import numpy as np
 
 from .. import __version__
 from ..analysis import Analyzer
-from ..corpus import find_sources, read_source_checked
+from ..corpus import Progress, ReadProgress, find_sources, iter_source
 from ..errors import IndexWriteError, NotAnIndex, SearchlibError
 from .segment import (
     FIELDS,
@@ -30,6 +31,7 @@ from .segment import (
     _npy_bytes,
     build_postings,
     expand_ranges,
+    json_bytes,
     merge_vocabularies,
     write_segment,
 )
@@ -52,7 +54,6 @@ from .storage import (
 
 FLUSH_TOKENS = 4_000_000  # tokens buffered before a segment is written (bounds memory)
 MAX_SEGMENTS = 8
-Progress = Callable[[int, str], None]
 
 
 @dataclass
@@ -179,7 +180,6 @@ class IndexWriter:
         self.builder = SegmentBuilder(analyzer)
         pending: list[list] = []  # ranges waiting for the name of the segment they land in
         new_segments: list[dict] = []
-        seen: set[str] = set()
         self._written: list[Path] = []
 
         def flush() -> None:
@@ -207,43 +207,44 @@ class IndexWriter:
         # holds no indexed files, so even a missing path is safe to include.
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
         self.roots = sorted(set(roots) | set((old or {}).get("roots") or []))
-        done = 0
-        for src in find_sources(paths, warn):
-            seen.add(src.path)
+        found = list(find_sources(paths, warn))  # listed first: a progress bar needs a total
+        seen = {src.path for src in found}
+        fresh = [src for src in found
+                 if self.rebuild or (sources.get(src.path) or [None])[0] != src.stamp]
+        report.files_unchanged = len(found) - len(fresh)
+        reading = ReadProgress(progress, sum(src.size for src in fresh))
+        for src in fresh:
             prev = sources.get(src.path)
-            if prev and prev[0] == src.stamp and not self.rebuild:
-                report.files_unchanged += 1
-                continue
-            articles, readable = read_source_checked(src, warn)
-            if not articles:
+            stream = iter_source(src, warn, reading.file(src))
+            first = next(stream, None) if stream is not None else None
+            if first is None:
                 report.files_skipped += 1
-            if not readable:
-                continue  # unreadable now: keep what was indexed before, if anything
+            if stream is None or (first is None and not prev):
+                # unreadable now: keep what was indexed before, if anything; a new file with
+                # nothing to index: warned about, not recorded
+                reading.finished(src)
+                continue
             if prev:
                 forget(prev)
                 report.files_changed += 1
-            elif not articles:
-                continue  # a new file with nothing to index: warned about, not recorded
             else:
                 report.files_added += 1
             rec: list = [src.stamp, []]
             current = None
-            for art in articles:
+            for art in itertools.chain([first], stream) if first else ():
                 if current is None:
                     current = [None, len(self.builder), 0]
                     rec[1].append(current)
                     pending.append(current)
                 self.builder.add(art.id, art.title, src.path, list(art.paragraphs))
                 current[2] += 1
+                report.articles_added += 1
                 report.paragraphs_added += len(art.paragraphs)
                 if self.builder.tokens >= flush_tokens:
                     flush()
                     current = None
-            report.articles_added += len(articles)
             sources[src.path] = rec
-            done += 1
-            if progress:
-                progress(done, src.rel)
+            reading.finished(src)
         flush()
 
         if not self.rebuild:
@@ -488,7 +489,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
         "vocab.txt": "\n".join(terms).encode("utf-8"),
         "surface.txt": "\n".join(merged_terms[t] for t in terms).encode("utf-8"),
         "store.bin": blob.tobytes(),
-        "articles.json": json.dumps(articles, ensure_ascii=False).encode("utf-8"),
+        "articles.json": json_bytes(articles),
     }
     path = seg_root / name
     written.append(path)
