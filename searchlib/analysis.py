@@ -129,7 +129,7 @@ def check_version(settings: dict, where: object) -> None:
     age = "an older" if isinstance(version, int) and version < ANALYZER_VERSION else "another"
     raise IncompatibleIndex(
         f"index at {where} was built by {age} analyzer (version {version}; this searchlib "
-        f"uses {ANALYZER_VERSION}): rebuild it (Index.build, or `searchlib index --rebuild`)"
+        f"uses {ANALYZER_VERSION}): rebuild it (Index.build, or --rebuild on the command line)"
     )
 
 
