@@ -14,11 +14,12 @@ Hyphenated words split into their parts at consecutive positions; a query word l
 the parts written apart.
 
 Names a reader sees as one word are one token: ``AT&T`` and ``S&P`` (word characters joined by
-``&``) and abbreviations of single letters with dots (``U.S.``, ``U.K.``, ``e.g.``), whose term
-is the letters joined (``uk``, the same as ``UK``) unless that is a stopword: ``U.S.`` → ``u.s``,
-which the capitalized ``US`` also gives, while the pronoun ``us`` stays a stopword. A lone
-``&`` is the word "and". Contractions keep their apostrophe, so ``we'll`` never becomes
-``well``; those of stopwords (``we'll``, ``she'll``, ``can't``) are stopwords themselves.
+``&``) and abbreviations of single letters with dots (``U.S.``, ``U.K.``, ``e.g.``). Their term
+is the letters joined (``att``, ``uk``: the same as ``ATT`` and ``UK``) unless those spell a
+stopword: ``U.S.`` → ``u.s``, which the capitalized ``US`` also gives, while the pronoun ``us``
+stays a stopword (likewise ``M&A`` → ``m&a``, not the stopword ``ma``). A lone ``&`` is the word
+"and". Contractions keep their apostrophe, so ``we'll`` never becomes ``well``; those of
+stopwords (``we'll``, ``she'll``, ``can't``) are stopwords themselves.
 """
 
 from __future__ import annotations
@@ -186,10 +187,12 @@ class Analyzer:
         w = fold(raw)
         if w == "&":
             return "and"
-        if "." in w:  # U.S. → u.s (its letters spell a stopword), U.K. → uk
+        if "." in w or "&" in w:  # U.K. → uk, AT&T → att; U.S. → u.s (not the pronoun us)
             w = w.rstrip(".")
-            joined = w.replace(".", "")
-            return w if joined in stopword_list() else joined
+            if w.endswith("'s"):
+                w = w[:-2]
+            joined = w.replace(".", "").replace("&", "")
+            return joined if joined.isalpha() and joined not in stopword_list() else w
         if w.endswith("'s"):
             w = w[:-2]
         if "'" in w and not _CONTRACTION.fullmatch(w):

@@ -16,6 +16,8 @@ from searchlib.analysis import stopword_list
 
 PARAGRAPHS = {
     "att.txt": "AT&T cut its long-distance rates again.",
+    "att2.txt": "ATT <T> sets phone equipment discounts.",
+    "mna.txt": "M&A activity slowed in the spring.",
     "pg.txt": "Shares of Procter & Gamble rose on Monday.",
     "sp.txt": "The S&P 500 index fell two points.",
     "treaty.txt": "The U.S. and the U.K. signed the treaty in Geneva.",
@@ -82,9 +84,11 @@ def test_words_of_the_stopword_comment_are_searchable(idx):
 
 def test_ampersand_names_are_found_and_highlighted_whole(idx):
     res = idx.search("AT&T", fuzzy=False)
-    assert res.warnings == [] and {h.article_id for h in res.hits} == {"att.txt"}
+    assert res.warnings == [] and {h.article_id for h in res.hits} == {"att.txt", "att2.txt"}
     assert marked(idx, "AT&T", "att.txt") == ["AT&T"]
-    assert found(idx, "at&t") == {"att.txt"}
+    assert marked(idx, "AT&T", "att2.txt") == ["ATT"]  # how Reuters writes it
+    assert found(idx, "at&t") == found(idx, "ATT") == {"att.txt", "att2.txt"}
+    assert found(idx, "M&A") == {"mna.txt"}  # not "ma", a stopword
     assert found(idx, '"S&P 500"') == {"sp.txt"}
     assert marked(idx, "S&P 500", "sp.txt") == ["S&P", "500"]
     assert found(idx, '"Procter & Gamble"') == {"pg.txt"}
