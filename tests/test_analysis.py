@@ -219,3 +219,11 @@ def test_cli_reports_an_old_analyzer_index_in_one_line(tmp_path):
                           str(root)], capture_output=True, text=True, env=env, timeout=300)
     assert res.returncode == 0, res.stderr
     assert searchlib.Index.open(root).search("economy").total == 1
+
+
+def test_the_index_keeps_its_words_as_written(idx):
+    """The word → stem file is the index's vocabulary of words as written (for prefix and
+    fuzzy matching), although no query needs it for stemming any more."""
+    words = idx.snapshot.word_stems
+    assert words["added"] == "add" and words["missiles"] == "missil"
+    assert "we'll" not in words and "well" in words
