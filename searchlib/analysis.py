@@ -47,8 +47,7 @@ def _token_pattern(word: str) -> re.Pattern[str]:
     single-letter abbreviation (U.S., e.g.), or a lone `&`. Everything else separates tokens:
     "Jong-un" is two tokens, and so is "5.93" ("5", "93") — a query for 5.93 becomes the
     phrase "5 93", which finds it. The abbreviation part is tried only at a dot after a
-    one-letter word, so an ordinary word costs what it did before (this is the indexing
-    hot loop)."""
+    one-letter word, so ordinary words pay little for it (this is the indexing hot loop)."""
     abbreviation = rf"(?:\.(?<=\b{_LETTER}\.)(?:{_LETTER}\.)*{_LETTER}\b\.?)?"
     return re.compile(f"{word}(?:[&{_APOSTROPHES}]{word})*{abbreviation}|&")
 
