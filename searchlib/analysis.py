@@ -2,8 +2,9 @@
 
 The chain is: split the *original* text into word tokens (keeping character offsets and
 positions) → normalize each token (NFKC, case fold, accent fold, curly → straight apostrophes,
-possessive ``'s`` removed) → drop stopwords (their positions still count, so phrases keep
-their gaps) → stem (NLTK Snowball English by default).
+possessive ``'s`` removed, abbreviations and contractions resolved) → drop stopwords (their
+positions still count, so phrases keep their gaps) → stem (Snowball English by default, via
+PyStemmer: the C libstemmer, cheap to import and to call).
 
 Normalization is done per token rather than on the whole text so that offsets always point
 into the text as written (highlighting depends on it). Token → term results are cached: a
@@ -11,6 +12,14 @@ news archive has far fewer distinct words than tokens, so the hot loop is one di
 Hyphenated words split into their parts at consecutive positions; a query word like
 ``jong-un`` therefore becomes the two-term phrase "jong un", matching the hyphenated form and
 the parts written apart.
+
+Names a reader sees as one word are one token: ``AT&T`` and ``S&P`` (word characters joined by
+``&``) and abbreviations of single letters with dots (``U.S.``, ``U.K.``, ``e.g.``). Their term
+is the letters joined (``att``, ``uk``: the same as ``ATT`` and ``UK``) unless those spell a
+stopword: ``U.S.`` → ``u.s``, which the capitalized ``US`` also gives, while the pronoun ``us``
+stays a stopword (likewise ``M&A`` → ``m&a``, not the stopword ``ma``). A lone ``&`` is the word
+"and". Contractions keep their apostrophe, so ``we'll`` never becomes ``well``; those of
+stopwords (``we'll``, ``she'll``, ``can't``) are stopwords themselves.
 """
 
 from __future__ import annotations
@@ -22,13 +31,28 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-STEMMERS = ("snowball", "porter", "none")
+from .errors import IncompatibleIndex
 
-# A token is a run of word characters with internal apostrophes (Korea's, don't, Korea’s).
-# Everything else separates tokens: "Jong-un" is two tokens, and so is "5.93" ("5", "93") —
-# a query for 5.93 becomes the phrase "5 93", which finds it. (This simple pattern is also
-# the fastest Python's re module offers, and it is the indexing hot loop.)
-TOKEN_RE = re.compile(r"\w+(?:['’‘ʼ]\w+)*")
+STEMMERS = ("snowball", "porter", "none")
+# Bump whenever a text can give different terms: an index built by another version would
+# otherwise answer with silently mismatched terms.
+ANALYZER_VERSION = 2
+
+_APOSTROPHES = "'’‘ʼ"
+_LETTER = r"[^\W\d_]"
+
+
+def _token_pattern(word: str) -> re.Pattern[str]:
+    r"""A token: `word` characters, joined by apostrophes (Korea's, don't) or `&` (AT&T), or a
+    single-letter abbreviation (U.S., e.g.), or a lone `&`. Everything else separates tokens:
+    "Jong-un" is two tokens, and so is "5.93" ("5", "93") — a query for 5.93 becomes the
+    phrase "5 93", which finds it. The abbreviation part is tried only at a dot after a
+    one-letter word, so ordinary words pay little for it (this is the indexing hot loop)."""
+    abbreviation = rf"(?:\.(?<=\b{_LETTER}\.)(?:{_LETTER}\.)*{_LETTER}\b\.?)?"
+    return re.compile(f"{word}(?:[&{_APOSTROPHES}]{word})*{abbreviation}|&")
+
+
+TOKEN_RE = _token_pattern(r"\w+")
 
 
 @lru_cache(maxsize=1)
@@ -43,15 +67,20 @@ def _unicode_token_re() -> re.Pattern[str]:
         elif not is_mark and start is not None:
             marks.append(f"{re.escape(chr(start))}-{re.escape(chr(cp - 1))}")
             start = None
-    word = f"[\\w{''.join(marks)}]+"
-    return re.compile(f"{word}(?:['’‘ʼ]{word})*")
+    return _token_pattern(f"[\\w{''.join(marks)}]+")
 
 
 def token_re(text: str) -> re.Pattern[str]:
     """The token pattern for `text` (the plain one is faster and equivalent for ASCII)."""
     return TOKEN_RE if text.isascii() else _unicode_token_re()
-_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
+
+
+_FOLD_APOSTROPHES = str.maketrans({"’": "'", "‘": "'", "ʼ": "'"})
 _CACHE_LIMIT = 1_000_000
+# Contractions: the part before the suffix decides whether the whole is a stopword.
+_CONTRACTION = re.compile(r"(.+?)(n't|'(?:ll|re|ve|d|m))")
+# Capitalized forms that are abbreviations, not the stopword their letters spell.
+_CAPITALIZED = {"US": "u.s"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,8 +93,10 @@ class Token:
 
 @lru_cache(maxsize=1)
 def stopword_list() -> frozenset[str]:
+    """The packaged English stopwords; ``#`` starts a comment that runs to the end of its line
+    (a comment's words must not become stopwords)."""
     text = resources.files("searchlib").joinpath("data/stopwords_en.txt").read_text("utf-8")
-    return frozenset(w for w in text.split() if w and not w.startswith("#"))
+    return frozenset(w for line in text.splitlines() for w in line.split("#", 1)[0].split())
 
 
 def fold(word: str) -> str:
@@ -78,21 +109,28 @@ def fold(word: str) -> str:
         w = unicodedata.normalize(
             "NFC", "".join(c for c in decomposed if not unicodedata.combining(c))
         )
-        w = w.translate(_APOSTROPHES)
+        w = w.translate(_FOLD_APOSTROPHES)
     return w
 
 
 def _make_stemmer(name: str) -> Callable[[str], str]:
-    # NLTK is imported only when a word actually needs stemming: it is slow to import.
-    if name == "snowball":
-        from nltk.stem.snowball import SnowballStemmer
+    if name == "none":
+        return str
+    import Stemmer  # PyStemmer: ~2 ms to import, so only an index that stems pays for it
 
-        return SnowballStemmer("english").stem
-    if name == "porter":
-        from nltk.stem.porter import PorterStemmer
+    return Stemmer.Stemmer("english" if name == "snowball" else "porter").stemWord
 
-        return PorterStemmer().stem
-    return str
+
+def check_version(settings: dict, where: object) -> None:
+    """Refuse an index whose terms came from another analyzer version (manifest "analyzer")."""
+    version = settings.get("version", 1)  # indexes from before versioning have none
+    if version == ANALYZER_VERSION:
+        return
+    age = "an older" if isinstance(version, int) and version < ANALYZER_VERSION else "another"
+    raise IncompatibleIndex(
+        f"index at {where} was built by {age} analyzer (version {version}; this searchlib "
+        f"uses {ANALYZER_VERSION}): rebuild it (Index.build, or --rebuild on the command line)"
+    )
 
 
 class _TermCache(dict):
@@ -112,10 +150,7 @@ class _TermCache(dict):
 class Analyzer:
     """Turns text into terms. Construct with the settings stored in an index's manifest."""
 
-    def __init__(self, stemmer: str = "snowball", stopwords: bool = True,
-                 known_stems: Callable[[], dict[str, str]] | None = None) -> None:
-        """`known_stems` lazily supplies word → stem pairs computed earlier (an index stores
-        the ones it has seen): a query of known words then never needs to import NLTK."""
+    def __init__(self, stemmer: str = "snowball", stopwords: bool = True) -> None:
         if stemmer not in STEMMERS:
             raise ValueError(f"unknown stemmer {stemmer!r} (choose from {', '.join(STEMMERS)})")
         self.stemmer = stemmer
@@ -123,61 +158,86 @@ class Analyzer:
         self._stops = stopword_list() if stopwords else frozenset()
         self._stem_fn: Callable[[str], str] | None = None
         self._stems: dict[str, str] = {}
-        self._known_stems = known_stems
         self.cache = _TermCache(self._analyze_word)
 
     @property
     def stems(self) -> dict[str, str]:
-        """Every word → stem pair this analyzer has computed or loaded."""
+        """Every word → stem pair this analyzer has computed (an index stores them: they are
+        its vocabulary of words as written, for matching typed words against)."""
         return self._stems
 
     def stem(self, word: str) -> str:
+        """The stem of a normalized word; words that are not all letters are kept as they
+        are (Snowball would turn "u.s" into "u.")."""
         stem = self._stems.get(word)
         if stem is None:
-            if self._known_stems is not None:
-                loader, self._known_stems = self._known_stems, None
-                self._stems.update(loader())
-                return self.stem(word)
+            if not word.isalpha():
+                return word
             if self._stem_fn is None:
                 self._stem_fn = _make_stemmer(self.stemmer)
             stem = self._stems[word] = self._stem_fn(word)
         return stem
 
     def normalize(self, raw: str) -> str:
-        """Folded word without stemming, possessive removed (what prefix/fuzzy compare)."""
+        """The word a raw token stands for, before stemming (what prefix and fuzzy matching
+        compare): folded, possessive removed, abbreviations resolved, contractions kept."""
+        if raw in _CAPITALIZED:
+            return _CAPITALIZED[raw]
         w = fold(raw)
+        if w == "&":
+            return "and"
+        if "." in w or "&" in w:  # U.K. → uk, AT&T → att; U.S. → u.s (not the pronoun us)
+            w = w.rstrip(".")
+            if w.endswith("'s"):
+                w = w[:-2]
+            joined = w.replace(".", "").replace("&", "")
+            return joined if joined.isalpha() and joined not in stopword_list() else w
         if w.endswith("'s"):
             w = w[:-2]
-        return w.replace("'", "")
+        if "'" in w and not _CONTRACTION.fullmatch(w):
+            w = w.replace("'", "")  # O'Brien, rock'n'roll
+        return w
 
     def _analyze_word(self, raw: str) -> str | None:
-        w = fold(raw)
-        if w in self._stops:
-            return None
-        if w.endswith("'s"):
-            w = w[:-2]
-        w = w.replace("'", "")
+        w = self.normalize(raw)
         if not w or w in self._stops:
             return None
-        if not w.isalpha():  # numbers and codes are kept as written, not stemmed
+        contraction = _CONTRACTION.fullmatch(w) if "'" in w else None
+        if contraction:  # we'll, can't: stopwords; could've stays a term of its own
+            base, suffix = contraction.groups()
+            if base in self._stops or (suffix == "n't" and base + "n" in self._stops):
+                return None
             return w
-        return self.stem(w)
+        return self.stem(w)  # numbers and codes are kept as written, not stemmed
 
     def term(self, raw_word: str) -> str | None:
         """The index term for one raw word (None if it is a stopword)."""
         return self.cache[raw_word]
 
+    def words(self, text: str) -> list[str]:
+        """The raw tokens of `text` by position: the keys of `cache` (and of any per-token
+        table built on it, like the index writer's)."""
+        return token_re(text).findall(text)
+
     def terms(self, text: str) -> list[str | None]:
         """Terms by position (None marks a stopword). The indexing fast path: no offsets."""
-        if text.isascii():
-            text = text.lower()  # length-preserving for ASCII; shrinks the cache
-        return list(map(self.cache.__getitem__, token_re(text).findall(text)))
+        return list(map(self.cache.__getitem__, self.words(text)))
 
     def tokens(self, text: str) -> list[Token]:
         """Tokens with positions and character offsets into `text` as written."""
         get = self.cache.__getitem__
-        lower = text.isascii()
         return [
-            Token(get(m.group().lower() if lower else m.group()), i, m.start(), m.end())
+            Token(get(m.group()), i, m.start(), m.end())
             for i, m in enumerate(token_re(text).finditer(text))
         ]
+
+    def marks(self, text: str, terms: set[str]) -> list[tuple[int, int]]:
+        """(start, end) offsets of every token of `text` whose term is in `terms`."""
+        if not terms:
+            return []
+        get = self.cache.__getitem__
+        pattern = token_re(text)
+        wanted = [get(w) in terms for w in pattern.findall(text)]
+        if not any(wanted):  # the common case for long paragraphs: no match objects made
+            return []
+        return [m.span() for m, hit in zip(pattern.finditer(text), wanted) if hit]

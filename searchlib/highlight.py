@@ -7,22 +7,12 @@ re-matching strings, so "Korea’s" is marked for the query `korea` and "jong" i
 
 from __future__ import annotations
 
-from .analysis import Analyzer, token_re
+from .analysis import Analyzer
 
 
 def spans(analyzer: Analyzer, text: str, terms: set[str]) -> list[tuple[int, int]]:
     """(start, end) character offsets of every token whose term is in `terms`."""
-    if not terms:
-        return []
-    term = analyzer.cache.__getitem__
-    # For ASCII, lower() keeps offsets, and lowered tokens are what the term cache holds.
-    scan = text.lower() if text.isascii() else text
-    pattern = token_re(text)
-    words = pattern.findall(scan)
-    wanted = [term(w) in terms for w in words]
-    if not any(wanted):
-        return []
-    return [m.span() for m, hit in zip(pattern.finditer(scan), wanted) if hit]
+    return analyzer.marks(text, terms)
 
 
 def snippet(text: str, marks: list[tuple[int, int]], width: int = 300) -> tuple[str, list]:

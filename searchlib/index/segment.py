@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import Analyzer, token_re
+from ..analysis import Analyzer
 from ..errors import CorruptIndex, SearchlibError
 from .storage import crc32_file, write_file
 
@@ -124,7 +124,7 @@ class SegmentBuilder:
 
     def _ids(self, text: str) -> list[int]:
         raw = self._raw
-        words = token_re(text).findall(text.lower() if text.isascii() else text)
+        words = self.analyzer.words(text)
         try:
             return list(map(raw.__getitem__, words))
         except KeyError:

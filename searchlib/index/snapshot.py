@@ -10,12 +10,12 @@ from __future__ import annotations
 import time
 import zlib
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
-from ..analysis import Analyzer
+from ..analysis import Analyzer, check_version
 from ..errors import CorruptIndex
 from .segment import FIELDS, Segment, merge_vocabularies
 from .storage import SEGMENTS, load_stems, read_manifest
@@ -73,9 +73,9 @@ class Snapshot:
         self.manifest = manifest
         self.generation = int(manifest["generation"])
         settings = manifest["analyzer"]
+        check_version(settings, self.root)
         self.analyzer = Analyzer(settings.get("stemmer", "snowball"),
-                                 settings.get("stopwords", True),
-                                 known_stems=partial(load_stems, self.root, manifest))
+                                 settings.get("stopwords", True))
         self.stats = {f: self._field_stats(f) for f in FIELDS}
 
     def _field_stats(self, field: str) -> FieldStats:
@@ -112,6 +112,13 @@ class Snapshot:
         merged = merge_vocabularies(self.segments)
         terms = sorted(merged)
         return terms, [merged[t] for t in terms]
+
+    @cached_property
+    def word_stems(self) -> dict[str, str]:
+        """word → stem for the (folded, unstemmed) words the index has seen: its vocabulary of
+        words as written. Empty with stemmer "none" (the terms are the words then) or if the
+        file is damaged. Words of removed articles may linger until a rebuild."""
+        return load_stems(self.root, self.manifest)
 
     def close(self) -> None:
         """Release open files now (they are also released when the snapshot is dropped)."""

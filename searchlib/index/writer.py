@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from ..analysis import Analyzer
+from ..analysis import ANALYZER_VERSION, Analyzer, check_version
 from ..corpus import Progress, ReadProgress, find_sources, iter_source
 from ..errors import IndexWriteError, NotAnIndex, SearchlibError
 from .segment import (
@@ -152,10 +152,12 @@ class IndexWriter:
         old = None
         if not self.rebuild and (self.root / MANIFEST).exists():
             old = read_manifest(self.root)
+            check_version(old["analyzer"], self.root)  # its terms would not match new ones
             self._collect_garbage(old)  # leftovers of a writer that crashed before committing
         elif not (self.root / MANIFEST).exists():
             self._collect_garbage(None)  # a first build that crashed left only garbage
-        settings = dict(old["analyzer"]) if old else {"stemmer": "snowball", "stopwords": True}
+        settings = dict(old["analyzer"]) if old else {"stemmer": "snowball", "stopwords": True,
+                                                       "version": ANALYZER_VERSION}
         for key, value in self.want.items():
             if value is not None and old and settings.get(key) != value:
                 raise SearchlibError(
@@ -164,8 +166,7 @@ class IndexWriter:
                 )
             if value is not None:
                 settings[key] = value
-        analyzer = Analyzer(settings["stemmer"], settings["stopwords"],
-                            known_stems=lambda: load_stems(self.root, old))
+        analyzer = Analyzer(settings["stemmer"], settings["stopwords"])
         self.analyzer = analyzer
         self.old = old
         # Every file a commit writes carries a generation no earlier commit used, so it can
@@ -382,7 +383,7 @@ class IndexWriter:
             "segments": entries,
             "sources": sources_name,
             "sources_file": [size, crc],
-            "stems": stems_name,  # a cache (word → stem), so queries rarely need NLTK
+            "stems": stems_name,  # word → stem: the words as written (Snapshot.word_stems)
             "stems_file": list(stems_file) if stems_file else None,
             "roots": self.roots,  # the paths indexed so far: `searchlib index` re-syncs them
         }
