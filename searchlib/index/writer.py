@@ -22,7 +22,7 @@ import numpy as np
 from .. import __version__
 from ..analysis import Analyzer
 from ..corpus import find_sources, read_source_checked
-from ..errors import IndexWriteError, NotAnIndex, SearchlibError
+from ..errors import CorruptIndex, IndexWriteError, InvalidArgument, NotAnIndex
 from .segment import (
     FIELDS,
     Segment,
@@ -157,9 +157,9 @@ class IndexWriter:
         settings = dict(old["analyzer"]) if old else {"stemmer": "snowball", "stopwords": True}
         for key, value in self.want.items():
             if value is not None and old and settings.get(key) != value:
-                raise SearchlibError(
+                raise InvalidArgument(
                     f"index at {self.root} uses {key}={settings.get(key)}; "
-                    f"rebuild to change it (searchlib index --rebuild)"
+                    "changing it needs a rebuild"
                 )
             if value is not None:
                 settings[key] = value
@@ -282,9 +282,9 @@ class IndexWriter:
                     raise ValueError("unexpected record")
             return sources
         except (OSError, ValueError, TypeError, AttributeError):
-            raise SearchlibError(
+            raise CorruptIndex(
                 f"the file list of the index at {self.root} is damaged or from an older "
-                "searchlib; rebuild it with: searchlib index --rebuild PATH..."
+                "searchlib: it needs a rebuild"
             ) from None
 
     def _max_generation(self) -> int:
