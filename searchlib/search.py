@@ -192,6 +192,7 @@ class Index:
         first = Compiler(snap, params)
         plan = first.compile(parsed.root)
         ranked = first_run = run(snap, plan, params, k, per_article)
+        # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
         state = first.state

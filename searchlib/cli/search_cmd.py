@@ -71,14 +71,15 @@ def color_option(f):
 @click.option("--and", "all_words", is_flag=True,
               help="Require every word (AND between words instead of OR).")
 @click.option("--strict", is_flag=True,
-              help="Reject a malformed query (exit 2, caret at the problem) instead of "
-                   "repairing it with a warning.")
+              help="Reject a malformed query or an unknown field: (exit 2, caret at the "
+                   "problem) instead of repairing it with a warning.")
 @click.option("--no-fuzzy", is_flag=True, help="No typo-tolerant fallback for rare words.")
 @click.option("--explain", is_flag=True, help="Show the BM25 score breakdown of each hit.")
 @click.option("--json", "as_json", is_flag=True,
               help="JSON Lines on stdout: one {\"type\": \"hit\"} object per hit, then "
                    "{\"type\": \"summary\"}. Spans are [start, end) character offsets "
-                   "into \"text\".")
+                   "into \"text\". Errors and messages are JSON too: {\"type\": \"error\"}, "
+                   "\"warning\" or \"note\".")
 @color_option
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, articles: bool,
