@@ -13,6 +13,7 @@ from .errors import (  # noqa: E402
     IndexLocked,
     IndexNotFound,
     IndexWriteError,
+    InvalidArgument,
     NotAnIndex,
     QuerySyntaxError,
     SearchlibError,
@@ -29,5 +30,5 @@ from .search import (  # noqa: E402
 __all__ = [
     "Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport",
     "SearchlibError", "QuerySyntaxError", "IndexNotFound", "NotAnIndex", "IncompatibleIndex",
-    "CorruptIndex", "IndexLocked", "IndexWriteError", "__version__",
+    "CorruptIndex", "IndexLocked", "IndexWriteError", "InvalidArgument", "__version__",
 ]

@@ -11,6 +11,12 @@ class SearchlibError(Exception):
     """Base class: catch this to handle any searchlib failure."""
 
 
+class InvalidArgument(SearchlibError, ValueError):
+    """A bad argument to the library (k < 1, an unknown operator or stemmer, k1 < 0...).
+
+    Also a ``ValueError``, so code written against the standard convention still catches it."""
+
+
 class IndexNotFound(SearchlibError):
     """No index exists at the given path."""
 

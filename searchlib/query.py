@@ -13,6 +13,7 @@ Syntax (Lucene-like)::
     (a OR b)            grouping, nested at most 64 deep
     "a b"   "a b"~3     phrase, optional slop; \" inside a phrase is a literal quote
     title:a  title:"a b"  title:(a OR b)     field (names from ``fields``, any case)
+    foo:bar             an unknown field: a warning (strict: an error), searched as plain text
     korea*              prefix               word~  word~1  word~2   fuzzy (auto, 1 or 2 edits)
     \x                  outside phrases a backslash makes the next character literal
 
@@ -36,21 +37,28 @@ unclosed ``(``; stray ``)`` -> that ``)``; dangling operator -> the operator; ba
 boost suffix -> that character. All problems are collected in one pass and the earliest is raised.
 Notes that are not syntax errors (only excluded terms, control characters read as spaces) are
 warnings in both modes.
+
+Field syntax is ``name:value`` where ``name`` is a word starting with a letter and the value
+follows at once. A colon elsewhere is text: ``10:30`` (a time), ``http://x`` (a URL: the value
+starts with ``/``), ``Note: this`` (nothing after the colon), ``foo\:bar`` (escaped). An unknown
+name is kept as the text it is (``foo:bar``, which the analyzer reads as the words foo bar).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from searchlib.errors import QuerySyntaxError
+from searchlib.errors import InvalidArgument, QuerySyntaxError
 
 __all__ = ["Bool", "Fuzzy", "Node", "ParsedQuery", "Phrase", "Prefix", "Term", "parse"]
 
 MAX_DEPTH = 64  # deeper parentheses are flattened: bounds recursion whatever the input
 MAX_EDITS = 2
 MAX_SLOP = 100
-MAX_WARNINGS = 20  # garbage input must not produce megabytes of warnings
+MAX_WARNINGS = 5  # lines a query reports at most, whatever the input (the last: "… and N more")
+# The fields a query may name: the one list to extend when the index gains more fields.
 DEFAULT_FIELDS = frozenset({"title", "text"})
 
 
@@ -102,11 +110,45 @@ Node = Term | Phrase | Prefix | Fuzzy | Bool
 
 @dataclass(frozen=True, slots=True)
 class ParsedQuery:
-    """The AST plus what lenient parsing had to change, so a UI can show it to the user."""
+    """The AST plus what lenient parsing had to change, so a UI can show it to the user.
+
+    ``warnings`` holds at most ``MAX_WARNINGS`` lines; when more were left out, the last line
+    says how many and ``omitted`` counts them (so a caller adding its own can recount)."""
 
     root: Node | None
     warnings: tuple[str, ...]
     text: str
+    omitted: int = 0
+
+
+def capped(lines: Sequence[str], omitted: int = 0, limit: int = MAX_WARNINGS) -> list[str]:
+    """``lines`` without repeats, at most ``limit`` of them: the last says how many more there
+    were (``omitted`` of them already left out by the caller)."""
+    kept, omitted = _cap(lines, omitted, limit)
+    return kept + ([f"… and {omitted} more"] if omitted else [])
+
+
+def _cap(lines: Sequence[str], omitted: int, limit: int) -> tuple[list[str], int]:
+    unique = list(dict.fromkeys(lines))
+    if len(unique) + (omitted > 0) > limit:
+        omitted += len(unique) - (limit - 1)
+        unique = unique[: limit - 1]
+    return unique, omitted
+
+
+def listing(words: Sequence[str], limit: int = 10) -> str:
+    """Words for one warning line: each shown(), repeats dropped, at most ``limit`` named."""
+    unique = list(dict.fromkeys(shown(w) for w in words))
+    more = f" and {len(unique) - limit} more" if len(unique) > limit else ""
+    return ", ".join(unique[:limit]) + more
+
+
+def stopwords_warning(words: Sequence[str]) -> list[str]:
+    """One line naming every ignored stopword (none if there were none)."""
+    if not words:
+        return []
+    label = "stopword" if len({w.casefold() for w in words}) == 1 else "stopwords"
+    return [f"{label} ignored: {listing(words)}"]
 
 
 def parse(
@@ -117,15 +159,16 @@ def parse(
     fields: frozenset[str] = DEFAULT_FIELDS,
 ) -> ParsedQuery:
     """Parse ``text``; lenient never raises, strict raises only ``QuerySyntaxError``."""
-    operator = default_operator.upper()
+    operator = default_operator.upper() if isinstance(default_operator, str) else None
     if operator not in ("AND", "OR"):
-        raise ValueError(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
+        raise InvalidArgument(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
     parser = _Parser(text, fields, and_default=operator == "AND")
     root = parser.run()
     if strict and parser.problems:
         pos, message, _ = min(parser.problems, key=lambda p: p[0])
         raise QuerySyntaxError(message, pos, text)
-    return ParsedQuery(root, parser.warnings(), text)
+    warnings, omitted = parser.warnings()
+    return ParsedQuery(root, warnings, text, omitted)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
@@ -149,6 +192,8 @@ _ESCAPED = re.compile(r"\\.", re.S)
 _ESCAPE = re.compile(r"\\(.)", re.S)
 _SLOP = re.compile(r"~[0-9]+")
 _DIGITS = re.compile(r"[0-9]+")
+# A field name: a word that starts with a letter (not 10:30, U.S.:, jong-un:).
+_FIELD_NAME = re.compile(r"[^\W\d_]\w*")
 _OPERATORS = {"AND": "AND", "&&": "AND", "OR": "OR", "||": "OR", "NOT": "NOT"}
 _SHOULD, _MUST, _MUST_NOT = 0, 1, 2  # how a clause joins its group
 
@@ -234,12 +279,12 @@ class _Parser:
     def problem(self, message: str, pos: int, fix: str) -> None:
         self.problems.append((pos, message, fix))
 
-    def warnings(self) -> tuple[str, ...]:
+    def warnings(self) -> tuple[tuple[str, ...], int]:
+        """(capped lines, how many were left out): garbage input makes thousands of problems."""
         ordered = sorted(self.problems, key=lambda p: p[0])
         lines = [f"{msg} at {pos}: {fix}" for pos, msg, fix in ordered[:MAX_WARNINGS]]
-        if len(ordered) > MAX_WARNINGS:
-            lines.append(f"... and {len(ordered) - MAX_WARNINGS} more problems")
-        return (*lines, *self.notes)
+        kept, omitted = _cap(lines + self.notes, len(ordered) - len(lines), MAX_WARNINGS)
+        return (*kept, *([f"… and {omitted} more"] if omitted else [])), omitted
 
     def run(self) -> Node | None:
         searchable = self._tokenize()
@@ -288,6 +333,8 @@ class _Parser:
                 colon = raw.find(":")
                 field = self.fields.get(raw[:colon].lower()) if colon > 0 else None
                 if field is None:
+                    if colon > 0:
+                        self._unknown_field(raw, colon, start, end < n and s[end] in '("')
                     emit(("LEAF", start, raw, self._leaf(raw, start)))
                 elif colon + 1 < len(raw):  # title:korea -- the value is never an operator
                     at, value = start + colon + 1, raw[colon + 1 :]
@@ -306,6 +353,18 @@ class _Parser:
             else:
                 emit(("+" if s[start] == "+" else "NOT", start, s[start], None))
         return bool(s)
+
+    def _unknown_field(self, raw: str, colon: int, pos: int, group_follows: bool) -> None:
+        """Report ``foo:bar`` (or ``foo:(...)``) when foo looks like a field name we lack;
+        the word itself is kept, so lenient mode searches the text as typed."""
+        name, value = raw[:colon], raw[colon + 1 :]
+        if not _FIELD_NAME.fullmatch(name) or value.startswith("/"):
+            return  # 10:30, U.S.:, http://x
+        if not value and not group_follows:
+            return  # "Note: ..." -- a colon ending a word is punctuation
+        known = ", ".join(sorted(self.fields.values()))
+        self.problem(f"unknown field '{shown(name)}' (fields: {known})", pos,
+                     "searched as plain text")
 
     def _phrase(self, m: re.Match[str], start: int) -> None:
         """Emit the phrase matched by _TOKEN, with its ``~N`` slop."""

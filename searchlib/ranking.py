@@ -99,6 +99,7 @@ class CompileState:
     corrections: dict[str, str] = field(default_factory=dict)  # typed word -> suggested word
     expanded: bool = False
     warnings: list[str] = field(default_factory=list)
+    stopwords: list[str] = field(default_factory=list)  # ignored words: one warning names them
 
 
 class Compiler:
@@ -169,7 +170,7 @@ class Compiler:
         tokens = self.analyzer.tokens(raw)
         terms = [t.term for t in tokens if t.term is not None]
         if not terms:
-            self.state.warnings.append(f"'{shown(raw)}' is a stopword and is ignored")
+            self.state.stopwords.append(raw)
             return None
         if len(tokens) > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
             if forced:

@@ -8,6 +8,7 @@ only the expanded query found are flagged `fuzzy`.
 
 from __future__ import annotations
 
+import operator
 import os
 import re
 import time
@@ -18,11 +19,12 @@ import numpy as np
 
 from . import fuzzy as fuzzy_mod
 from . import highlight
-from .errors import CorruptIndex, SearchlibError
+from .analysis import STEMMERS
+from .errors import CorruptIndex, InvalidArgument, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST, SEGMENTS, crc32_file, read_manifest
 from .index.writer import IndexWriter, UpdateReport
-from .query import parse, shown
+from .query import capped, listing, parse, stopwords_warning
 from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
 from .ranking import positive_terms as _positive_terms
 from .ranking import tf_weight as _tf_weight
@@ -116,7 +118,7 @@ class Index:
         checked against its checksum first (~2 ms per MB), so damage is an error, never
         silently wrong results; pass verify=False to open very large indexes faster."""
         self.root = Path(root)
-        self.params = BM25(k1, b, title_boost)
+        self.params = _checked(BM25(k1, b, title_boost))
         self.verify = verify
         self.snapshot = Snapshot(self.root, verify)
 
@@ -140,6 +142,7 @@ class Index:
     def build(cls, paths, root: str | os.PathLike, *, stemmer: str = "snowball",
               stopwords: bool = True, warn=None, progress=None, **params) -> Index:
         """Index `paths` from scratch into `root` (replacing an existing searchlib index)."""
+        _check_stemmer(stemmer)
         IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
             _as_list(paths), warn=warn, progress=progress
         )
@@ -149,6 +152,8 @@ class Index:
     def create_or_update(cls, paths, root: str | os.PathLike, *, rebuild: bool = False,
                          stemmer: str | None = None, warn=None, progress=None,
                          **params) -> tuple[Index, UpdateReport]:
+        if stemmer is not None:
+            _check_stemmer(stemmer)
         report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer).update(
             _as_list(paths), warn=warn, progress=progress
         )
@@ -178,12 +183,8 @@ class Index:
 
     def _params(self, k1, b, title_boost) -> BM25:
         p = self.params
-        params = BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
-                      p.title_boost if title_boost is None else title_boost)
-        if not (params.k1 >= 0 and 0 <= params.b <= 1 and params.title_boost >= 0):
-            raise ValueError(f"BM25 parameters out of range: k1={params.k1} (≥ 0), "
-                             f"b={params.b} (0..1), title_boost={params.title_boost} (≥ 0)")
-        return params
+        return _checked(BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
+                             p.title_boost if title_boost is None else title_boost))
 
     def _plan(self, query: str, snap: Snapshot, params: BM25, strict: bool,
               default_operator: str, fuzzy: bool, k: int, per_article: bool = False):
@@ -191,7 +192,9 @@ class Index:
         first = Compiler(snap, params)
         plan = first.compile(parsed.root)
         ranked = first_run = run(snap, plan, params, k, per_article)
-        warnings = list(parsed.warnings) + first.state.warnings
+        # the parser's "… and N more" line is left out: capped() counts again with ours
+        warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
+                    *first.state.warnings, *stopwords_warning(first.state.stopwords)]
         state = first.state
         if fuzzy and parsed.root is not None and (state.unknown or ranked.total < MIN_HITS):
             wide = Compiler(snap, params, expand_unknown=True, expand_rare=True)
@@ -216,21 +219,20 @@ class Index:
 
         `articles=True` returns the best paragraph of each of the top k articles instead,
         and `total` then counts matching articles rather than paragraphs."""
-        k = int(k)
-        if k < 1:
-            raise ValueError(f"k must be at least 1, not {k}")
-        if default_operator.upper() not in ("AND", "OR"):
-            raise ValueError(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
+        k = _check_k(k)
+        _check_operator(default_operator)
         self._params(k1, b, title_boost)  # validates them
         try:
             return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
                                 articles)
+        except SearchlibError:
+            raise
         except (IndexError, ValueError, UnicodeDecodeError, OSError) as exc:
             # Structural checks at open catch most damage; this catches the rest (e.g. a
             # file overwritten in place) as one clear error instead of a traceback.
             raise CorruptIndex(
-                f"index at {self.root} could not be read ({exc.__class__.__name__}); "
-                "run: searchlib check"
+                f"index at {self.root} could not be read ({exc.__class__.__name__}): "
+                "a file is damaged"
             ) from exc
 
     def _search(self, query, k, strict, default_operator, fuzzy, k1, b, title_boost,
@@ -256,10 +258,9 @@ class Index:
                 did_you_mean = re.sub(rf"(?<!\w){re.escape(raw)}(?!\w)", lambda _m, w=word: w,
                                       did_you_mean, count=1)
         if parsed.root is not None and plan is not None and state.unknown and not ranked.total:
-            words = ", ".join(shown(w) for w in dict.fromkeys(state.unknown))
-            warnings.append(f"no paragraph contains: {words}")
+            warnings.append(f"no paragraph contains: {listing(state.unknown)}")
         return SearchResults(
-            query=query, hits=hits, total=ranked.total, warnings=warnings,
+            query=query, hits=hits, total=ranked.total, warnings=capped(warnings, parsed.omitted),
             did_you_mean=did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,
             fuzzy=exact_docs is not None,
         )
@@ -269,12 +270,13 @@ class Index:
              articles: bool = False) -> list[tuple[str, int, float]]:
         """(article_id, paragraph, score) of the top k, best first: `search` without building
         hits (no text, no highlighting), for evaluation and bulk ranking. Lenient parsing."""
+        k = _check_k(k)
+        _check_operator(default_operator)
         snap = self.snapshot
         params = self._params(k1, b, title_boost)
-        ranked = self._plan(query, snap, params, False, default_operator, fuzzy, max(int(k), 1),
-                            articles)[3]
+        ranked = self._plan(query, snap, params, False, default_operator, fuzzy, k, articles)[3]
         out = []
-        for si, pid, score in ranked.entries[: max(int(k), 0)]:
+        for si, pid, score in ranked.entries[:k]:
             seg, ai, paragraph = _locate(snap, si, pid)
             out.append((seg.articles[ai][0], paragraph, score))
         return out
@@ -372,6 +374,35 @@ class Index:
             if name and expected:
                 problems += _check_file(self.root / name, name, *expected)
         return problems
+
+
+def _check_k(k) -> int:
+    """k as an int: a float or a string is a mistake to report, not to round."""
+    try:
+        k = operator.index(k)
+    except TypeError:
+        raise InvalidArgument(f"k must be a whole number, not {k!r}") from None
+    if k < 1:
+        raise InvalidArgument(f"k must be at least 1, not {k}")
+    return k
+
+
+def _check_operator(default_operator) -> None:
+    if not isinstance(default_operator, str) or default_operator.upper() not in ("AND", "OR"):
+        raise InvalidArgument(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
+
+
+def _check_stemmer(stemmer) -> None:
+    if stemmer not in STEMMERS:
+        raise InvalidArgument(f"unknown stemmer {stemmer!r} (choose from {', '.join(STEMMERS)})")
+
+
+def _checked(params: BM25) -> BM25:
+    """BM25 parameters in range (NaN fails every comparison, so it is rejected too)."""
+    if not (params.k1 >= 0 and 0 <= params.b <= 1 and params.title_boost >= 0):
+        raise InvalidArgument(f"BM25 parameters out of range: k1={params.k1} (≥ 0), "
+                              f"b={params.b} (0..1), title_boost={params.title_boost} (≥ 0)")
+    return params
 
 
 def _locate(snap: Snapshot, si: int, pid: int):

@@ -28,7 +28,7 @@ from searchlib.evaluation import (
     typo_queries,
 )
 from searchlib.evaluation.engines import rank_only
-from searchlib.evaluation.suite import Options, Row, means, sweep
+from searchlib.evaluation.suite import Options, Row, mark_best, means, sweep, write_runs
 from searchlib.evaluation.sweep import analyzer_groups, expand, frange
 from searchlib.evaluation.typos import MIN_LETTERS, edit_word
 
@@ -95,14 +95,63 @@ def test_typos_gives_three_rows() -> None:
 
 
 def test_sweep_marks_the_best_row() -> None:
-    rows = bench_json("--dataset", "seeds", "--sweep", "k1=1.0:1.2:0.2")
-    assert [r["setting"]["k1"] for r in rows] == [1.0, 1.2]
+    rows = bench_json("--dataset", "seeds", "--sweep", "b=0.5,0.75")
+    assert [r["setting"]["b"] for r in rows] == [0.5, 0.75]
     assert sum(r["best"] for r in rows) == 1
     best = next(r for r in rows if r["best"])
     assert best["scores"]["nDCG@10"] == max(r["scores"]["nDCG@10"] for r in rows)
-    code, out, _ = run_bench("--dataset", "seeds", "--sweep", "k1=1.0:1.2:0.2", "b=0.5,0.75")
-    assert code == 0 and out.count("*") == 1
-    assert len([line for line in out.splitlines() if line.startswith("seeds")]) == 4
+    rows = bench_json("--dataset", "seeds", "--sweep", "k1=1.0:1.2:0.2", "b=0.5,0.75")
+    shown = [round(r["scores"]["nDCG@10"], 4) for r in rows]  # as the table shows them
+    assert len(rows) == 4 and len(set(shown)) > 1
+    assert [r["best"] for r in rows] == [s == max(shown) for s in shown]  # ties at the top too
+
+
+def test_metric_names_are_case_insensitive_and_listed_once() -> None:
+    code, out, err = run_bench("--dataset", "seeds", "--metrics", "ndcg@10,AP,ap,NDCG@10,p@10",
+                               "--format", "json")
+    assert code == 0, err
+    report = json.loads(out)
+    assert report["metrics"] == ["nDCG@10", "AP", "P@10"]
+    assert list(report["rows"][0]["scores"]) == ["nDCG@10", "AP", "P@10"]
+
+
+def test_an_unwritable_run_file_fails_before_the_run(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for target in (tmp_path / "missing" / "x.run", blocker / "x.run"):
+        code, out, err = run_bench("--dataset", "seeds", "--run-out", str(target))
+        assert code == 2 and out == "", out  # no table: nothing ran
+        assert err.startswith(f"searchlib: error: cannot write run file {target}")
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_a_sweep_where_every_setting_ties_marks_none_best() -> None:
+    rows = bench_json("--dataset", "seeds", "--sweep", "k1=0.8,0.80001")  # the same ranking
+    assert len(rows) == 2 and rows[0]["scores"] == rows[1]["scores"]
+    assert not any(r["best"] for r in rows)
+
+
+def test_rows_tied_at_the_top_are_all_best() -> None:
+    rows = [Row("d", "searchlib", {"k1": k1}, "paragraph", 1, {"nDCG@10": score}, 0.0, 0.0)
+            for k1, score in ((1.0, 0.5), (1.2, 0.7), (1.4, 0.7), (1.6, 0.6))]
+    assert [r.best for r in mark_best(rows, "nDCG@10")] == [False, True, True, False]
+
+
+def test_run_out_with_one_engine_writes_exactly_that_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.run"
+    code, _, err = run_bench("--dataset", "seeds", "--dataset", "seeds",
+                             "--engine", "searchlib,SearchLib", "--run-out", str(path))
+    assert code == 0, err
+    assert [p.name for p in tmp_path.iterdir()] == ["out.run"]
+    assert err.strip() == f"run written to {path}"
+
+
+def test_two_rows_never_write_the_same_run_file(tmp_path: Path) -> None:
+    rows = [Row("d", "searchlib", {}, "paragraph", 1, {}, 0.0, 0.0, run={"q": {"x": score}})
+            for score in (1.0, 2.0)]
+    written = write_runs(rows, tmp_path / "out.run")
+    assert len(set(written)) == 2
+    assert sorted(read_run(p)["q"]["x"] for p in written) == [1.0, 2.0]
 
 
 def test_whoosh_row_next_to_searchlib() -> None:

@@ -6,12 +6,14 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -124,11 +126,71 @@ def test_json_lines_spans_point_at_the_matched_words(seed_index, runner):
     assert set(summary) >= {"took_ms", "warnings"}
 
 
-def test_json_on_a_fresh_clone_keeps_the_build_notice_off_stdout(fresh_clone, runner):
+def test_json_on_a_fresh_clone_gives_the_build_notice_as_json(fresh_clone, runner):
     res = runner.invoke(cli, ["search", "--json", "korea"])
-    assert res.exit_code == 0
-    assert "building index/" in res.stderr
-    assert all(json.loads(line)["type"] in ("hit", "summary") for line in res.stdout.splitlines())
+    assert res.exit_code == 0 and res.stderr == ""  # no prose anywhere
+    records = [json.loads(line) for line in res.stdout.splitlines()]
+    assert {r["type"] for r in records} == {"note", "hit", "summary"}
+    assert any("building index/" in r["message"] for r in records if r["type"] == "note")
+
+
+def test_json_errors_are_json_records(seed_index, runner):
+    res = runner.invoke(cli, ["search", "--strict", "--json", "(a OR", *idx_args(seed_index)])
+    assert res.exit_code == 2 and res.stderr == ""
+    assert [json.loads(line) for line in res.stdout.splitlines()] == [
+        {"type": "error", "error": "QuerySyntaxError", "message": "missing closing parenthesis",
+         "position": 0}]
+    for args in (["-k", "0", "korea"], ["--json-typo", "korea"], ["  "], []):
+        res = runner.invoke(cli, ["search", "--json", *args, *idx_args(seed_index)])
+        assert res.exit_code == 2 and res.stderr == "", args
+        (record,) = [json.loads(line) for line in res.stdout.splitlines()]
+        assert record["type"] == "error" and record["message"], args
+    res = runner.invoke(cli, ["search", "--json", "korea", "--index", "nowhere"])
+    (record,) = [json.loads(line) for line in res.stdout.splitlines()]
+    assert res.exit_code == 2 and record["error"] == "IndexNotFound"
+    words = runner.invoke(cli, ["search", *idx_args(seed_index), "--", "korea", "--json"])
+    assert words.exit_code == 0 and not words.stdout.startswith("{")  # after --: a word
+
+
+def test_stopwords_of_a_question_make_one_warning_line(seed_index, runner):
+    res = runner.invoke(cli, ["search", "did the fed raise the discount rate?", "--no-fuzzy",
+                              *idx_args(seed_index)])
+    warnings = [line for line in error_lines(res.stderr) if "stopword" in line]
+    assert warnings == ["searchlib: warning: stopwords ignored: did, the"]
+
+
+def test_a_10000_character_query_prints_a_handful_of_warnings(seed_index, runner):
+    words = ["the", "(", "of", "korea", "xq*", ")", "a", "OR", "foo:bar", "and", "^2", "in"]
+    query = " ".join(f"{words[i % len(words)]}{i}" if i % 5 == 0 else words[i % len(words)]
+                     for i in range(3000))[:10_000]
+    res = runner.invoke(cli, ["search", query, *idx_args(seed_index)])
+    assert res.exit_code in (0, 1), res.stderr
+    lines = error_lines(res.stderr)
+    assert 1 <= len(lines) <= 5 and all(line.startswith("searchlib: warning:") for line in lines)
+    assert re.fullmatch(r"searchlib: warning: … and \d+ more", lines[-1])
+
+
+@pytest.mark.parametrize("query", [[""], ["   "], ["\t", " "], []])
+def test_an_empty_query_is_a_usage_error(seed_index, runner, query):
+    res = runner.invoke(cli, ["search", *query, *idx_args(seed_index)])
+    assert res.exit_code == 2 and res.stdout == ""
+    assert error_lines(res.stderr) == [
+        "searchlib: error: empty query: give words to search for, e.g. searchlib search korea"]
+
+
+def test_unknown_field_is_a_strict_error_and_a_lenient_warning(seed_index, runner):
+    strict = runner.invoke(cli, ["search", "--strict", "korea foo:bar", *idx_args(seed_index)])
+    assert strict.exit_code == 2
+    lines = error_lines(strict.stderr)
+    assert lines[0] == ("searchlib: error: unknown field 'foo' (fields: text, title) "
+                        "(at position 6)")
+    assert lines[2].index("^") - lines[1].index("korea") == 6
+    lenient = runner.invoke(cli, ["search", "korea foo:bar", *idx_args(seed_index)])
+    assert lenient.exit_code == 0
+    assert "unknown field 'foo'" in lenient.stderr
+    for text in ("korea 10:30", "korea http://x.org/a"):  # neither is a field
+        res = runner.invoke(cli, ["search", "--strict", text, *idx_args(seed_index)])
+        assert res.exit_code == 0 and "field" not in res.stderr, text
 
 
 def test_typos_get_fuzzy_hits_and_did_you_mean(seed_index, runner):
@@ -344,6 +406,43 @@ def test_index_defaults_to_seeds_into_index(fresh_clone, runner):
     assert res.exit_code == 0 and res.stdout.startswith("index/: 1 article, 13 paragraphs")
 
 
+def _suggested(stderr: str) -> list[str]:
+    """The command a `...; build one with: searchlib index ...` hint tells the user to run."""
+    match = re.search(r"with: searchlib (index.*)$", stderr.strip())
+    assert match, stderr
+    return shlex.split(match.group(1))
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_the_no_index_hint_names_a_command_that_works_here(tmp_path, monkeypatch, runner,
+                                                           explicit):
+    articles = tmp_path / "articles"
+    shutil.copytree(SEEDS, articles)
+    work = tmp_path / "empty"
+    work.mkdir()
+    monkeypatch.chdir(work)  # no seeds/ here
+    where = ["--index", "news idx"] if explicit else []
+    res = runner.invoke(cli, ["search", "korea", *where])
+    assert res.exit_code == 2
+    suggested = _suggested(res.stderr)
+    bare = runner.invoke(cli, ["index", *where])  # the bare command cannot work here...
+    assert bare.exit_code == 2 and "PATH" in bare.stderr
+    assert "PATH..." in suggested  # ...so the hint does not suggest it
+    command = [str(articles) if word == "PATH..." else word for word in suggested]
+    assert command[0] == "index" and ("news idx" in command) == explicit
+    assert runner.invoke(cli, command).exit_code == 0
+    assert runner.invoke(cli, command).exit_code == 0
+    assert runner.invoke(cli, ["search", "korea", *where]).exit_code == 0
+
+
+def test_with_seeds_here_the_hint_is_the_bare_command(fresh_clone, runner):
+    res = runner.invoke(cli, ["stats"])  # stats does not build on the fly
+    assert res.exit_code == 2
+    assert _suggested(res.stderr) == ["index"]
+    assert runner.invoke(cli, ["index"]).exit_code == 0
+    assert runner.invoke(cli, ["stats"]).exit_code == 0
+
+
 # -- shell -----------------------------------------------------------------------------------
 
 
@@ -376,7 +475,45 @@ def test_shell_commands_and_hints(seed_index, runner):
     assert "search first" in res.stderr
     footers = FOOTER.findall(res.stdout)
     assert [f[2] for f in footers] == ["paragraph", "article"]  # nothing after :quit
-    assert "usage: :k N" in res.stderr and "usage: :open N" in res.stderr
+    assert "usage: :k N" in res.stderr and "no hit 99: the last results have" in res.stderr
+
+
+def test_shell_open_after_no_hits_says_there_is_no_such_hit(seed_index, runner):
+    script = "zzzyx\n:open 9\n:explain 1\n:open\n"
+    res = runner.invoke(cli, ["shell", *idx_args(seed_index)], input=script)
+    assert res.exit_code == 0
+    assert "no hit 9: the last search found nothing" in res.stderr
+    assert "no hit 1: the last search found nothing" in res.stderr
+    assert "search first" not in res.stderr
+    assert "usage: :open N" in res.stderr
+
+
+def test_pager_gets_colours_and_keeps_the_page_on_screen(tmp_path):
+    from searchlib.cli.pager import LESS_DEFAULT, choose_pager
+
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name in ("less", "more", "most"):
+        (bin_dir / name).write_text("#!/bin/sh\ncat >/dev/null\n")
+        (bin_dir / name).chmod(0o755)
+    path = {"PATH": str(bin_dir)}
+    pager = choose_pager(path)
+    assert pager is not None and pager.argv == [str(bin_dir / "less")] and pager.color
+    assert pager.env["LESS"] == LESS_DEFAULT and set("FRX") <= set(LESS_DEFAULT)
+    for mine, added in (("-i", ["-R", "-X"]), ("-R", ["-X"]), ("FRX", []), ("-r -X", []),
+                        ("--RAW-CONTROL-CHARS --no-init", []), ("-Pfoo -RX", []),
+                        ("-j5 -S", ["-R", "-X"]), ("-R -+X", ["-X"])):
+        pager = choose_pager({**path, "LESS": mine})
+        assert pager is not None and pager.env["LESS"] == mine  # the user's own LESS is kept
+        assert pager.argv[1:] == added, mine
+    assert choose_pager({**path, "PAGER": "less -S"}).argv[1:] == ["-S"]
+    assert choose_pager({**path, "PAGER": "cat"}) is None
+    assert choose_pager({**path, "PAGER": ""}) is None
+    assert choose_pager({"PATH": str(tmp_path)}) is None  # no pager at all: print
+    assert choose_pager({**path, "PAGER": "most"}).color is False  # unknown: sent plain
+    assert choose_pager(path, start_line=40).argv[1:] == ["+40"]
+    assert choose_pager({**path, "PAGER": "more"}, start_line=40).argv[1:] == ["+40"]
+    assert choose_pager({**path, "PAGER": "most"}, start_line=40).argv[1:] == []
 
 
 def test_shell_completion_offers_index_words(seed_index):
@@ -418,7 +555,7 @@ def test_shell_prompt_session_keeps_history_outside_the_repo(seed_index, tmp_pat
 
 
 def _pty_session(args: list[str], cwd: Path, keys: list[tuple[bytes, bytes]],
-                 env: dict[str, str]) -> tuple[int, bytes]:
+                 env: dict[str, str | None]) -> tuple[int, bytes]:
     """Run `python -m searchlib ARGS` on a pseudo-terminal; send each key string once the
     output contains its trigger. Deadlines only keep a broken run from hanging the suite."""
     pty = pytest.importorskip("pty")
@@ -428,8 +565,10 @@ def _pty_session(args: list[str], cwd: Path, keys: list[tuple[bytes, bytes]],
 
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 200, 120, 0, 0))
-    environ = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "SEARCHLIB_INDEX")}
-    environ.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", PAGER="cat", **env)
+    environ: dict[str, str | None] = {
+        k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "SEARCHLIB_INDEX")}
+    environ.update({"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "PAGER": "cat", **env})
+    environ = {k: v for k, v in environ.items() if v is not None}  # None: unset it
     proc = subprocess.Popen([sys.executable, "-m", "searchlib", *args], stdin=slave,
                             stdout=slave, stderr=slave, cwd=cwd, env=environ, close_fds=True)
     os.close(slave)
@@ -478,6 +617,40 @@ def test_shell_on_a_real_terminal(seed_index, tmp_path):
     assert b"\xc2\xb62" in screen  # ¶2, the artillery paragraph
     assert b"Traceback" not in screen
     assert "artillery" in (tmp_path / "data" / "searchlib" / "history").read_text()
+
+
+@pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a pty")
+def test_shell_pages_long_answers_in_colour_and_opens_at_the_hit(seed_index, tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    log = tmp_path / "pager.log"
+    fake_less = bin_dir / "less"  # records how it was run and what it was given
+    fake_less.write_text(
+        f"#!{sys.executable}\nimport json, os, sys\n"
+        "text = sys.stdin.read()\n"
+        f"with open({str(log)!r}, 'a') as f:\n"
+        "    f.write(json.dumps([sys.argv[1:], os.environ.get('LESS'), text]) + '\\n')\n"
+        "print('<paged>')\n")
+    fake_less.chmod(0o755)
+    code, screen = _pty_session(
+        ["shell", *idx_args(seed_index)], tmp_path,
+        [(b"search>", b"korea\r"), (b"<paged>", b""), (b"search>", b":open 3\r"),
+         (b"<paged>", b""), (b"search>", b"\x04")],
+        {"PAGER": None, "LESS": None, "LINES": "20", "COLUMNS": "100",
+         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+         "XDG_DATA_HOME": str(tmp_path / "data")},
+    )
+    assert code == 0 and b"Traceback" not in screen
+    (results, opened) = [json.loads(line) for line in log.read_text().splitlines()]
+    args, less, text = results
+    assert less == "FRX" and args == []  # colours shown, the page stays after q
+    assert MATCH_PRE in text  # ...and the colours are there to show
+    args, less, text = opened
+    hit = seed_index.search("korea").hits[2]
+    lines = click.unstyle(text).splitlines()
+    marked = next(i for i, line in enumerate(lines) if line.startswith(">>"))
+    assert lines[marked].startswith(f">> ¶{hit.paragraph} ") and marked > 1
+    assert args == [f"+{marked}"]  # 1-based: the line just above the hit paragraph
 
 
 @pytest.mark.skipif(not sys.platform.startswith(("linux", "darwin")), reason="needs a pty")

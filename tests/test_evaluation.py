@@ -175,7 +175,8 @@ def test_mean_is_over_judged_queries_only() -> None:
 def test_metric_names() -> None:
     assert parse_metric("nDCG@10").depth == 10
     assert parse_metric("AP").depth == 1000
-    for bad in ("P", "R", "MAP", "ndcg@10", "P@0", "AP@x"):
+    assert parse_metric("ndcg@10").name == "nDCG@10" and parse_metric(" ap ").name == "AP"
+    for bad in ("P", "R", "MAP", "P@0", "AP@x"):
         with pytest.raises(EvaluationError):
             parse_metric(bad)
     with pytest.raises(EvaluationError):

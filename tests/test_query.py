@@ -9,8 +9,20 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from searchlib.errors import QuerySyntaxError
-from searchlib.query import Bool, Fuzzy, Node, ParsedQuery, Phrase, Prefix, Term, parse
+from searchlib.errors import InvalidArgument, QuerySyntaxError, SearchlibError
+from searchlib.query import (
+    DEFAULT_FIELDS,
+    MAX_WARNINGS,
+    Bool,
+    Fuzzy,
+    Node,
+    ParsedQuery,
+    Phrase,
+    Prefix,
+    Term,
+    capped,
+    parse,
+)
 
 a, b, c, d = Term("a"), Term("b"), Term("c"), Term("d")
 
@@ -90,8 +102,9 @@ MAPPINGS: list[tuple[str, Node | None]] = [
     ("title:acemolgu~1", Fuzzy("acemolgu", field="title", edits=1)),
     ("title:AND", Term("AND", field="title")),
     ("-title:japan", Bool(must_not=(Term("japan", "title"),))),
-    ("foo:bar", Term("foo:bar")),
+    ("10:30", Term("10:30")),  # a time, not a field
     ("http://example.com/a", Term("http://example.com/a")),
+    (r"foo\:bar", Term("foo:bar")),  # an escaped colon is text
     ("title:foo:bar", Term("foo:bar", field="title")),
     # wildcards and fuzzy
     ("korea*", Prefix("korea")),
@@ -131,6 +144,9 @@ def test_default_and(text: str, expected: Node) -> None:
 def test_unknown_default_operator_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="default_operator"):
         parse("a", default_operator="XOR")
+    with pytest.raises(SearchlibError):  # catchable like every other searchlib error
+        parse("a", default_operator=None)  # type: ignore[arg-type]
+    assert issubclass(InvalidArgument, ValueError) and issubclass(InvalidArgument, SearchlibError)
 
 
 def test_fields_come_from_the_argument() -> None:
@@ -198,6 +214,12 @@ RECOVERY: list[tuple[str, Node | None, str]] = [
     ('"x y"^2', Phrase("x y"), "boost (^) is not supported at 5"),
     ('"x y"~z', Phrase("x y"), "phrase slop must be a whole number"),
     ('"x y"~999999', Phrase("x y", slop=100), "phrase slop 999999 is too large"),
+    ("foo:bar", Term("foo:bar"), "unknown field 'foo' (fields: text, title) at 0: searched as "
+     "plain text"),
+    ("korea Author:smith", Bool(should=(Term("korea"), Term("Author:smith"))),
+     "unknown field 'Author' (fields: text, title) at 6"),
+    ("foo:(a b)", Bool(should=(Term("foo:"), Bool(should=(a, b)))),
+     "unknown field 'foo' (fields: text, title) at 0"),
 ]
 
 
@@ -262,8 +284,37 @@ def test_deep_parentheses_are_flattened() -> None:
 
 def test_warnings_are_capped_for_garbage_input() -> None:
     parsed = parse(") " * 5000)
-    assert len(parsed.warnings) <= 25
-    assert any("more problems" in w for w in parsed.warnings)
+    assert len(parsed.warnings) == MAX_WARNINGS <= 5
+    shown = MAX_WARNINGS - 1  # of 5000 problems + "nothing searchable left"
+    assert parsed.warnings[-1] == f"… and {5001 - shown} more" and parsed.omitted == 5001 - shown
+
+
+def test_capped_drops_repeats_and_counts_what_it_leaves_out() -> None:
+    assert capped(["x", "y", "x"]) == ["x", "y"]
+    lines = [f"w{i}" for i in range(12)]
+    assert capped(lines, limit=5) == ["w0", "w1", "w2", "w3", "… and 8 more"]
+    assert capped(lines[:2], omitted=7, limit=5) == ["w0", "w1", "… and 7 more"]
+    assert capped(lines[:5], limit=5) == lines[:5]  # a full list needs no "more" line
+
+
+# --- fields ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "http://example.com/a", "https://x.org:8080/p", "10:30", "at 10:30am", "3:1",
+    "Note: this matters", "U.S.: sanctions", r"foo\:bar", '"foo:bar"', "jong-un:", "_x:y",
+])
+def test_colons_that_are_not_fields_pass_strict_mode(text: str) -> None:
+    parsed = parse(text, strict=True)
+    assert parsed.warnings == () and parsed.root is not None
+
+
+def test_the_known_fields_are_one_extensible_set() -> None:
+    fields = DEFAULT_FIELDS | {"source"}
+    assert root("source:reuters", fields=fields, strict=True) == Term("reuters", field="source")
+    assert root("title:korea", fields=fields) == Term("korea", field="title")
+    with pytest.raises(QuerySyntaxError, match="fields: source, text, title"):
+        parse("topics:grain", fields=fields, strict=True)
 
 
 # --- strict mode: messages and positions -----------------------------------------------------
@@ -287,6 +338,8 @@ STRICT: list[tuple[str, str, int]] = [
     ("a OR OR b", "OR cannot follow OR", 5),
     ("a - b", "'-' must be directly followed by a term", 2),
     ("NOT", "NOT needs a term after it", 0),
+    ("korea foo:bar", "unknown field 'foo' (fields: text, title)", 6),
+    ('x date:"2024"', "unknown field 'date' (fields: text, title)", 2),
     # several problems: the earliest one is reported
     (") a AND", "unmatched closing parenthesis", 0),
     ("a AND (b", "missing closing parenthesis", 6),

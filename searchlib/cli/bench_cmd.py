@@ -6,7 +6,9 @@ report goes to stdout alone (so ``--format json`` pipes cleanly); progress goes 
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -15,17 +17,14 @@ import click
 import searchlib
 from searchlib.errors import SearchlibError
 
+from .common import UsageLine
+
 SEEDS = "seeds"
 FORMATS = ("table", "markdown", "json")
 
 
-class BenchError(click.UsageError):
-    """Exit status 2 with one ``searchlib: error:`` line (the CLI's style), no usage banner:
-    the message already says what to fix."""
-
-    def show(self, file=None) -> None:
-        message = " ".join(self.format_message().split())
-        click.echo(f"searchlib: error: {message}", err=file is None, file=file)
+class BenchError(UsageLine):
+    """Exit status 2 with one ``searchlib: error:`` line (the CLI's style), no usage banner."""
 
 
 def seeds_dataset() -> Path:
@@ -65,7 +64,32 @@ class Status:
 
 
 def _split(values: str) -> list[str]:
-    return [v.strip() for v in values.split(",") if v.strip()]
+    """Comma list, each name once (case-insensitively: searchlib,SearchLib is one engine)."""
+    unique: dict[str, str] = {}
+    for name in (v.strip() for v in values.split(",")):
+        if name:
+            unique.setdefault(name.lower(), name)
+    return list(unique.values())
+
+
+def check_run_out(path: str) -> None:
+    """Fail before a long run, not after it, when its run file cannot be written."""
+    target = Path(path)
+    problem = None
+    if target.is_dir():
+        problem = "it is a folder"
+    elif not target.parent.is_dir():
+        problem = f"no folder {target.parent}"
+    else:
+        try:
+            with tempfile.TemporaryFile(dir=target.parent):
+                pass
+            if target.exists() and not os.access(target, os.W_OK):
+                problem = "permission denied"
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+    if problem:
+        raise BenchError(f"cannot write run file {path}: {problem}")
 
 
 @click.command(
@@ -126,17 +150,21 @@ def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str
         raise BenchError(f"unexpected argument {more_specs[0]!r} (specs follow --sweep)")
     if sweep_spec is not None and typos:
         raise BenchError("use --sweep or --typos, not both")
+    if run_out:
+        check_run_out(run_out)
     status = Status(enabled=not quiet and sys.stderr.isatty())
     try:
-        rows = _run(suite, datasets, _split(engines), metrics, k1, b, title_boost, stemmer,
-                    not no_stopwords, [sweep_spec, *more_specs] if sweep_spec else None,
-                    typos, seed, method, syntax, run_out is not None, status)
+        options = suite.Options(tuple(_split(metrics)) if metrics else suite.BENCH_METRICS,
+                                method)
+        rows = _run(suite, list(dict.fromkeys(datasets)), _split(engines), options, k1, b,
+                    title_boost, stemmer, not no_stopwords,
+                    [sweep_spec, *more_specs] if sweep_spec else None, typos, seed, syntax,
+                    run_out is not None, status)
     except SearchlibError as exc:
         status.clear()
         raise BenchError(str(exc)) from None
     status.clear()
-    options_metrics = _split(metrics) if metrics else list(suite.BENCH_METRICS)
-    click.echo(suite.table(rows, options_metrics, fmt))
+    click.echo(suite.table(rows, options.metrics, fmt))
     if run_out:
         try:
             for path in suite.write_runs(rows, run_out):
@@ -145,14 +173,13 @@ def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str
             raise BenchError(str(exc)) from None
 
 
-def _run(suite, datasets, engine_names, metrics, k1, b, title_boost, stemmer, stopwords,
-         specs, typos, seed, method, syntax, keep_runs, status) -> list:
+def _run(suite, datasets, engine_names, options, k1, b, title_boost, stemmer, stopwords,
+         specs, typos, seed, syntax, keep_runs, status) -> list:
     """Load everything first (so a typo in a late argument fails fast), then run."""
     from searchlib.evaluation import load_dataset, make_engine
     from searchlib.evaluation.sweep import Setting, expand, parse_specs
     from searchlib.search import DEFAULT_B, DEFAULT_K1, DEFAULT_TITLE_BOOST
 
-    options = suite.Options(tuple(_split(metrics)) if metrics else suite.BENCH_METRICS, method)
     if not engine_names:
         raise BenchError("--engine needs at least one engine name")
     base = Setting(DEFAULT_K1 if k1 is None else k1, DEFAULT_B if b is None else b,

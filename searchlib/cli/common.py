@@ -7,7 +7,9 @@ commands added later, such as `bench`, get the same grep-like exit codes for fre
 from __future__ import annotations
 
 import errno
+import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -16,7 +18,13 @@ from typing import Any, TextIO, TypeVar
 import click
 from click.core import ParameterSource
 
-from ..errors import CorruptIndex, QuerySyntaxError, SearchlibError
+from ..errors import (
+    CorruptIndex,
+    IncompatibleIndex,
+    IndexNotFound,
+    QuerySyntaxError,
+    SearchlibError,
+)
 from ..search import Index, UpdateReport
 from .output import clean, plural
 
@@ -24,8 +32,16 @@ INDEX_ENV = "SEARCHLIB_INDEX"
 DEFAULT_INDEX = "index"
 DEFAULT_SOURCES = "seeds"
 EXIT_ERROR = 2
+INDEX_META = "searchlib.index"  # (--index value, given on the command line?) for error hints
+JSON_META = "searchlib.json"  # the command prints JSON Lines, so its messages are JSON too
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _remember_index(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    explicit = ctx.get_parameter_source(param.name or "") == ParameterSource.COMMANDLINE
+    ctx.meta[INDEX_META] = (value, explicit)
+    return value
 
 
 def index_option(f: F) -> F:
@@ -33,7 +49,7 @@ def index_option(f: F) -> F:
     return click.option(
         "--index", "index_dir", type=click.Path(path_type=Path), default=DEFAULT_INDEX,
         envvar=INDEX_ENV, show_envvar=True, show_default=True, metavar="DIR",
-        help="Index folder.",
+        help="Index folder.", callback=_remember_index,
     )(f)
 
 
@@ -45,27 +61,96 @@ def isatty(stream: TextIO | None) -> bool:
         return False
 
 
+def _meta(ctx: click.Context | None = None) -> dict[str, Any]:
+    ctx = ctx or click.get_current_context(silent=True)
+    return ctx.meta if ctx is not None else {}
+
+
+def json_mode(ctx: click.Context | None = None) -> bool:
+    """Whether the running command writes JSON Lines (then every message is a JSON object)."""
+    return bool(_meta(ctx).get(JSON_META))
+
+
+def emit_json(record: dict[str, Any]) -> None:
+    """One JSON object on stdout, where a script reading the hits will see it."""
+    click.echo(json.dumps(record), color=False)
+
+
 def warn(message: str) -> None:
-    click.echo(f"searchlib: warning: {clean(message)}", err=True)
+    if json_mode():
+        emit_json({"type": "warning", "message": clean(message)})
+    else:
+        click.echo(f"searchlib: warning: {clean(message)}", err=True)
 
 
 def note(message: str) -> None:
-    click.echo(f"searchlib: {message}", err=True)
+    if json_mode():
+        emit_json({"type": "note", "message": clean(message)})
+    else:
+        click.echo(f"searchlib: {message}", err=True)
 
 
-def error_lines(exc: BaseException) -> list[str]:
-    """One line per error; a strict-syntax error adds the query with a caret under the spot."""
-    if isinstance(exc, QuerySyntaxError):
-        lines = [f"searchlib: error: {exc}"]
-        if exc.query:
-            lines += ["  " + clean(line) for line in exc.caret().splitlines()]
-        return lines
-    if isinstance(exc, CorruptIndex):
-        return [f"searchlib: error: {exc}; rebuild it with: searchlib index --rebuild PATH..."]
-    if isinstance(exc, OSError):
+def hint(exc: BaseException, ctx: click.Context | None = None) -> str:
+    """The CLI's next step for an index error (library messages name no command). It is the
+    command that works here: `searchlib index` alone only where seeds/ exists."""
+    root, explicit = _meta(ctx).get(INDEX_META, (None, False))
+    where = f" --index {shlex.quote(str(root))}" if explicit and root is not None else ""
+    if isinstance(exc, IndexNotFound):
+        if Path(DEFAULT_SOURCES).is_dir():
+            return f"build it from {DEFAULT_SOURCES}/ with: searchlib index{where}"
+        return f"build one with: searchlib index PATH...{where}"
+    if isinstance(exc, (CorruptIndex, IncompatibleIndex)):
+        return f"rebuild it with: searchlib index --rebuild{where} PATH..."
+    return ""
+
+
+def error_message(exc: BaseException, ctx: click.Context | None = None) -> str:
+    """The one-line message of a user error (without the `searchlib: error:` prefix)."""
+    if isinstance(exc, OSError) and not isinstance(exc, SearchlibError):
         where = f"{os.fsdecode(exc.filename)}: " if exc.filename else ""
-        return [f"searchlib: error: {clean(where)}{exc.strerror or exc}"]
-    return [f"searchlib: error: {clean(str(exc))}"]
+        return clean(f"{where}{exc.strerror or exc}")
+    if isinstance(exc, click.ClickException):
+        return " ".join(exc.format_message().split())
+    message = clean(str(exc))
+    extra = hint(exc, ctx)
+    return f"{message}; {extra}" if extra else message
+
+
+def error_lines(exc: BaseException, ctx: click.Context | None = None) -> list[str]:
+    """One line per error; a strict-syntax error adds the query with a caret under the spot."""
+    lines = [f"searchlib: error: {error_message(exc, ctx)}"]
+    if isinstance(exc, QuerySyntaxError) and exc.query:
+        lines += ["  " + clean(line) for line in exc.caret().splitlines()]
+    return lines
+
+
+def error_record(exc: BaseException, ctx: click.Context | None = None) -> dict[str, Any]:
+    """The error as a JSON Lines record: a syntax error keeps its position apart."""
+    if isinstance(exc, QuerySyntaxError):
+        return {"type": "error", "error": "QuerySyntaxError", "message": exc.message,
+                "position": exc.position}
+    kind = "usage" if isinstance(exc, click.ClickException) else type(exc).__name__
+    return {"type": "error", "error": kind, "message": error_message(exc, ctx)}
+
+
+def report(exc: BaseException, ctx: click.Context | None = None) -> None:
+    """Print a user error the way the command prints: lines on stderr, or one JSON record."""
+    if json_mode(ctx):
+        emit_json(error_record(exc, ctx))
+    else:
+        for line in error_lines(exc, ctx):
+            click.echo(line, err=True)
+
+
+class UsageLine(click.UsageError):
+    """A usage error as one `searchlib: error:` line and exit 2, without click's usage banner:
+    the message already says what to fix."""
+
+    def show(self, file: Any = None) -> None:
+        if file is None and json_mode(self.ctx):
+            emit_json(error_record(self, self.ctx))
+            return
+        click.echo(f"searchlib: error: {error_message(self)}", err=file is None, file=file)
 
 
 class SearchlibGroup(click.Group):
@@ -77,8 +162,7 @@ class SearchlibGroup(click.Group):
         except (SearchlibError, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
                 raise  # click handles a closed pipe (`| head`) quietly
-            for line in error_lines(exc):
-                click.echo(line, err=True)
+            report(exc, ctx)
             raise click.exceptions.Exit(EXIT_ERROR) from None
 
 

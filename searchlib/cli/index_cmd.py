@@ -9,7 +9,7 @@ import click
 from ..analysis import STEMMERS
 from ..errors import SearchlibError
 from ..index.storage import read_manifest
-from .common import DEFAULT_SOURCES, build, index_option, update_summary
+from .common import DEFAULT_SOURCES, UsageLine, as_dir, build, index_option, update_summary
 
 
 @click.command("index", short_help="Build or update the index from files and folders.")
@@ -21,7 +21,9 @@ from .common import DEFAULT_SOURCES, build, index_option, update_summary
 @click.option("--stemmer", type=click.Choice(STEMMERS), default=None,
               help="Word stemming for a new index [default: snowball; an existing index "
                    "keeps its own].")
-def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, stemmer: str | None) -> None:
+@click.pass_context
+def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild: bool,
+          stemmer: str | None) -> None:
     """Index the articles in PATHs (files or folders).
 
     Without PATH: the paths this index was built from (so `searchlib index` re-syncs an
@@ -38,14 +40,28 @@ def index(paths: tuple[Path, ...], index_dir: Path, rebuild: bool, stemmer: str 
       searchlib index ~/news --index ~/news-index
       searchlib index --rebuild --stemmer porter
     """
+    if stemmer is not None and not rebuild:
+        current = recorded_setting(index_dir, "stemmer")
+        if current not in (None, stemmer):
+            raise UsageLine(f"{as_dir(index_dir)} uses --stemmer {current}; add --rebuild to "
+                            f"change it", ctx)
     if not paths:
         paths = tuple(Path(p) for p in recorded_roots(index_dir))
     if not paths:
         if not Path(DEFAULT_SOURCES).is_dir():
-            raise click.UsageError(f"no PATH given and no {DEFAULT_SOURCES}/ folder here")
+            raise UsageLine(f"no PATH given and no {DEFAULT_SOURCES}/ folder here; name the "
+                            "files or folders to index: searchlib index PATH...", ctx)
         paths = (Path(DEFAULT_SOURCES),)
     _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer)
     click.echo(update_summary(report, index_dir))
+
+
+def recorded_setting(index_dir: Path, key: str) -> str | None:
+    """An analyzer setting of an existing index (None for a new or unreadable index)."""
+    try:
+        return read_manifest(index_dir)["analyzer"].get(key)
+    except (SearchlibError, AttributeError, TypeError):
+        return None
 
 
 def recorded_roots(index_dir: Path) -> list[str]:

@@ -7,23 +7,46 @@ from pathlib import Path
 
 import click
 
-from .common import index_option, isatty, open_index, warn
+from .common import (
+    EXIT_ERROR,
+    JSON_META,
+    UsageLine,
+    index_option,
+    isatty,
+    json_mode,
+    open_index,
+    report,
+    warn,
+)
 from .output import Style, color_wanted, json_lines, results_text, terminal_width
 
 EXIT_NO_HITS = 1
 
 
 class QueryCommand(click.Command):
-    """Explains the usual trap: `-word` (exclude a word) is read as an option."""
+    """Explains the usual trap: `-word` (exclude a word) is read as an option; with --json,
+    a usage error is a JSON record like any other error."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        options = args[: args.index("--")] if "--" in args else args
+        ctx.meta[JSON_META] = "--json" in options  # known before parsing can fail
         try:
             return super().parse_args(ctx, args)
         except click.NoSuchOption as exc:
             if not exc.option_name.startswith("--"):
                 exc.message += (" (to exclude a word, put the query after --: "
                                 "searchlib search -- korea -russia)")
+            self._json_error(ctx, exc)
             raise
+        except click.UsageError as exc:
+            self._json_error(ctx, exc)
+            raise
+
+    @staticmethod
+    def _json_error(ctx: click.Context, exc: click.UsageError) -> None:
+        if json_mode(ctx):
+            report(exc, ctx)
+            raise click.exceptions.Exit(EXIT_ERROR)
 
 
 COLOR_HELP = (
@@ -39,7 +62,7 @@ def color_option(f):
 
 @click.command("search", cls=QueryCommand,
                short_help="Search the index (exit 0 hits, 1 none, 2 error).")
-@click.argument("query", nargs=-1, required=True)
+@click.argument("query", nargs=-1, metavar="QUERY...")
 @index_option
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True,
               metavar="N", help="Show the best N hits.")
@@ -48,14 +71,15 @@ def color_option(f):
 @click.option("--and", "all_words", is_flag=True,
               help="Require every word (AND between words instead of OR).")
 @click.option("--strict", is_flag=True,
-              help="Reject a malformed query (exit 2, caret at the problem) instead of "
-                   "repairing it with a warning.")
+              help="Reject a malformed query or an unknown field: (exit 2, caret at the "
+                   "problem) instead of repairing it with a warning.")
 @click.option("--no-fuzzy", is_flag=True, help="No typo-tolerant fallback for rare words.")
 @click.option("--explain", is_flag=True, help="Show the BM25 score breakdown of each hit.")
 @click.option("--json", "as_json", is_flag=True,
               help="JSON Lines on stdout: one {\"type\": \"hit\"} object per hit, then "
                    "{\"type\": \"summary\"}. Spans are [start, end) character offsets "
-                   "into \"text\".")
+                   "into \"text\". Errors and messages are JSON too: {\"type\": \"error\"}, "
+                   "\"warning\" or \"note\".")
 @color_option
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, articles: bool,
@@ -76,8 +100,11 @@ def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, 
       searchlib search -- korea -russia        # after --, -word excludes a word
       searchlib search --json korea | jq -r .text
     """
-    idx = open_index(ctx, index_dir)
     text = " ".join(query)
+    if not text.strip():
+        raise UsageLine("empty query: give words to search for, e.g. searchlib search korea",
+                        ctx)
+    idx = open_index(ctx, index_dir)
     operator = "AND" if all_words else "OR"
     res = idx.search(text, k=k, strict=strict, default_operator=operator, fuzzy=not no_fuzzy,
                      articles=articles)

@@ -21,6 +21,7 @@ from ..errors import SearchlibError
 from ..search import Hit, Index, SearchResults
 from .common import error_lines, index_option, isatty, open_index, warn
 from .output import Style, article_text, color_wanted, plural, results_text, terminal_width
+from .pager import page
 from .search_cmd import color_option
 
 COMMANDS = [
@@ -57,8 +58,9 @@ class Shell:
 
     # -- output --------------------------------------------------------------------------------
 
-    def emit(self, text: str) -> None:
-        """Page only what would scroll off the screen; short answers stay inline."""
+    def emit(self, text: str, start_line: int | None = None) -> None:
+        """Page only what would scroll off the screen; short answers stay inline. The pager
+        opens at `start_line` (1-based) when given."""
         if self.separate:
             click.echo()
         self.separate = not self.pager
@@ -66,8 +68,8 @@ class Shell:
             size = shutil.get_terminal_size()
             rows = sum(1 + len(click.unstyle(line)) // max(1, size.columns)
                        for line in text.splitlines())
-            if rows >= size.lines - 1:
-                click.echo_via_pager(text + "\n", color=self.style.color)
+            if rows >= size.lines - 1 and page(text, color=self.style.color,
+                                               start_line=start_line):
                 return
         click.echo(text, color=self.style.color)
 
@@ -125,8 +127,9 @@ class Shell:
             hit = self._hit(arg, "open")
             if hit is not None:
                 title, paragraphs = self.index.article_of(hit)
-                self.emit(article_text(hit.article_id, title, paragraphs, hit.paragraph,
-                                       hit.spans, self.style, terminal_width()))
+                text = article_text(hit.article_id, title, paragraphs, hit.paragraph,
+                                    hit.spans, self.style, terminal_width())
+                self.emit(text, start_line=marked_line(text))
         else:
             self.hint(f"unknown command :{name} (type :help for the list)")
         return True
@@ -141,14 +144,28 @@ class Shell:
             self.hint("usage: :k N  (N a whole number, at least 1)")
 
     def _hit(self, arg: str, verb: str) -> Hit | None:
-        if self.last is None or not self.last.hits:
+        if self.last is None:
             self.hint(f"nothing to {verb} yet: search first")
             return None
         n, number = len(self.last.hits), _number(arg)
-        if not 1 <= number <= n:
-            self.hint(f"usage: :{verb} N  (N from 1 to {n}, a hit of the last results)")
-            return None
-        return self.last.hits[number - 1]
+        if not number:
+            self.hint(f"usage: :{verb} N  (N a hit number of the last results)")
+        elif not n:
+            self.hint(f"no hit {number}: the last search found nothing")
+        elif number > n:
+            self.hint(f"no hit {number}: the last results have {plural(n, 'hit')} "
+                      f"(:{verb} 1 to {n})")
+        else:
+            return self.last.hits[number - 1]
+        return None
+
+
+def marked_line(text: str) -> int | None:
+    """The 1-based line above the `>>` paragraph (a line of context), where a pager opens."""
+    for number, line in enumerate(click.unstyle(text).splitlines(), 1):
+        if line.startswith(">>"):
+            return max(1, number - 1)
+    return None
 
 
 def _number(arg: str) -> int:

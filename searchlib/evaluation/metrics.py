@@ -12,6 +12,7 @@ Conventions copied from trec_eval so numbers are comparable with published ones:
   query absent from qrels is ignored.
 
 Names follow ir_measures: ``nDCG@10``, ``AP``, ``AP@100``, ``RR@10``, ``P@10``, ``R@100``...
+and are read in any case (``ndcg@10`` is ``nDCG@10``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from searchlib.evaluation.errors import EvaluationError
 DEFAULT_DEPTH = 1000
 DEFAULT_METRICS: tuple[str, ...] = ("nDCG@10", "AP", "RR@10", "P@10", "R@100", "R@1000")
 
-_NAME = re.compile(r"^(?P<kind>nDCG|AP|RR|P|R)(?:@(?P<cutoff>[1-9][0-9]*))?$")
+_NAME = re.compile(r"^(?P<kind>nDCG|AP|RR|P|R)(?:@(?P<cutoff>[1-9][0-9]*))?$", re.I)
+_KINDS = {kind.lower(): kind for kind in ("nDCG", "AP", "RR", "P", "R")}
 _NEEDS_CUTOFF = {"P", "R"}
 
 
@@ -41,14 +43,21 @@ class Metric:
 
 
 def parse_metric(name: str) -> Metric:
-    """Parse an ir_measures-style name; P and R need a cutoff, the others default to 1000."""
-    match = _NAME.match(name)
-    if match is None or (match["kind"] in _NEEDS_CUTOFF and match["cutoff"] is None):
+    """Parse an ir_measures-style name in any case; ``name`` comes back spelled as
+    ir_measures does. P and R need a cutoff, the others default to 1000."""
+    match = _NAME.match(name.strip())
+    kind = _KINDS[match["kind"].lower()] if match else ""
+    if match is None or (kind in _NEEDS_CUTOFF and match["cutoff"] is None):
         raise EvaluationError(
             f"unknown metric {name!r} (use nDCG@k, AP, AP@k, RR, RR@k, P@k or R@k)"
         )
     depth = int(match["cutoff"]) if match["cutoff"] else DEFAULT_DEPTH
-    return Metric(name, match["kind"], depth)
+    return Metric(kind + (f"@{match['cutoff']}" if match["cutoff"] else ""), kind, depth)
+
+
+def metric_names(names: Iterable[str]) -> tuple[str, ...]:
+    """The names as ir_measures spells them, each once, in the order given."""
+    return tuple(dict.fromkeys(parse_metric(name).name for name in names))
 
 
 def rank(scores: Mapping[str, float]) -> list[str]:
@@ -116,7 +125,7 @@ def evaluate_per_query(
     run: Run, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRICS
 ) -> dict[str, dict[str, float]]:
     """qid -> metric -> value for every query in qrels (queries missing from the run get 0)."""
-    parsed = [parse_metric(name) for name in metrics]
+    parsed = [parse_metric(name) for name in metric_names(metrics)]
     results: dict[str, dict[str, float]] = {}
     for qid, judged in qrels.items():
         ranked = rank(run.get(qid, {}))
@@ -126,7 +135,7 @@ def evaluate_per_query(
 
 def evaluate(run: Run, qrels: Qrels, metrics: Iterable[str] = DEFAULT_METRICS) -> dict[str, float]:
     """Mean of each metric over the judged queries (those in qrels), as trec_eval reports it."""
-    names = list(metrics)
+    names = list(metric_names(metrics))
     if not qrels:
         raise EvaluationError("no judged queries: qrels are empty")
     per_query = evaluate_per_query(run, qrels, names)

@@ -21,7 +21,7 @@ from searchlib.evaluation.aggregate import Method, aggregate
 from searchlib.evaluation.common import Run, paragraph_id
 from searchlib.evaluation.datasets import Dataset
 from searchlib.evaluation.errors import EvaluationError
-from searchlib.evaluation.metrics import evaluate, parse_metric, rank
+from searchlib.evaluation.metrics import evaluate, metric_names, rank
 from searchlib.evaluation.runs import write_run
 from searchlib.evaluation.sweep import Setting, analyzer_groups
 from searchlib.evaluation.typos import typo_queries
@@ -32,6 +32,7 @@ TYPO_LABELS = ("clean", "typo'd", "typo'd + fuzzy")
 # Paragraphs fetched per article wanted: MaxP needs several paragraphs per article to still
 # fill the top ``k`` articles (Cranfield averages 2.3 paragraphs per article).
 ARTICLE_FETCH_FACTOR = 3
+SHOWN_DECIMALS = 4  # metric values in the table; rows equal to this many decimals tie
 
 
 def _quiet(_: str) -> None:
@@ -49,8 +50,7 @@ class Options:
     def __post_init__(self) -> None:
         if not self.metrics:
             raise EvaluationError("no metrics given")
-        for name in self.metrics:
-            parse_metric(name)
+        object.__setattr__(self, "metrics", metric_names(self.metrics))  # ap,AP -> AP once
 
 
 @dataclass
@@ -219,15 +219,18 @@ def typos(engines: Sequence[Any], dataset: Dataset, options: Options, edits: int
 
 
 def mark_best(rows: list[Row], metric: str) -> list[Row]:
-    """Flag the top row by ``metric`` within each (dataset, engine) group of several rows."""
+    """Flag the top rows by ``metric`` within each (dataset, engine) group of several rows:
+    rows tied at the top (equal to the 4 decimals the table shows) are all flagged, and none
+    when every row ties (nothing won)."""
     groups: dict[tuple[str, str], list[Row]] = {}
     for row in rows:
         groups.setdefault((row.dataset, row.engine), []).append(row)
     for group in groups.values():
         if len(group) > 1:
-            top = max(group, key=lambda r: r.scores[metric])
-            for row in group:
-                row.best = row is top
+            shown = [round(r.scores[metric], SHOWN_DECIMALS) for r in group]
+            tied = [score == max(shown) for score in shown]
+            for row, is_top in zip(group, tied):
+                row.best = is_top and not all(tied)
     return rows
 
 
@@ -279,7 +282,8 @@ def table(rows: Sequence[Row], metrics: Sequence[str], fmt: str = "table") -> st
         for r in rows
     ]
     style = "github" if fmt == "markdown" else "simple"
-    return tabulate(body, headers=headers, tablefmt=style, floatfmt=".4f", disable_numparse=as_text)
+    return tabulate(body, headers=headers, tablefmt=style, floatfmt=f".{SHOWN_DECIMALS}f",
+                    disable_numparse=as_text)
 
 
 def as_json(row: Row) -> dict[str, Any]:
@@ -299,14 +303,20 @@ def run_tag(row: Row) -> str:
 
 def write_runs(rows: Sequence[Row], path: str | Path) -> list[Path]:
     """Write the kept runs: to ``path`` itself when there is one, else one file per row with
-    the dataset and tag before the suffix (``out.cranfield.searchlib_....run``)."""
+    the dataset and tag before the suffix (``out.cranfield.searchlib_....run``); two rows
+    never share a file."""
     kept = [r for r in rows if r.run is not None]
     target = Path(path)
-    written = []
+    written: list[Path] = []
     for row in kept:
         out = target
         if len(kept) > 1:
-            out = target.with_name(f"{target.stem}.{row.dataset}.{run_tag(row)}{target.suffix}")
+            name = f"{target.stem}.{row.dataset}.{run_tag(row)}"
+            out = target.with_name(name + target.suffix)
+            number = 1
+            while out in written:
+                number += 1
+                out = target.with_name(f"{name}.{number}{target.suffix}")
         assert row.run is not None
         write_run(out, row.run, tag=run_tag(row))
         written.append(out)

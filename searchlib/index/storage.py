@@ -97,13 +97,13 @@ def read_manifest(root: Path) -> dict:
     """Load and validate the manifest, with one-line errors for every way it can be wrong."""
     mpath = root / MANIFEST
     if not root.exists():
-        raise IndexNotFound(f"no index at {root} (build one with: searchlib index)")
+        raise IndexNotFound(f"no index at {root}")
     if not root.is_dir():
         raise NotAnIndex(f"{root} is a file, not a searchlib index directory")
     if not mpath.exists():
         if any(not is_index_file(p.name) for p in root.iterdir()):
             raise NotAnIndex(f"{root} is not a searchlib index (no {MANIFEST})")
-        raise IndexNotFound(f"no index at {root} (build one with: searchlib index)")
+        raise IndexNotFound(f"no index at {root}")
     try:
         manifest = json.loads(mpath.read_text("utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -114,7 +114,7 @@ def read_manifest(root: Path) -> dict:
     if version != FORMAT_VERSION:
         raise IncompatibleIndex(
             f"index at {root} has format version {version}; this searchlib reads version "
-            f"{FORMAT_VERSION} (rebuild it with: searchlib index --rebuild)"
+            f"{FORMAT_VERSION}: it needs a rebuild"
         )
     for key in ("generation", "analyzer", "segments"):
         if key not in manifest:

@@ -23,7 +23,7 @@ import numpy as np
 from .. import __version__
 from ..analysis import ANALYZER_VERSION, Analyzer, check_version
 from ..corpus import Progress, ReadProgress, find_sources, iter_source
-from ..errors import IndexWriteError, NotAnIndex, SearchlibError
+from ..errors import CorruptIndex, IndexWriteError, InvalidArgument, NotAnIndex
 from .segment import (
     FIELDS,
     Segment,
@@ -160,9 +160,9 @@ class IndexWriter:
                                                        "version": ANALYZER_VERSION}
         for key, value in self.want.items():
             if value is not None and old and settings.get(key) != value:
-                raise SearchlibError(
+                raise InvalidArgument(
                     f"index at {self.root} uses {key}={settings.get(key)}; "
-                    f"rebuild to change it (searchlib index --rebuild)"
+                    "changing it needs a rebuild"
                 )
             if value is not None:
                 settings[key] = value
@@ -284,9 +284,9 @@ class IndexWriter:
                     raise ValueError("unexpected record")
             return sources
         except (OSError, ValueError, TypeError, AttributeError):
-            raise SearchlibError(
+            raise CorruptIndex(
                 f"the file list of the index at {self.root} is damaged or from an older "
-                "searchlib; rebuild it with: searchlib index --rebuild PATH..."
+                "searchlib: it needs a rebuild"
             ) from None
 
     def _max_generation(self) -> int:
