@@ -11,23 +11,25 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from . import fuzzy as fuzzy_mod
 from . import highlight
+from .budget import DEFAULT_BUDGET, QueryBudget, Spend
 from .errors import CorruptIndex, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST, SEGMENTS, crc32_file, read_manifest
 from .index.writer import IndexWriter, UpdateReport
-from .query import parse, shown
+from .query import MAX_WARNINGS, parse, shown
 from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
 from .ranking import positive_terms as _positive_terms
 from .ranking import tf_weight as _tf_weight
 
 MIN_HITS = 3  # below this many matching paragraphs the fuzzy fallback is tried
+MAX_LISTED = 10  # words named in one warning; a pasted page must not make a huge line
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
 
@@ -111,12 +113,15 @@ class Index:
     """An on-disk index. Reads are from an immutable snapshot; `update` commits atomically."""
 
     def __init__(self, root: str | os.PathLike, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
-                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True) -> None:
+                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True,
+                 budget: QueryBudget = DEFAULT_BUDGET) -> None:
         """Open the latest commit at `root`. With verify=True (the default) every file is
         checked against its checksum first (~2 ms per MB), so damage is an error, never
-        silently wrong results; pass verify=False to open very large indexes faster."""
+        silently wrong results; pass verify=False to open very large indexes faster.
+        `budget` caps the work one query may cause (see searchlib.budget)."""
         self.root = Path(root)
         self.params = BM25(k1, b, title_boost)
+        self.budget = budget
         self.verify = verify
         self.snapshot = Snapshot(self.root, verify)
 
@@ -187,24 +192,31 @@ class Index:
 
     def _plan(self, query: str, snap: Snapshot, params: BM25, strict: bool,
               default_operator: str, fuzzy: bool, k: int, per_article: bool = False):
-        parsed = parse(query, default_operator=default_operator, strict=strict)
-        first = Compiler(snap, params)
+        parsed = parse(query, default_operator=default_operator, strict=strict,
+                       max_chars=self.budget.max_chars)
+        spend = Spend(self.budget)  # shared by this search's compiles
+        first = Compiler(snap, params, spend=spend)
         plan = first.compile(parsed.root)
         ranked = first_run = run(snap, plan, params, k, per_article)
-        warnings = list(parsed.warnings) + first.state.warnings
+        warnings = list(parsed.warnings) + _capped(first.state.warnings)
+        limits = dict(first.state.limits)  # the caps of the budget the query hit
         state = first.state
         if fuzzy and parsed.root is not None and (state.unknown or ranked.total < MIN_HITS):
-            wide = Compiler(snap, params, expand_unknown=True, expand_rare=True)
+            wide = Compiler(snap, params, expand_unknown=True, expand_rare=True, spend=spend)
             wide_plan = wide.compile(parsed.root)
-            if wide.state.expanded:
+            if wide.state.expanded:  # its plan answers: its figures are the ones to show
+                limits.update(wide.state.limits)
                 plan, state = wide_plan, wide.state
                 ranked = run(snap, plan, params, k, per_article)
+            for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
+                limits.setdefault(cap, message)
         exact_docs = None  # per segment: paragraphs the query matches without expansions
         if state.expanded:
             if first.state.expanded:  # word~ in the query: match it as the plain word
-                first_run = run(snap, Compiler(snap, params).compile(_unfuzz(parsed.root)),
-                                params, 1)
+                first_run = run(snap, Compiler(snap, params, spend=spend).compile(
+                    _unfuzz(parsed.root)), params, 1)
             exact_docs = first_run.matched
+        warnings += limits.values()
         return parsed, plan, state, ranked, warnings, exact_docs
 
     def search(self, query: str, k: int = 10, *, strict: bool = False,
@@ -256,7 +268,10 @@ class Index:
                 did_you_mean = re.sub(rf"(?<!\w){re.escape(raw)}(?!\w)", lambda _m, w=word: w,
                                       did_you_mean, count=1)
         if parsed.root is not None and plan is not None and state.unknown and not ranked.total:
-            words = ", ".join(shown(w) for w in dict.fromkeys(state.unknown))
+            unknown = list(dict.fromkeys(state.unknown))
+            words = ", ".join(shown(w) for w in unknown[:MAX_LISTED])
+            if len(unknown) > MAX_LISTED:
+                words += f" and {len(unknown) - MAX_LISTED} more"
             warnings.append(f"no paragraph contains: {words}")
         return SearchResults(
             query=query, hits=hits, total=ranked.total, warnings=warnings,
@@ -395,6 +410,13 @@ def _check_file(path: Path, label: str, size: int, crc: int) -> list[str]:
     return []
 
 
+def _capped(warnings: list[str]) -> list[str]:
+    """The first MAX_WARNINGS warnings, and how many more there were."""
+    if len(warnings) <= MAX_WARNINGS:
+        return warnings
+    return [*warnings[:MAX_WARNINGS], f"... and {len(warnings) - MAX_WARNINGS} more warnings"]
+
+
 def _as_list(paths) -> list:
     if isinstance(paths, (str, os.PathLike)):
         return [paths]
@@ -418,6 +440,14 @@ def _explain_node(snap, seg, plan, pid: int, params) -> tuple[bool, list[Explain
     same rules as evaluation, so a clause that does not match contributes nothing."""
     if plan is None:
         return False, []
+    ok, parts = _explain_unscaled(snap, seg, plan, pid, params)
+    if plan.scale != 1.0:  # a repeated clause counts once per copy
+        parts = [replace(p, weight=p.weight * plan.scale, score=p.score * plan.scale)
+                 for p in parts]
+    return ok, parts
+
+
+def _explain_unscaled(snap, seg, plan, pid: int, params) -> tuple[bool, list[ExplainPart]]:
     if isinstance(plan, BoolPlan):
         parts: list[ExplainPart] = []
         for child in plan.must:
