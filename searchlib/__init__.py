@@ -7,6 +7,7 @@
 
 __version__ = "0.1.0"
 
+from .budget import QueryBudget  # noqa: E402
 from .errors import (  # noqa: E402
     CorruptIndex,
     IncompatibleIndex,
@@ -28,7 +29,7 @@ from .search import (  # noqa: E402
 )
 
 __all__ = [
-    "Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport",
+    "Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport", "QueryBudget",
     "SearchlibError", "QuerySyntaxError", "IndexNotFound", "NotAnIndex", "IncompatibleIndex",
     "CorruptIndex", "IndexLocked", "IndexWriteError", "InvalidArgument", "__version__",
 ]

@@ -157,12 +157,20 @@ def parse(
     default_operator: str = "OR",
     strict: bool = False,
     fields: frozenset[str] = DEFAULT_FIELDS,
+    max_chars: int | None = None,
 ) -> ParsedQuery:
-    """Parse ``text``; lenient never raises, strict raises only ``QuerySyntaxError``."""
+    """Parse ``text``; lenient never raises, strict raises only ``QuerySyntaxError``.
+    Beyond ``max_chars`` characters the text is ignored (a problem at that position)."""
     operator = default_operator.upper() if isinstance(default_operator, str) else None
     if operator not in ("AND", "OR"):
         raise InvalidArgument(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
     parser = _Parser(text, fields, and_default=operator == "AND")
+    if max_chars is not None and len(text) > max_chars:
+        message = f"query is longer than {max_chars:,} characters"
+        if strict:
+            raise QuerySyntaxError(message, max_chars, text)
+        parser.text = text[:max_chars]
+        parser.notes.append(f"{message}; the rest is ignored")
     root = parser.run()
     if strict and parser.problems:
         pos, message, _ = min(parser.problems, key=lambda p: p[0])

@@ -16,11 +16,13 @@ their terms' idf. Prefix and fuzzy expansions of one word score as the best of t
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass, field
+from collections import Counter
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import fuzzy as fz
+from .budget import DEFAULT_BUDGET, Spend
 from .index.segment import Segment, expand_ranges
 from .index.snapshot import Snapshot
 from .query import Bool, Fuzzy, Node, Phrase, Prefix, Term, shown
@@ -69,6 +71,8 @@ class TermLeaf:
     weights: tuple[float, ...]
     idfs: dict  # field -> tuple of idf per term
     expanded: bool = False  # True if some terms are fuzzy/prefix expansions rather than typed
+    scale: float = 1.0  # how many times the clause was repeated (it counts that many times)
+    cost: int = 0  # postings evaluation reads (title postings counted as their paragraphs)
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,8 @@ class PhraseLeaf:
     offsets: tuple[int, ...]
     slop: int
     idfs: dict  # field -> summed idf
+    scale: float = 1.0
+    cost: int = 0
 
 
 @dataclass(frozen=True)
@@ -86,6 +92,7 @@ class BoolPlan:
     must: tuple = ()
     should: tuple = ()
     must_not: tuple = ()
+    scale: float = 1.0
 
 
 Plan = TermLeaf | PhraseLeaf | BoolPlan
@@ -100,19 +107,29 @@ class CompileState:
     expanded: bool = False
     warnings: list[str] = field(default_factory=list)
     stopwords: list[str] = field(default_factory=list)  # ignored words: one warning names them
+    limits: dict[str, str] = field(default_factory=dict)  # caps of the budget hit -> warning
 
 
 class Compiler:
     def __init__(self, snap: Snapshot, params: BM25, *, expand_unknown: bool = False,
-                 expand_rare: bool = False) -> None:
+                 expand_rare: bool = False, spend: Spend | None = None) -> None:
+        """`spend`: the budget of the search this compile is part of (default: a fresh one
+        with the default caps)."""
         self.snap = snap
         self.params = params
         self.analyzer = snap.analyzer
         self.expand_unknown = expand_unknown
         self.expand_rare = expand_rare
         self.state = CompileState()
+        self.spend = spend if spend is not None else Spend(DEFAULT_BUDGET)
         self.negated = 0  # inside how many NOTs
         self._df: dict[tuple[str, str], int] = {}
+        # Equal clauses are one plan object, evaluated once; the objects stay alive here, so
+        # their id() can key the groups holding them.
+        self._plans: dict[tuple, Plan] = {}
+        self._memo: dict[tuple[Node, bool], Plan | None] = {}
+        stats = snap.stats
+        self._title_fanout = stats["text"].docs / max(stats["title"].docs, 1)
 
     def df(self, term: str, fld: str) -> int:
         key = (term, fld)
@@ -138,17 +155,35 @@ class Compiler:
         return (("text", 1.0),)
 
     def compile(self, node: Node | None) -> Plan | None:
+        """The plan of a whole query, within the budget (its warnings in state.limits)."""
+        self.spend.start()
+        plan = self._fit(self._node(node))
+        self.state.limits.update(self.spend.warnings)
+        return plan
+
+    def _node(self, node: Node | None) -> Plan | None:
+        """Equal clauses compile to one plan object: leaves are memoized by their query
+        node (cheap to hash), groups by the identity of their compiled children."""
         if node is None:
             return None
         if isinstance(node, Bool):
-            must = tuple(p for p in map(self.compile, node.must) if p is not None)
-            should = tuple(p for p in map(self.compile, node.should) if p is not None)
+            if not self.spend.clause():
+                return None
+            must = self._clauses(node.must)
+            should = self._clauses(node.should)
             self.negated += 1
-            must_not = tuple(p for p in map(self.compile, node.must_not) if p is not None)
+            must_not = self._clauses(node.must_not, scored=False)
             self.negated -= 1
             if not (must or should or must_not):
                 return None
-            return BoolPlan(must, should, must_not)
+            key = ("bool", *(tuple(map(id, g)) for g in (must, should, must_not)))
+            return self._plans.setdefault(key, BoolPlan(must, should, must_not))
+        key = (node, self.negated > 0)  # inside NOT a word matches the text only
+        if key not in self._memo:
+            self._memo[key] = self._leaf_node(node) if self.spend.clause() else None
+        return self._memo[key]
+
+    def _leaf_node(self, node: Node) -> Plan | None:
         if isinstance(node, Phrase):
             return self._phrase(node.text, node.field, node.slop)
         if isinstance(node, Prefix):
@@ -159,11 +194,79 @@ class Compiler:
             return self._word(node.text, node.field)
         raise TypeError(f"unknown query node {node!r}")
 
+    def _clauses(self, nodes: tuple[Node, ...], scored: bool = True) -> tuple[Plan, ...]:
+        """Compile each distinct clause once. A repeated one (`oil oil`, or `Oil oil`, which
+        compile to the same leaf) counted once per copy before, so it keeps that weight as
+        its `scale`; evaluating it once keeps `said said …` from costing memory per copy."""
+        merged: dict[int, list] = {}
+        for node in nodes:
+            plan = self._node(node)
+            if plan is not None:
+                merged.setdefault(id(plan), [plan, 0])[1] += 1
+        return tuple(self._scaled(plan, n) if scored else plan for plan, n in merged.values())
+
+    def _scaled(self, plan: Plan, copies: int) -> Plan:
+        if copies == 1:
+            return plan
+        key = ("scaled", id(plan), copies)
+        if key not in self._plans:
+            self._plans[key] = replace(plan, scale=plan.scale * copies)
+        return self._plans[key]
+
+    def _cost(self, terms, fields) -> int:
+        """Postings evaluation reads for these terms (a title posting fans out to the
+        paragraphs of its article)."""
+        fanout = {"text": 1.0, "title": self._title_fanout}
+        return int(sum(self.df(t, f) * fanout[f] for f, _ in fields for t in terms))
+
     def _leaf(self, label: str, fld: str | None, terms: list[str], weights: list[float],
               expanded: bool) -> TermLeaf:
         fields = self.fields(fld)
-        idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
-        return TermLeaf(label, fields, tuple(terms), tuple(weights), idfs, expanded)
+        key = ("term", fields, tuple(terms), tuple(weights), expanded)
+        if key not in self._plans:
+            idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
+            self._plans[key] = TermLeaf(label, fields, tuple(terms), tuple(weights), idfs,
+                                         expanded, cost=self._cost(terms, fields))
+        return self._plans[key]
+
+    def _expand(self, word: str, term: str, edits: int,
+                limit: int = fz.MAX_EXPANSIONS) -> list[tuple[str, float]]:
+        """fuzzy.expand within the budget: long words and words beyond the first few that
+        asked for it are not compared with the vocabulary."""
+        if edits <= 0:
+            return []
+        limit = min(limit, self.spend.expansion_room(word + "~"))
+        key = (word, term, edits, limit)
+        if key not in self.spend.looked_up:
+            if not limit or not self.spend.fuzzy(word):
+                return []
+            self.spend.looked_up[key] = fz.expand(word, term, self.snap, edits, limit=limit)
+        found = self.spend.looked_up[key]
+        self.spend.expansions += len(found)
+        return found
+
+    def _fit(self, plan: Plan | None) -> Plan | None:
+        """Drop the most frequent leaves until the plan reads at most max_postings."""
+        limit = self.spend.budget.max_postings
+        occurrences = list(_leaves(plan))
+        leaves = {id(leaf): leaf for leaf in occurrences}
+        copies = Counter(map(id, occurrences))  # a leaf object may sit in several groups
+        total = sum(leaf.cost for leaf in occurrences)
+        if total <= limit:
+            return plan
+        dropped: set[int] = set()
+        left = total
+        for key in sorted(copies, key=lambda k: -leaves[k].cost * copies[k]):
+            if left <= limit:
+                break
+            dropped.add(key)
+            left -= leaves[key].cost * copies[key]
+        labels = list(dict.fromkeys(leaves[k].label for k in copies if k in dropped))
+        listed = ", ".join(f"'{shown(w)}'" for w in labels[:3]) + (", …" if len(labels) > 3
+                                                                   else "")
+        self.spend.warn("postings", f"query would read {total:,} postings (limit {limit:,}); "
+                        f"left out {len(labels)} of its most frequent words: {listed}")
+        return _without(plan, dropped)
 
     def _word(self, raw: str, fld: str | None, forced_edits: int | None = None,
               forced: bool = False) -> Plan | None:
@@ -193,7 +296,7 @@ class Compiler:
             max_edits = forced_edits if forced_edits is not None else fz.max_edits(word, forced)
             if df and not forced:  # a rare word that exists: only its nearest neighbours
                 max_edits = min(max_edits, 1)
-            found = fz.expand(word, term, self.snap, max_edits) if max_edits else []
+            found = self._expand(word, term, max_edits)
             found = [(t, w) for t, w in found if t != term]
             if found:
                 self.state.expanded = True
@@ -216,18 +319,21 @@ class Compiler:
         prefix = word[:n] if n else word
         if not prefix:
             return None
+        limit = min(MAX_PREFIX_TERMS, self.spend.expansion_room(node.text + "*"))
+        if not limit:
+            return None
         terms, _ = self.snap.vocabulary
         lo, hi = bisect_left(terms, prefix), bisect_right(terms, prefix + "\U0010ffff")
         found = terms[lo:hi]
         if not found:
             self.state.unknown.append(node.text + "*")
             return self._leaf(node.text + "*", node.field, [prefix], [1.0], False)
-        if len(found) > MAX_PREFIX_TERMS:
-            found = sorted(found, key=lambda t: -self.df(t, "text"))[:MAX_PREFIX_TERMS]
+        if len(found) > limit:
+            found = sorted(found, key=lambda t: -self.df(t, "text"))[:limit]
             self.state.warnings.append(
-                f"'{shown(node.text)}*' matches many words; using the {MAX_PREFIX_TERMS} most "
-                "frequent"
+                f"'{shown(node.text)}*' matches many words; using the {limit} most frequent"
             )
+        self.spend.expansions += len(found)
         return self._leaf(node.text + "*", node.field, list(found), [1.0] * len(found), True)
 
     def _phrase(self, raw: str, fld: str | None, slop: int) -> Plan | None:
@@ -235,6 +341,11 @@ class Compiler:
         if not tokens:
             self.state.warnings.append(f'"{shown(raw)}" has only stopwords and is ignored')
             return None
+        most = self.spend.budget.max_phrase_terms
+        if len(tokens) > most:
+            tokens = tokens[:most]
+            self.spend.warn(f"phrase {raw}", f'"{shown(raw)}" has more than {most} words; '
+                            f"only its first {most} are matched")
         if len(tokens) == 1:
             tok = tokens[0]
             word = self.analyzer.normalize(raw[tok.start:tok.end])
@@ -253,7 +364,7 @@ class Compiler:
             for i in unknown:
                 typed = raw[tokens[i].start:tokens[i].end]
                 word = self.analyzer.normalize(typed)
-                found = fz.expand(word, terms[i], self.snap, fz.max_edits(word), limit=1)
+                found = self._expand(word, terms[i], fz.max_edits(word), limit=1)
                 if not found:
                     break
                 fixed[i] = found[0][0]
@@ -262,8 +373,34 @@ class Compiler:
             else:
                 self.state.expanded = True
                 terms = tuple(fixed)
-        idfs = {f: sum(self.idf(t, f) for t in terms) for f, _ in fields}
-        return PhraseLeaf(raw, fields, terms, offsets, slop, idfs)
+        key = ("phrase", fields, terms, offsets, slop)
+        if key not in self._plans:
+            idfs = {f: sum(self.idf(t, f) for t in terms) for f, _ in fields}
+            self._plans[key] = PhraseLeaf(raw, fields, terms, offsets, slop, idfs,
+                                           cost=self._cost(terms, fields))
+        return self._plans[key]
+
+
+def _leaves(plan: Plan | None):
+    """Every leaf of the plan, once per place it occurs."""
+    if isinstance(plan, BoolPlan):
+        for child in plan.must + plan.should + plan.must_not:
+            yield from _leaves(child)
+    elif plan is not None:
+        yield plan
+
+
+def _without(plan: Plan | None, dropped: set[int]) -> Plan | None:
+    """The plan minus the leaves whose id() is in `dropped` (and groups left empty)."""
+    if plan is None or id(plan) in dropped:
+        return None
+    if not isinstance(plan, BoolPlan):
+        return plan
+    must, should, must_not = (tuple(p for c in group if (p := _without(c, dropped)) is not None)
+                              for group in (plan.must, plan.should, plan.must_not))
+    if not (must or should) and (plan.must or plan.should):
+        return None
+    return BoolPlan(must, should, must_not, plan.scale)
 
 
 def positive_terms(plan: Plan | None) -> set[str]:
@@ -326,16 +463,18 @@ class SegmentScorer:
 
     def evaluate(self, plan: Plan) -> Postings:
         if isinstance(plan, BoolPlan):
-            return self._bool(plan)
+            docs, scores = self._bool(plan)
+            return (docs, scores * plan.scale) if plan.scale != 1.0 else (docs, scores)
         return union(self._parts(plan))
 
     def _parts(self, plan: Plan) -> list[Postings]:
         """Pieces whose sum is the node's result: one per field of a leaf. An OR of leaves
         merges all its children's pieces in one pass instead of merging twice."""
         if isinstance(plan, BoolPlan):
-            return [self._bool(plan)]
+            return [self.evaluate(plan)]
         parts = []
-        for fld, weight in plan.fields:
+        for fld, field_weight in plan.fields:
+            weight = field_weight * plan.scale
             docs, scores = self._leaf_field(plan, fld)
             if fld == "title" and len(docs):  # articles → their paragraphs
                 first = self.seg.art_first64

@@ -12,7 +12,7 @@ import operator
 import os
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 from . import fuzzy as fuzzy_mod
 from . import highlight
 from .analysis import STEMMERS
+from .budget import DEFAULT_BUDGET, QueryBudget, Spend
 from .errors import CorruptIndex, InvalidArgument, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST, SEGMENTS, crc32_file, read_manifest
@@ -113,12 +114,15 @@ class Index:
     """An on-disk index. Reads are from an immutable snapshot; `update` commits atomically."""
 
     def __init__(self, root: str | os.PathLike, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
-                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True) -> None:
+                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True,
+                 budget: QueryBudget = DEFAULT_BUDGET) -> None:
         """Open the latest commit at `root`. With verify=True (the default) every file is
         checked against its checksum first (~2 ms per MB), so damage is an error, never
-        silently wrong results; pass verify=False to open very large indexes faster."""
+        silently wrong results; pass verify=False to open very large indexes faster.
+        `budget` caps the work one query may cause (see searchlib.budget)."""
         self.root = Path(root)
         self.params = _checked(BM25(k1, b, title_boost))
+        self.budget = budget
         self.verify = verify
         self.snapshot = Snapshot(self.root, verify)
 
@@ -188,26 +192,33 @@ class Index:
 
     def _plan(self, query: str, snap: Snapshot, params: BM25, strict: bool,
               default_operator: str, fuzzy: bool, k: int, per_article: bool = False):
-        parsed = parse(query, default_operator=default_operator, strict=strict)
-        first = Compiler(snap, params)
+        parsed = parse(query, default_operator=default_operator, strict=strict,
+                       max_chars=self.budget.max_chars)
+        spend = Spend(self.budget)  # shared by this search's compiles
+        first = Compiler(snap, params, spend=spend)
         plan = first.compile(parsed.root)
         ranked = first_run = run(snap, plan, params, k, per_article)
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
+        limits = dict(first.state.limits)  # the caps of the budget the query hit
         state = first.state
         if fuzzy and parsed.root is not None and (state.unknown or ranked.total < MIN_HITS):
-            wide = Compiler(snap, params, expand_unknown=True, expand_rare=True)
+            wide = Compiler(snap, params, expand_unknown=True, expand_rare=True, spend=spend)
             wide_plan = wide.compile(parsed.root)
-            if wide.state.expanded:
+            if wide.state.expanded:  # its plan answers: its figures are the ones to show
+                limits.update(wide.state.limits)
                 plan, state = wide_plan, wide.state
                 ranked = run(snap, plan, params, k, per_article)
+            for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
+                limits.setdefault(cap, message)
         exact_docs = None  # per segment: paragraphs the query matches without expansions
         if state.expanded:
             if first.state.expanded:  # word~ in the query: match it as the plain word
-                first_run = run(snap, Compiler(snap, params).compile(_unfuzz(parsed.root)),
-                                params, 1)
+                first_run = run(snap, Compiler(snap, params, spend=spend).compile(
+                    _unfuzz(parsed.root)), params, 1)
             exact_docs = first_run.matched
+        warnings = [*limits.values(), *warnings]  # caps first: capped() keeps the first lines
         return parsed, plan, state, ranked, warnings, exact_docs
 
     def search(self, query: str, k: int = 10, *, strict: bool = False,
@@ -449,6 +460,14 @@ def _explain_node(snap, seg, plan, pid: int, params) -> tuple[bool, list[Explain
     same rules as evaluation, so a clause that does not match contributes nothing."""
     if plan is None:
         return False, []
+    ok, parts = _explain_unscaled(snap, seg, plan, pid, params)
+    if plan.scale != 1.0:  # a repeated clause counts once per copy
+        parts = [replace(p, weight=p.weight * plan.scale, score=p.score * plan.scale)
+                 for p in parts]
+    return ok, parts
+
+
+def _explain_unscaled(snap, seg, plan, pid: int, params) -> tuple[bool, list[ExplainPart]]:
     if isinstance(plan, BoolPlan):
         parts: list[ExplainPart] = []
         for child in plan.must:
