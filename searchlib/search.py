@@ -229,16 +229,8 @@ class Index:
         if default_operator.upper() not in ("AND", "OR"):
             raise ValueError(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
         self._params(k1, b, title_boost)  # validates them
-        try:
-            return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
-                                articles)
-        except (IndexError, ValueError, UnicodeDecodeError, OSError) as exc:
-            # Structural checks at open catch most damage; this catches the rest (e.g. a
-            # file overwritten in place) as one clear error instead of a traceback.
-            raise CorruptIndex(
-                f"index at {self.root} could not be read ({exc.__class__.__name__}); "
-                "run: searchlib check"
-            ) from exc
+        return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
+                            articles)
 
     def _search(self, query, k, strict, default_operator, fuzzy, k1, b, title_boost,
                 articles) -> SearchResults:

@@ -406,3 +406,17 @@ def test_damage_opened_without_verification_is_a_searchlib_error(small_index, tm
             idx.rank("korea missiles", k=50)
         except SearchlibError:
             pass
+
+
+def test_a_bug_is_not_disguised_as_a_damaged_index(small_index, monkeypatch):
+    """Damage is caught where files are parsed; a programming error must surface as itself,
+    not as "index damaged, rebuild it" (a rebuild would not help)."""
+    from searchlib import search
+
+    def broken(*args, **kwargs):
+        raise IndexError("a bug in ranking")
+
+    idx = searchlib.Index.open(small_index)
+    monkeypatch.setattr(search, "run", broken)
+    with pytest.raises(IndexError, match="a bug in ranking"):
+        idx.search("korea")
