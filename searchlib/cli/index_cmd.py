@@ -56,7 +56,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
     _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer,
                       prune_missing=prune_missing)
     click.echo(update_summary(report, index_dir))
-    if report.kept_subtrees:
+    if report.partial:
         click.echo(f"searchlib: error: {kept_message(report)}", err=True)
         ctx.exit(EXIT_ERROR)
 

@@ -264,10 +264,7 @@ class Segment:
         data = _open_checked(self.dir / fname, label, size, crc)  # tiny: always verified
         self._maps[fname] = data
         self._expected[fname] = (size, crc)
-        deleted = npy_array(data, label)
-        if deleted.dtype != np.bool_ or deleted.shape != (self.n_articles,):
-            raise CorruptIndex(f"deletion file of segment {self.name} does not match it")
-        return deleted
+        return _deleted_array(data, entry)
 
     def check(self) -> list[str]:
         """Problems with the files this segment opened (re-read now, not from the folder)."""
@@ -466,7 +463,11 @@ def load_deleted(seg_dir: Path, entry: dict) -> np.ndarray | None:
     if not name:
         return None
     label = f"{entry['name']}/{name}"
-    deleted = npy_array(read_checked(seg_dir / name, label, *entry["deleted_file"]), label)
+    return _deleted_array(read_checked(seg_dir / name, label, *entry["deleted_file"]), entry)
+
+
+def _deleted_array(data: mmap.mmap | bytes, entry: dict) -> np.ndarray:
+    deleted = npy_array(data, f"{entry['name']}/{entry['deleted']}")
     if deleted.dtype != np.bool_ or deleted.shape != (entry["articles"],):
         raise CorruptIndex(f"deletion file of segment {entry['name']} does not match it")
     return deleted

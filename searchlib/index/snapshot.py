@@ -79,12 +79,11 @@ class Snapshot:
         for seg in self.segments:
             problems += seg.check()
         for key in EXTRAS:
-            name, (size, crc) = self.manifest.get(key), self.manifest.get(f"{key}_file") or (0, 0)
-            data = self._extras.get(key)
+            name, data = self.manifest.get(key), self._extras.get(key)
             if name and data is None:
                 problems.append(f"missing file {name}")
-            elif name:
-                problems += check_data(data, name, size, crc)
+            elif name:  # the schema check guarantees its [size, crc] next to it
+                problems += check_data(data, name, *self.manifest[f"{key}_file"])
         return problems
 
     @property
@@ -168,8 +167,9 @@ def _stems(snapshot: weakref.ref[Snapshot]) -> dict[str, str]:
     """The commit's stem cache. The analyzer holds this weakly: it may sit in a reference
     cycle, which must not keep the snapshot's mapped files (and descriptors) alive."""
     snap = snapshot()
-    data = snap._extras.get("stems") if snap is not None else None
-    return parse_stems(bytes(data), snap.manifest.get("stems_file")) if snap and data else {}
+    if snap is None or not snap._extras.get("stems"):
+        return {}
+    return parse_stems(bytes(snap._extras["stems"]), snap.manifest.get("stems_file"))
 
 
 def _changed(root: Path, manifest: dict) -> bool:

@@ -223,8 +223,8 @@ class IndexWriter:
                 report.kept_subtrees.append(where)
             report.articles_kept += sum(n for _, _, n in rec[1])
 
-        # Files indexed from under these paths and not seen now are removed. A mistyped path
-        # holds no indexed files, so even a missing path is safe to include.
+        # Files indexed from under these paths and not seen now are removed, unless the folder
+        # (or path) holding them could not be listed: then they are kept, and reported.
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
         self.roots = sorted(set(roots) | set((old or {}).get("roots") or []))
         if self.prune_missing:  # a root that is gone for good is not re-synced any more
@@ -469,7 +469,6 @@ class IndexWriter:
         for p in getattr(self, "_written", []):
             with contextlib.suppress(OSError):
                 shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
-
 
     def _maybe_committed(self) -> bool:
         gen = getattr(self, "gen", None)
