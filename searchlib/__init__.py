@@ -25,16 +25,20 @@ from .errors import (  # noqa: E402
 if TYPE_CHECKING:
     from .search import Explanation, Hit, Index, IndexStats, SearchResults, UpdateReport
 
-# The engine (NumPy and the rest) loads on first use of these names, not on `import
-# searchlib`: the command line can then handle Ctrl-C before the heavy imports start.
+# The engine (NumPy and the rest) loads on the first use of one of these names, not on
+# `import searchlib`, so the command line can handle Ctrl-C before the heavy imports start.
 _FROM_SEARCH = ("Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport")
+_loaded = False
 
 
 def __getattr__(name: str) -> Any:
-    if name in _FROM_SEARCH:
+    global _loaded
+    if name in _FROM_SEARCH and not _loaded:  # once: a name deleted later stays deleted
         from . import search
 
-        return getattr(search, name)
+        globals().update({n: getattr(search, n) for n in _FROM_SEARCH})
+        _loaded = True
+        return globals()[name]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -1,5 +1,5 @@
 """`python -m searchlib ...` and the `searchlib` command: the CLI, with Ctrl-C handled from
-the first moment (loading the CLI's modules takes a noticeable fraction of a second)."""
+the first moment (`import searchlib` is light; loading the CLI and the engine is not)."""
 
 from searchlib.interrupt import exit_interrupted
 

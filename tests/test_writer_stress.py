@@ -319,10 +319,11 @@ def test_an_interrupt_right_after_the_manifest_rename_keeps_the_new_commit(tmp_p
 
 INTERRUPTED_STARTUP = textwrap.dedent("""
     import runpy, sys
+    loading = sys.argv[1]
 
     class CtrlC:  # the user presses Ctrl-C while the command line's modules load
         def find_spec(self, name, path=None, target=None):
-            if name == "click":
+            if name == loading:
                 raise KeyboardInterrupt
 
     sys.meta_path.insert(0, CtrlC())
@@ -331,9 +332,10 @@ INTERRUPTED_STARTUP = textwrap.dedent("""
 """)
 
 
-def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path):
-    proc = subprocess.run([sys.executable, "-c", INTERRUPTED_STARTUP], capture_output=True,
-                          text=True, cwd=tmp_path, timeout=60,
+@pytest.mark.parametrize("loading", ["numpy", "click"])
+def test_ctrl_c_during_start_up_is_one_line_and_exit_130(tmp_path, loading):
+    proc = subprocess.run([sys.executable, "-c", INTERRUPTED_STARTUP, loading],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60,
                           env=dict(os.environ, PYTHONPATH=str(REPO)))
     assert proc.returncode == 130 and proc.stderr == "searchlib: interrupted\n"
 
