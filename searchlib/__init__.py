@@ -5,6 +5,10 @@
     res = idx.search('"artillery shells" AND russia', k=10)
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
 from .budget import QueryBudget  # noqa: E402
@@ -19,14 +23,30 @@ from .errors import (  # noqa: E402
     QuerySyntaxError,
     SearchlibError,
 )
-from .search import (  # noqa: E402
-    Explanation,
-    Hit,
-    Index,
-    IndexStats,
-    SearchResults,
-    UpdateReport,
-)
+
+if TYPE_CHECKING:
+    from .search import Explanation, Hit, Index, IndexStats, SearchResults, UpdateReport
+
+# The engine (NumPy and the rest) loads on the first use of one of these names, not on
+# `import searchlib`, so the command line can handle Ctrl-C before the heavy imports start.
+_FROM_SEARCH = ("Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport")
+_loaded = False
+
+
+def __getattr__(name: str) -> Any:
+    global _loaded
+    if name in _FROM_SEARCH and not _loaded:  # once: a name deleted later stays deleted
+        from . import search
+
+        globals().update({n: getattr(search, n) for n in _FROM_SEARCH})
+        _loaded = True
+        return globals()[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FROM_SEARCH))
+
 
 __all__ = [
     "Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport", "QueryBudget",

@@ -89,10 +89,15 @@ def _suffix(name: str) -> str:
     return ext
 
 
-def find_sources(paths: Iterable[str | os.PathLike], warn: Warn) -> Iterator[Source]:
-    """Yield readable-looking files under PATHs lazily, in sorted order, each file once."""
+def find_sources(paths: Iterable[str | os.PathLike], warn: Warn, *,
+                 unlisted: list[str] | None = None) -> Iterator[Source]:
+    """Yield readable-looking files under PATHs lazily, in sorted order, each file once.
+
+    Absolute paths whose content could not be listed (a missing PATH, an unreadable folder)
+    are appended to `unlisted`: an updater must not take their files for deleted."""
     visited: dict[tuple[int, int], str] = {}  # folder identity -> where it was first read
     seen: set[str] = set()  # absolute paths already yielded (overlapping PATH arguments)
+    blind = unlisted if unlisted is not None else []
     for given in paths:
         raw = os.fsdecode(os.fspath(given))
         shown, root = _show(raw), os.path.abspath(raw)
@@ -100,12 +105,14 @@ def find_sources(paths: Iterable[str | os.PathLike], warn: Warn) -> Iterator[Sou
             st = os.stat(root)
         except FileNotFoundError:
             warn(f"no such file or folder: {shown}")
+            blind.append(root)
             continue
         except OSError as exc:
             warn(f"skipped {shown}: {exc.strerror or exc}")
+            blind.append(root)
             continue
         if stat.S_ISDIR(st.st_mode):
-            yield from _walk(root, shown, st, visited, seen, warn)
+            yield from _walk(root, shown, st, visited, seen, warn, blind)
         elif not stat.S_ISREG(st.st_mode):
             warn(f"skipped {shown}: not a regular file")
         elif _suffix(root) not in SUPPORTED_SUFFIXES:
@@ -115,7 +122,8 @@ def find_sources(paths: Iterable[str | os.PathLike], warn: Warn) -> Iterator[Sou
             yield _source(root, root, os.path.basename(root), st)
 
 
-def _list_dir(path: str, shown: str, warn: Warn) -> Iterator[os.DirEntry[str]]:
+def _list_dir(path: str, shown: str, warn: Warn,
+              blind: list[str]) -> Iterator[os.DirEntry[str]]:
     """One folder's entries, sorted; an unreadable folder is a warning, not a crash."""
     try:
         with os.scandir(path) as it:
@@ -123,15 +131,16 @@ def _list_dir(path: str, shown: str, warn: Warn) -> Iterator[os.DirEntry[str]]:
     except OSError as exc:
         reason = "permission denied" if isinstance(exc, PermissionError) else exc.strerror
         warn(f"skipped folder {shown}: {reason or exc}")
+        blind.append(path)
         return iter(())
 
 
 def _walk(root: str, shown: str, st: os.stat_result, visited: dict[tuple[int, int], str],
-          seen: set[str], warn: Warn) -> Iterator[Source]:
+          seen: set[str], warn: Warn, blind: list[str]) -> Iterator[Source]:
     """Depth-first walk with an explicit stack: no recursion limit, one listing per level."""
     if _already_visited(st, root, shown, [], visited, warn):
         return
-    stack = [((st.st_dev, st.st_ino), root, "", _list_dir(root, shown, warn))]
+    stack = [((st.st_dev, st.st_ino), root, "", _list_dir(root, shown, warn, blind))]
     while stack:
         _, folder, prefix, entries = stack[-1]
         entry = next(entries, None)
@@ -156,12 +165,13 @@ def _walk(root: str, shown: str, st: os.stat_result, visited: dict[tuple[int, in
             continue
         except OSError as exc:
             warn(f"skipped {_show(rel)}: {exc.strerror or exc}")
+            blind.append(path)
             continue
         if stat.S_ISDIR(est.st_mode):
             ancestors = [frame[0] for frame in stack]
             if not _already_visited(est, path, _show(rel), ancestors, visited, warn):
                 key = (est.st_dev, est.st_ino)
-                stack.append((key, path, rel + "/", _list_dir(path, _show(rel), warn)))
+                stack.append((key, path, rel + "/", _list_dir(path, _show(rel), warn, blind)))
         elif not stat.S_ISREG(est.st_mode):
             warn(f"skipped {_show(rel)}: not a regular file")  # a FIFO would block the reader
         elif path not in seen:

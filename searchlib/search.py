@@ -23,7 +23,7 @@ from .analysis import STEMMERS
 from .budget import DEFAULT_BUDGET, QueryBudget, Spend
 from .errors import CorruptIndex, InvalidArgument, SearchlibError
 from .index.snapshot import Snapshot
-from .index.storage import MANIFEST, SEGMENTS, crc32_file, read_manifest
+from .index.storage import MANIFEST
 from .index.writer import IndexWriter, UpdateReport
 from .query import capped, listing, parse, stopwords_warning
 from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
@@ -155,17 +155,24 @@ class Index:
     @classmethod
     def create_or_update(cls, paths, root: str | os.PathLike, *, rebuild: bool = False,
                          stemmer: str | None = None, warn=None, progress=None,
-                         **params) -> tuple[Index, UpdateReport]:
+                         prune_missing: bool = False, **params) -> tuple[Index, UpdateReport]:
         if stemmer is not None:
             _check_stemmer(stemmer)
-        report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer).update(
+        report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer,
+                             prune_missing=prune_missing).update(
             _as_list(paths), warn=warn, progress=progress
         )
         return cls(root, **params), report
 
-    def update(self, paths, *, warn=None, progress=None) -> UpdateReport:
-        """Add new files, re-index changed ones, drop deleted ones; then see the new commit."""
-        report = IndexWriter(self.root).update(_as_list(paths), warn=warn, progress=progress)
+    def update(self, paths, *, warn=None, progress=None,
+               prune_missing: bool = False) -> UpdateReport:
+        """Add new files, re-index changed ones, drop deleted ones; then see the new commit.
+
+        Articles from a folder or file that cannot be read now (permissions, a missing root
+        such as an unmounted drive) are kept and listed in `report.kept_subtrees`, unless
+        `prune_missing=True`, which drops them."""
+        report = IndexWriter(self.root, prune_missing=prune_missing).update(
+            _as_list(paths), warn=warn, progress=progress)
         self.refresh()
         return report
 
@@ -233,18 +240,8 @@ class Index:
         k = _check_k(k)
         _check_operator(default_operator)
         self._params(k1, b, title_boost)  # validates them
-        try:
-            return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
-                                articles)
-        except SearchlibError:
-            raise
-        except (IndexError, ValueError, UnicodeDecodeError, OSError) as exc:
-            # Structural checks at open catch most damage; this catches the rest (e.g. a
-            # file overwritten in place) as one clear error instead of a traceback.
-            raise CorruptIndex(
-                f"index at {self.root} could not be read ({exc.__class__.__name__}): "
-                "a file is damaged"
-            ) from exc
+        return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
+                            articles)
 
     def _search(self, query, k, strict, default_operator, fuzzy, k1, b, title_boost,
                 articles) -> SearchResults:
@@ -351,7 +348,6 @@ class Index:
     def stats(self, top: int = 10) -> IndexStats:
         snap = self.snapshot
         terms, surfaces = snap.vocabulary
-        size = sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
         # Candidates: each segment's most frequent terms; then exact live document counts.
         candidates: set[str] = set()
         for seg in snap.segments:
@@ -361,30 +357,17 @@ class Index:
         top_terms = [(fuzzy_mod.surface_of(snap, t), df) for df, t in ranked[:top] if df]
         return IndexStats(
             path=str(self.root), articles=snap.articles, paragraphs=snap.paragraphs,
-            vocabulary=len(terms), segments=len(snap.segments), bytes=size,
+            vocabulary=len(terms), segments=len(snap.segments), bytes=snap.size,
             generation=snap.generation, analyzer=dict(snap.manifest["analyzer"]),
             top_terms=top_terms,
         )
 
     def check(self) -> list[str]:
-        """Verify every file of the current commit against its checksum; [] means OK."""
-        problems = []
-        try:
-            manifest = read_manifest(self.root)  # the latest commit, not our snapshot's
-        except SearchlibError as exc:
-            return [str(exc)]
-        for entry in manifest["segments"]:
-            seg_dir = self.root / SEGMENTS / entry["name"]
-            files = dict(entry["files"])
-            if entry.get("deleted_file"):
-                files[entry["deleted"]] = entry["deleted_file"]
-            for fname, (size, crc) in files.items():
-                problems += _check_file(seg_dir / fname, f"{entry['name']}/{fname}", size, crc)
-        for key in ("sources", "stems"):
-            name, expected = manifest.get(key), manifest.get(f"{key}_file")
-            if name and expected:
-                problems += _check_file(self.root / name, name, *expected)
-        return problems
+        """Verify every file of this index's commit against its checksum; [] means OK.
+
+        It checks the commit this Index opened (call `refresh()` first for the latest), from
+        the files it opened: a writer committing meanwhile cannot make it report damage."""
+        return self.snapshot.check()
 
 
 def _check_k(k) -> int:
@@ -421,20 +404,6 @@ def _locate(snap: Snapshot, si: int, pid: int):
     seg = snap.segments[si]
     ai = int(seg.para_article[pid])
     return seg, ai, pid - int(seg.art_first[ai]) + 1
-
-
-def _check_file(path: Path, label: str, size: int, crc: int) -> list[str]:
-    try:
-        actual = path.stat().st_size
-        if actual != size:
-            return [f"{label}: {actual} bytes, expected {size}"]
-        if crc32_file(path) != crc:
-            return [f"{label}: checksum mismatch (file damaged)"]
-    except FileNotFoundError:
-        return [f"missing file {label}"]
-    except OSError as exc:
-        return [f"unreadable file {label}: {exc.strerror}"]
-    return []
 
 
 def _as_list(paths) -> list:

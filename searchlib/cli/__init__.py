@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import click
 
 from .. import __version__
+from ..interrupt import exit_interrupted
 from .bench_cmd import bench
 from .common import SearchlibGroup
 from .index_cmd import index
@@ -50,7 +51,10 @@ for _command in (index, search, shell, stats, check, bench):
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Console-script entry point (also `python -m searchlib`)."""
-    cli.main(args=list(argv) if argv is not None else None, prog_name="searchlib")
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="searchlib")
+    except KeyboardInterrupt:  # outside a command (parsing options, exiting)
+        exit_interrupted()
 
 
 __all__ = ["cli", "main"]

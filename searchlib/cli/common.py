@@ -25,6 +25,7 @@ from ..errors import (
     QuerySyntaxError,
     SearchlibError,
 )
+from ..interrupt import exit_interrupted
 from ..search import Index, UpdateReport
 from .output import clean, plural
 
@@ -154,11 +155,15 @@ class UsageLine(click.UsageError):
 
 
 class SearchlibGroup(click.Group):
-    """A click group that reports user errors of any subcommand as one line and exit 2."""
+    """A click group that reports user errors of any subcommand as one line and exit 2,
+    and Ctrl-C as one line and exit 130 (click's own answer is `Aborted!` and exit 1,
+    which is the "nothing found" code here)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:
+            exit_interrupted()
         except (SearchlibError, OSError) as exc:
             if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
                 raise  # click handles a closed pipe (`| head`) quietly
@@ -225,13 +230,13 @@ def _columns(stream: TextIO) -> int:
 
 
 def build(paths: Sequence[str | os.PathLike], root: Path, *, rebuild: bool = False,
-          stemmer: str | None = None) -> tuple[Index, UpdateReport]:
+          stemmer: str | None = None, prune_missing: bool = False) -> tuple[Index, UpdateReport]:
     """Create or update the index at `root`, with progress and warnings on stderr."""
     progress = Progress()
     try:
         return Index.create_or_update(
             list(paths), root, rebuild=rebuild, stemmer=stemmer, warn=progress.warn,
-            progress=progress,
+            progress=progress, prune_missing=prune_missing,
         )
     finally:
         progress.clear()

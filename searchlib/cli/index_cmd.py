@@ -8,8 +8,18 @@ import click
 
 from ..analysis import STEMMERS
 from ..errors import SearchlibError
-from ..index.storage import read_manifest
-from .common import DEFAULT_SOURCES, UsageLine, as_dir, build, index_option, update_summary
+from ..index.storage import read_manifest, recorded_roots
+from ..search import UpdateReport
+from .common import (
+    DEFAULT_SOURCES,
+    EXIT_ERROR,
+    UsageLine,
+    as_dir,
+    build,
+    index_option,
+    update_summary,
+)
+from .output import clean, plural
 
 
 @click.command("index", short_help="Build or update the index from files and folders.")
@@ -21,9 +31,12 @@ from .common import DEFAULT_SOURCES, UsageLine, as_dir, build, index_option, upd
 @click.option("--stemmer", type=click.Choice(STEMMERS), default=None,
               help="Word stemming for a new index [default: snowball; an existing index "
                    "keeps its own].")
+@click.option("--prune-missing", is_flag=True,
+              help="Drop the articles of folders and files that cannot be read now (a "
+                   "missing path, an unreadable folder) instead of keeping them.")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild: bool,
-          stemmer: str | None) -> None:
+          stemmer: str | None, prune_missing: bool) -> None:
     """Index the articles in PATHs (files or folders).
 
     Without PATH: the paths this index was built from (so `searchlib index` re-syncs an
@@ -33,6 +46,10 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
     disappeared from the given folders are dropped. Files that cannot be read (binary,
     empty...) are skipped with one warning each; the rest is indexed. On a terminal a
     progress bar shows the bytes read.
+
+    A folder or file that cannot be read now (permissions, a path that is gone, such as an
+    unmounted drive) keeps the articles indexed from it: the rest is committed, and the
+    command exits 2 saying so. --prune-missing drops those articles instead.
 
     \b
     Examples:
@@ -52,8 +69,12 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
             raise UsageLine(f"no PATH given and no {DEFAULT_SOURCES}/ folder here; name the "
                             "files or folders to index: searchlib index PATH...", ctx)
         paths = (Path(DEFAULT_SOURCES),)
-    _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer)
+    _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer,
+                      prune_missing=prune_missing)
     click.echo(update_summary(report, index_dir))
+    if report.partial:
+        click.echo(f"searchlib: error: {kept_message(report)}", err=True)
+        ctx.exit(EXIT_ERROR)
 
 
 def recorded_setting(index_dir: Path, key: str) -> str | None:
@@ -64,9 +85,10 @@ def recorded_setting(index_dir: Path, key: str) -> str | None:
         return None
 
 
-def recorded_roots(index_dir: Path) -> list[str]:
-    """The paths an existing index was built from ([] for a new or unreadable index)."""
-    try:
-        return list(read_manifest(index_dir).get("roots") or [])
-    except SearchlibError:
-        return []
+def kept_message(report: UpdateReport) -> str:
+    """One line on what an update could not re-read and therefore kept as it was."""
+    where = report.kept_subtrees
+    shown = clean(where[0]) + (f" and {len(where) - 1} more" if len(where) > 1 else "")
+    return (f"kept {plural(report.articles_kept, 'indexed article')} from "
+            f"{plural(len(where), 'path')} that could not be read ({shown}); fix that and run "
+            "again, or drop them with --prune-missing")

@@ -17,23 +17,26 @@ order, so a stable sort by term id yields (term, document, position) order direc
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import io
 import json
+import math
 import mmap
-import os
+import zlib
 from bisect import bisect_left
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from tokenize import TokenError
 
 import numpy as np
+from numpy.lib import format as npformat
 
 from ..analysis import Analyzer
 from ..errors import CorruptIndex, SearchlibError
-from .storage import crc32_file, write_file
-
-FIELDS = ("text", "title")
-_LAZY_FILES = ("vocab.txt", "surface.txt", "articles.json", "store.bin")
+from .schema import FIELDS
+from .storage import map_file, write_file
 
 
 def build_postings(tids: np.ndarray, docs: np.ndarray, pos: np.ndarray, n_terms: int) -> dict:
@@ -218,11 +221,15 @@ class FieldPostings:
     tf: np.ndarray
     pos: np.ndarray
     length: np.ndarray
+    label: str = ""  # segment/field, for messages
 
     @cached_property
     def pos_ptr(self) -> np.ndarray:
         out = np.zeros(len(self.tf) + 1, dtype=np.int64)
         np.cumsum(self.tf, out=out[1:])
+        if int(out[-1]) != len(self.pos) or not bool(np.all(self.tf >= 1)):
+            raise CorruptIndex(f"index file damaged: term frequencies of {self.label} do not "
+                               "match its positions")
         return out
 
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
@@ -231,92 +238,126 @@ class FieldPostings:
 
 
 class Segment:
-    """Read-only view of one segment directory, memory-mapped; deletions applied on top."""
+    """Read-only view of one segment directory, memory-mapped; deletions applied on top.
 
-    def __init__(self, directory: Path, entry: dict, deleted: np.ndarray | None,
-                 verify: bool = True) -> None:
+    Every file is mapped once, when the segment is opened: the snapshot keeps reading (and
+    `check` keeps verifying) the files of its own commit even after a writer unlinks them.
+    Everything parsed from a file is checked for shape here or where it is first decoded,
+    so a damaged file is a `CorruptIndex`, also with verify=False.
+    """
+
+    def __init__(self, directory: Path, entry: dict, verify: bool = True) -> None:
         self.dir = directory
         self.name = entry["name"]
         self.entry = entry
         self.n_articles = int(entry["articles"])
         self.n_paragraphs = int(entry["paragraphs"])
-        for fname, (size, crc) in entry["files"].items():
-            p = directory / fname
-            try:
-                actual = p.stat().st_size
-            except FileNotFoundError:
-                raise CorruptIndex(f"index file missing: {self.name}/{fname}") from None
-            if actual != size:
-                raise CorruptIndex(
-                    f"index file damaged: {self.name}/{fname} has {actual} bytes, expected {size}"
-                )
-            if verify and crc32_file(p) != crc:
-                raise CorruptIndex(f"index file damaged: {self.name}/{fname} fails its checksum")
+        self._maps: dict[str, mmap.mmap | bytes] = {}
+        self._expected: dict[str, tuple[int, int]] = {}
         try:
+            for fname, (size, crc) in entry["files"].items():
+                self._maps[fname] = _open_checked(directory / fname, f"{self.name}/{fname}",
+                                                  size, crc if verify else None)
+                self._expected[fname] = (size, crc)
+            self.deleted = None  # bool per article, or None
+            if entry.get("deleted"):
+                self.deleted = self._load_deleted(entry)
             self.fields = {f: self._field(f) for f in FIELDS}
-            self.art_first = self._load("art.first")
-            self.store_off = self._load("store.off")
-        except (ValueError, OSError) as exc:
-            raise CorruptIndex(f"index file damaged in segment {self.name}: {exc}") from None
-        self.deleted = deleted  # bool per article, or None
-        if deleted is not None and len(deleted) != self.n_articles:
-            raise CorruptIndex(f"deletion file of segment {self.name} does not match it")
-        self._validate()
-        # Files read later are opened now: a reader's snapshot stays readable even after a
-        # writer's commit has unlinked them (the open handle keeps the data alive).
-        self._files = {}
-        try:
-            for n in _LAZY_FILES:
-                self._files[n] = open(directory / n, "rb")  # noqa: SIM115
-        except OSError as exc:
+            self.art_first = self._array("art.first")
+            self.store_off = self._array("store.off")
+            self._validate()
+        except BaseException:
             self.close()
-            if exc.errno in (errno.EMFILE, errno.ENFILE):
-                raise SearchlibError("too many open files to open the index") from None
-            raise CorruptIndex(f"index file unreadable in segment {self.name}: {exc}") from None
+            raise
+
+    def _load_deleted(self, entry: dict) -> np.ndarray:
+        fname = entry["deleted"]
+        size, crc = entry["deleted_file"]
+        label = f"{self.name}/{fname}"
+        data = _open_checked(self.dir / fname, label, size, crc)  # tiny: always verified
+        self._maps[fname] = data
+        self._expected[fname] = (size, crc)
+        return _deleted_array(data, entry)
+
+    def check(self) -> list[str]:
+        """Problems with the files this segment opened (re-read now, not from the folder)."""
+        problems = []
+        for fname, (size, crc) in self._expected.items():
+            data = self._maps.get(fname)
+            if data is None or (isinstance(data, mmap.mmap) and data.closed):
+                problems.append(f"{self.name}/{fname}: closed")
+            else:
+                problems += check_data(data, f"{self.name}/{fname}", size, crc)
+        return problems
 
     def close(self) -> None:
-        for f in self._files.values():
-            f.close()
+        """Unmap what nothing uses any more (arrays still in use keep their mapping)."""
+        for data in self._maps.values():
+            if isinstance(data, mmap.mmap):
+                with contextlib.suppress(BufferError):
+                    data.close()
 
     def _validate(self) -> None:
         """Cheap structural checks, so a damaged file fails loudly instead of misleading."""
         sizes = {"text": self.n_paragraphs, "title": self.n_articles}
-        ok = len(self.art_first) == self.n_articles + 1
-        ok &= len(self.store_off) == self.n_paragraphs + 1
+        ok = _bounds(self.art_first, self.n_articles + 1, self.n_paragraphs)
+        ok = ok and _bounds(self.store_off, self.n_paragraphs + 1, len(self._maps["store.bin"]))
+        n_terms = len(self.fields["text"].ptr)
         for f, fp in self.fields.items():
-            ok &= len(fp.ptr) >= 1 and int(fp.ptr[0]) == 0 and int(fp.ptr[-1]) == len(fp.doc)
-            ok &= len(fp.tf) == len(fp.doc) and len(fp.length) == sizes[f]
-            ok &= bool(np.all(np.diff(fp.ptr) >= 0))
+            ok = ok and len(fp.ptr) == n_terms and _bounds(fp.ptr, n_terms, len(fp.doc))
+            ok = ok and len(fp.tf) == len(fp.doc) and len(fp.length) == sizes[f]
+            if ok and len(fp.doc):  # (tf is checked against positions where they are used)
+                ok = int(fp.doc.min()) >= 0 and int(fp.doc.max()) < sizes[f]
         if not ok:
             raise CorruptIndex(f"index files of segment {self.name} disagree with each other")
 
-    def _load(self, name: str) -> np.ndarray:
-        # A plain ndarray view of the mapping: np.memmap's Python-level __getitem__ is slow.
-        return np.asarray(np.load(self.dir / f"{name}.npy", mmap_mode="r", allow_pickle=False))
+    def _array(self, name: str) -> np.ndarray:
+        label = f"{self.name}/{name}.npy"
+        arr = npy_array(self._maps[f"{name}.npy"], label)
+        if arr.dtype != _DTYPES[name.split(".")[-1]] or arr.ndim != 1:
+            raise CorruptIndex(f"index file damaged: {label} holds {arr.dtype} values")
+        return arr
 
     def _field(self, field: str) -> FieldPostings:
         parts = ("ptr", "doc", "tf", "pos", "len")
-        return FieldPostings(*(self._load(f"{field}.{k}") for k in parts))
-
-    def _read(self, name: str) -> bytes:
-        f = self._files[name]
-        return os.pread(f.fileno(), os.fstat(f.fileno()).st_size, 0)
+        return FieldPostings(*(self._array(f"{field}.{k}") for k in parts),
+                             label=f"{self.name}/{field}")
 
     def _text(self, name: str) -> list[str]:
-        data = self._read(name)
-        return data.decode("utf-8").split("\n") if data else []
+        data = bytes(self._maps[name])
+        try:
+            return data.decode("utf-8").split("\n") if data else []
+        except UnicodeDecodeError:
+            raise CorruptIndex(f"index file damaged: {self.name}/{name} is not UTF-8") from None
+
+    def _terms(self, name: str) -> list[str]:
+        terms = self._text(name)
+        expected = len(self.fields["text"].ptr) - 1
+        if len(terms) != expected:
+            raise CorruptIndex(f"index file damaged: {self.name}/{name} has {len(terms)} "
+                               f"words, expected {expected}")
+        return terms
 
     @cached_property
     def vocab(self) -> list[str]:
-        return self._text("vocab.txt")
+        return self._terms("vocab.txt")
 
     @cached_property
     def surface(self) -> list[str]:
-        return self._text("surface.txt")
+        return self._terms("surface.txt")
 
     @cached_property
     def articles(self) -> list[list[str]]:
-        return json.loads(self._read("articles.json").decode("utf-8"))
+        label = f"{self.name}/articles.json"
+        try:
+            articles = json.loads(bytes(self._maps["articles.json"]).decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError):
+            raise CorruptIndex(f"index file damaged: {label} is not valid JSON") from None
+        if not (isinstance(articles, list) and len(articles) == self.n_articles and all(
+                isinstance(a, list) and len(a) == 3 and all(isinstance(x, str) for x in a)
+                for a in articles)):
+            raise CorruptIndex(f"index file damaged: {label} does not list the articles")
+        return articles
 
     @cached_property
     def art_first64(self) -> np.ndarray:
@@ -342,10 +383,7 @@ class Segment:
 
     @cached_property
     def _store(self) -> np.ndarray:
-        fd = self._files["store.bin"].fileno()
-        if os.fstat(fd).st_size == 0:  # an empty file cannot be memory-mapped
-            return np.zeros(0, dtype=np.uint8)
-        return np.frombuffer(mmap.mmap(fd, 0, access=mmap.ACCESS_READ), dtype=np.uint8)
+        return np.frombuffer(self._maps["store.bin"], dtype=np.uint8)
 
     def term_id(self, term: str) -> int:
         vocab = self.vocab
@@ -354,4 +392,95 @@ class Segment:
 
     def paragraph_text(self, pid: int) -> str:
         lo, hi = int(self.store_off[pid]), int(self.store_off[pid + 1])
-        return bytes(self._store[lo:hi]).decode("utf-8")
+        try:
+            return bytes(self._store[lo:hi]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise CorruptIndex(f"index file damaged: {self.name}/store.bin is not UTF-8") from None
+
+
+_DTYPES = {"ptr": np.dtype(np.int64), "off": np.dtype(np.int64), "doc": np.dtype(np.int32),
+           "tf": np.dtype(np.int32), "pos": np.dtype(np.int32), "len": np.dtype(np.int32),
+           "first": np.dtype(np.int32)}
+_NPY_HEADER_MAX = 65536 + 16  # magic, length and the largest header format 1.0 allows
+
+
+def _bounds(arr: np.ndarray, length: int, last: int) -> bool:
+    """An offsets array: `length` entries rising from 0 to `last`."""
+    return (len(arr) == length and length >= 1 and int(arr[0]) == 0 and int(arr[-1]) == last
+            and bool(np.all(arr[1:] >= arr[:-1])))
+
+
+def _open_checked(path: Path, label: str, size: int, crc: int | None) -> mmap.mmap | bytes:
+    """Map a file of the commit, with its recorded size (and checksum, unless crc is None)."""
+    try:
+        data = map_file(path)
+    except FileNotFoundError:
+        raise CorruptIndex(f"index file missing: {label}") from None
+    except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):
+            raise SearchlibError("too many open files to open the index") from None
+        raise CorruptIndex(f"index file unreadable: {label}: {exc.strerror or exc}") from None
+    if len(data) != size:
+        raise CorruptIndex(f"index file damaged: {label} has {len(data)} bytes, expected {size}")
+    if crc is not None and zlib.crc32(data) != crc:
+        raise CorruptIndex(f"index file damaged: {label} fails its checksum")
+    return data
+
+
+def check_data(data: mmap.mmap | bytes, label: str, size: int, crc: int) -> list[str]:
+    """`check`'s verdict on opened file data: [] or one line saying what is wrong."""
+    actual = data.size() if isinstance(data, mmap.mmap) else len(data)  # size() is fstat:
+    if actual != size:  # a file truncated since it was mapped is reported, never touched
+        return [f"{label}: {actual} bytes, expected {size}"]
+    if zlib.crc32(data) != crc:
+        return [f"{label}: checksum mismatch (file damaged)"]
+    return []
+
+
+def npy_array(data: mmap.mmap | bytes, label: str) -> np.ndarray:
+    """A 1.0/2.0 .npy file's array, as a view of `data` (no copy), or CorruptIndex."""
+    head = io.BytesIO(data[:_NPY_HEADER_MAX])
+    try:
+        version = npformat.read_magic(head)
+        readers = {(1, 0): npformat.read_array_header_1_0,
+                   (2, 0): npformat.read_array_header_2_0}
+        if version not in readers:
+            raise ValueError(f"unsupported .npy version {version}")
+        shape, fortran, dtype = readers[version](head)
+        if dtype.hasobject or fortran or not all(isinstance(n, int) for n in shape):
+            raise ValueError("not a plain array")
+        count = math.prod(shape)
+        offset = head.tell()
+        if offset + count * dtype.itemsize != len(data):
+            raise ValueError("size does not match the header")
+        if count == 0:
+            return np.zeros(shape, dtype=dtype)
+        return np.frombuffer(data, dtype=dtype, count=count, offset=offset).reshape(shape)
+    except (ValueError, SyntaxError, TypeError, TokenError, OverflowError) as exc:
+        raise CorruptIndex(f"index file damaged: {label} ({exc})") from None
+
+
+def read_checked(path: Path, label: str, size: int, crc: int) -> bytes:
+    """A file of the commit, read whole after checking its recorded size and checksum."""
+    data = _open_checked(path, label, size, crc)
+    try:
+        return bytes(data)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def load_deleted(seg_dir: Path, entry: dict) -> np.ndarray | None:
+    """A segment's deletion bitmap, verified against its checksum (None: nothing deleted)."""
+    name = entry.get("deleted")
+    if not name:
+        return None
+    label = f"{entry['name']}/{name}"
+    return _deleted_array(read_checked(seg_dir / name, label, *entry["deleted_file"]), entry)
+
+
+def _deleted_array(data: mmap.mmap | bytes, entry: dict) -> np.ndarray:
+    deleted = npy_array(data, f"{entry['name']}/{entry['deleted']}")
+    if deleted.dtype != np.bool_ or deleted.shape != (entry["articles"],):
+        raise CorruptIndex(f"deletion file of segment {entry['name']} does not match it")
+    return deleted

@@ -7,8 +7,10 @@ happens to be split into segments or whether deleted documents await a merge.
 
 from __future__ import annotations
 
+import contextlib
+import json
+import mmap
 import time
-import zlib
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -17,8 +19,11 @@ import numpy as np
 
 from ..analysis import Analyzer, check_version
 from ..errors import CorruptIndex
-from .segment import FIELDS, Segment, merge_vocabularies
-from .storage import SEGMENTS, load_stems, read_manifest
+from .segment import FIELDS, Segment, check_data, merge_vocabularies
+from .storage import MANIFEST, SEGMENTS, map_file, parse_stems, read_manifest
+
+RETRIES = 5
+EXTRAS = ("sources", "stems")  # files of a commit next to its segments
 
 
 @dataclass(frozen=True)
@@ -31,52 +36,66 @@ class FieldStats:
         return self.total_length / self.docs if self.docs else 0.0
 
 
-def load_deleted(seg_dir: Path, entry: dict) -> np.ndarray | None:
-    name = entry.get("deleted")
-    if not name:
-        return None
-    path = seg_dir / name
-    try:
-        if "deleted_file" in entry:
-            size, crc = entry["deleted_file"]
-            data = path.read_bytes()
-            if len(data) != size or zlib.crc32(data) != crc:
-                raise CorruptIndex(f"index file damaged: {entry['name']}/{name} fails its checksum")
-        arr = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise CorruptIndex(f"index file missing: {entry['name']}/{name}") from None
-    except (ValueError, OSError) as exc:
-        raise CorruptIndex(f"index file damaged: {entry['name']}/{name} ({exc})") from None
-    return arr.astype(bool, copy=False)
-
-
 class Snapshot:
-    """Immutable once opened: later commits by a writer do not change what it answers."""
+    """Immutable once opened: later commits by a writer do not change what it answers.
+
+    Every file of the commit is mapped when it is opened, so its answers, `check()` and
+    `size` all describe that one commit even while a writer commits and unlinks files.
+    """
 
     def __init__(self, root: Path, verify: bool = True) -> None:
         self.root = Path(root)
         # A writer may delete files of an older commit between our manifest read and opening
         # them; re-reading the manifest then finds the newer commit.
-        for attempt in range(5):
+        for attempt in range(RETRIES):
             manifest = read_manifest(self.root)
+            segments: list[Segment] = []
             try:
-                self.segments = [
-                    Segment(self.root / SEGMENTS / e["name"], e,
-                            load_deleted(self.root / SEGMENTS / e["name"], e), verify)
-                    for e in manifest["segments"]
-                ]
+                for e in manifest["segments"]:
+                    segments.append(Segment(self.root / SEGMENTS / e["name"], e, verify))
+                extras = {key: _map_extra(self.root, manifest, key) for key in EXTRAS}
+                if None in extras.values() and _changed(self.root, manifest):
+                    raise CorruptIndex("a commit replaced the files being opened")
                 break
             except CorruptIndex:
-                if attempt == 4 or read_manifest(self.root)["generation"] == manifest["generation"]:
+                for seg in segments:
+                    seg.close()
+                if attempt == RETRIES - 1 or not _changed(self.root, manifest):
                     raise
                 time.sleep(0.01)
         self.manifest = manifest
+        self.segments = segments
+        self._extras = extras
         self.generation = int(manifest["generation"])
         settings = manifest["analyzer"]
         check_version(settings, self.root)
         self.analyzer = Analyzer(settings.get("stemmer", "snowball"),
                                  settings.get("stopwords", True))
         self.stats = {f: self._field_stats(f) for f in FIELDS}
+
+    def check(self) -> list[str]:
+        """Verify every file of this commit against its recorded size and checksum."""
+        problems = []
+        for seg in self.segments:
+            problems += seg.check()
+        for key in EXTRAS:
+            name, data = self.manifest.get(key), self._extras.get(key)
+            if name and data is None:
+                problems.append(f"missing file {name}")
+            elif name:  # the schema check guarantees its [size, crc] next to it
+                problems += check_data(data, name, *self.manifest[f"{key}_file"])
+        return problems
+
+    @property
+    def size(self) -> int:
+        """Bytes of the commit's files, as recorded (the same for every reader of it)."""
+        total = 0
+        for entry in self.manifest["segments"]:
+            total += sum(size for size, _ in entry["files"].values())
+            total += entry["deleted_file"][0] if entry.get("deleted") else 0
+        for key in EXTRAS:
+            total += (self.manifest.get(f"{key}_file") or (0, 0))[0]
+        return total
 
     def _field_stats(self, field: str) -> FieldStats:
         docs = total = 0
@@ -118,12 +137,19 @@ class Snapshot:
         """word → stem for the (folded, unstemmed) words the index has seen: its vocabulary of
         words as written. Empty with stemmer "none" (the terms are the words then) or if the
         file is damaged. Words of removed articles may linger until a rebuild."""
-        return load_stems(self.root, self.manifest)
+        data = self._extras.get("stems")
+        if not data:
+            return {}
+        return parse_stems(bytes(data), self.manifest.get("stems_file"))
 
     def close(self) -> None:
         """Release open files now (they are also released when the snapshot is dropped)."""
         for seg in self.segments:
             seg.close()
+        for data in self._extras.values():
+            if isinstance(data, mmap.mmap):
+                with contextlib.suppress(BufferError):
+                    data.close()
 
     @property
     def paragraphs(self) -> int:
@@ -132,3 +158,25 @@ class Snapshot:
     @property
     def articles(self) -> int:
         return self.stats["title"].docs
+
+
+def _map_extra(root: Path, manifest: dict, key: str) -> mmap.mmap | bytes | None:
+    """The commit's file list or stem cache, mapped; None if it is missing."""
+    name = manifest.get(key)
+    if not name:
+        return b""
+    try:
+        return map_file(root / name)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CorruptIndex(f"index file unreadable: {name}: {exc.strerror or exc}") from None
+
+
+def _changed(root: Path, manifest: dict) -> bool:
+    """Whether a newer commit replaced `manifest` (so a missing file may just be old)."""
+    try:
+        latest = json.loads((root / MANIFEST).read_text("utf-8"))
+        return latest.get("generation") != manifest["generation"]
+    except (OSError, ValueError, AttributeError):
+        return False

@@ -26,6 +26,7 @@ from ..errors import (
     IndexWriteError,
     NotAnIndex,
 )
+from .schema import manifest_problem
 
 FORMAT_NAME = "searchlib-index"
 FORMAT_VERSION = 1
@@ -44,12 +45,23 @@ def failpoint(name: str) -> None:
 
 def crc32_file(path: Path) -> int:
     """CRC-32 of a whole file, through a read-only mapping (no copy into Python memory)."""
+    data = map_file(path)
+    try:
+        return zlib.crc32(data)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def map_file(path: Path) -> mmap.mmap | bytes:
+    """The whole file, mapped read-only (b"" if empty: an empty file cannot be mapped).
+
+    A mapping keeps the file's data reachable after a writer's commit unlinks it, so a
+    reader (and `check`) keeps seeing the very commit it opened."""
     with open(path, "rb") as f:
-        size = os.fstat(f.fileno()).st_size
-        if size == 0:
-            return 0
-        with mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return zlib.crc32(mm)
+        if os.fstat(f.fileno()).st_size == 0:
+            return b""
+        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
 
 
 def fsync_dir(path: Path) -> None:
@@ -106,7 +118,7 @@ def read_manifest(root: Path) -> dict:
         raise IndexNotFound(f"no index at {root}")
     try:
         manifest = json.loads(mpath.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise CorruptIndex(f"{mpath} is unreadable or damaged ({exc.__class__.__name__})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
         raise NotAnIndex(f"{root} is not a searchlib index ({MANIFEST} is not ours)")
@@ -116,10 +128,23 @@ def read_manifest(root: Path) -> dict:
             f"index at {root} has format version {version}; this searchlib reads version "
             f"{FORMAT_VERSION}: it needs a rebuild"
         )
-    for key in ("generation", "analyzer", "segments"):
-        if key not in manifest:
-            raise CorruptIndex(f"{mpath} is damaged (no {key!r})")
+    problem = manifest_problem(manifest)
+    if problem:
+        raise CorruptIndex(f"{mpath} is damaged: {problem}")
     return manifest
+
+
+def recorded_roots(root: Path) -> list[str]:
+    """The paths an index was built from, read leniently ([] if there are none to read):
+    `searchlib index --rebuild` must still find them when the rest of the manifest is bad."""
+    try:
+        manifest = json.loads((root / MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return []
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
+        return []
+    roots = manifest.get("roots")
+    return [r for r in roots if isinstance(r, str)] if isinstance(roots, list) else []
 
 
 def write_manifest(root: Path, manifest: dict, on_renamed=None) -> None:
@@ -204,11 +229,18 @@ def load_stems(root: Path, manifest: dict | None) -> dict[str, str]:
         return {}
     try:
         data = (root / name).read_bytes()
-        expected = (manifest or {}).get("stems_file")
-        if expected and (len(data) != expected[0] or zlib.crc32(data) != expected[1]):
-            return {}  # damaged: recompute stems rather than trust it
+    except OSError:
+        return {}
+    return parse_stems(data, (manifest or {}).get("stems_file"))
+
+
+def parse_stems(data: bytes, expected: list[int] | None) -> dict[str, str]:
+    """The stem cache's content, or {} if it does not match its recorded size and checksum."""
+    if expected and (len(data) != expected[0] or zlib.crc32(data) != expected[1]):
+        return {}  # damaged: recompute stems rather than trust it
+    try:
         text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError):
+    except UnicodeDecodeError:
         return {}
     pairs = (line.split("\t") for line in text.split("\n") if line)
     return {p[0]: p[1] for p in pairs if len(p) == 2}

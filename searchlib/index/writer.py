@@ -32,10 +32,12 @@ from .segment import (
     build_postings,
     expand_ranges,
     json_bytes,
+    load_deleted,
     merge_vocabularies,
+    npy_array,
+    read_checked,
     write_segment,
 )
-from .snapshot import load_deleted
 from .storage import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -70,6 +72,8 @@ class UpdateReport:
     paragraphs: int = 0
     segments: int = 0
     merged: int = 0
+    articles_kept: int = 0  # indexed from files or folders that could not be read now
+    kept_subtrees: list[str] = field(default_factory=list)  # where those are (absolute paths)
     committed: bool = False
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
@@ -77,6 +81,11 @@ class UpdateReport:
     @property
     def changed(self) -> bool:
         return bool(self.files_added or self.files_changed or self.files_removed)
+
+    @property
+    def partial(self) -> bool:
+        """Some indexed articles could not be re-read and were kept as they were."""
+        return bool(self.kept_subtrees)
 
 
 def _under(path: str, roots: list[str]) -> bool:
@@ -113,10 +122,15 @@ def _manifest_is_ours(root: Path) -> bool:
 
 
 class IndexWriter:
+    """Updates one index. `prune_missing` drops the articles of folders and files that cannot
+    be read now (unreadable, or a root that is gone); by default they are kept, because an
+    unmounted drive or a permission slip must not silently empty an index."""
+
     def __init__(self, root: Path, *, rebuild: bool = False, stemmer: str | None = None,
-                 stopwords: bool | None = None) -> None:
+                 stopwords: bool | None = None, prune_missing: bool = False) -> None:
         self.root = Path(root)
         self.rebuild = rebuild
+        self.prune_missing = prune_missing
         self.want = {"stemmer": stemmer, "stopwords": stopwords}
 
     def update(self, paths: Iterable[str | os.PathLike], *,
@@ -204,11 +218,21 @@ class IndexWriter:
                     deletions.setdefault(seg, []).append((first, n))
                 report.articles_removed += n
 
-        # Files indexed from under these paths and not seen now are removed. A mistyped path
-        # holds no indexed files, so even a missing path is safe to include.
+        def keep(where: str, rec: list) -> None:
+            """`where` could not be read: what was indexed from it stays, and is reported."""
+            if where not in report.kept_subtrees:
+                report.kept_subtrees.append(where)
+            report.articles_kept += sum(n for _, _, n in rec[1])
+
+        # Files indexed from under these paths and not seen now are removed, unless the folder
+        # (or path) holding them could not be listed: then they are kept, and reported.
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
         self.roots = sorted(set(roots) | set((old or {}).get("roots") or []))
-        found = list(find_sources(paths, warn))  # listed first: a progress bar needs a total
+        if self.prune_missing:  # a root that is gone for good is not re-synced any more
+            self.roots = [r for r in self.roots if r not in roots or os.path.exists(r)]
+        unlisted: list[str] = []  # folders (or roots) whose content could not be listed
+        # listed first: a progress bar needs a total
+        found = list(find_sources(paths, warn, unlisted=unlisted))
         seen = {src.path for src in found}
         fresh = [src for src in found
                  if self.rebuild or (sources.get(src.path) or [None])[0] != src.stamp]
@@ -220,9 +244,15 @@ class IndexWriter:
             first = next(stream, None) if stream is not None else None
             if first is None:
                 report.files_skipped += 1
-            if stream is None or (first is None and not prev):
-                # unreadable now: keep what was indexed before, if anything; a new file with
-                # nothing to index: warned about, not recorded
+            if stream is None:  # unreadable now (permissions, I/O): content unknown
+                reading.finished(src)
+                if prev and self.prune_missing:
+                    forget(sources.pop(src.path))
+                    report.files_removed += 1
+                elif prev:
+                    keep(src.path, prev)
+                continue
+            if first is None and not prev:  # a new file with nothing to index
                 reading.finished(src)
                 continue
             if prev:
@@ -250,6 +280,10 @@ class IndexWriter:
 
         if not self.rebuild:
             for key in [k for k in sources if k not in seen and _under(k, roots)]:
+                blind = next((u for u in unlisted if _under(key, [u])), None)
+                if blind is not None and not self.prune_missing:
+                    keep(blind, sources[key])  # not seen because not listable: not gone
+                    continue
                 forget(sources.pop(key))
                 report.files_removed += 1
         if self.rebuild:
@@ -274,19 +308,28 @@ class IndexWriter:
         report.paragraphs = sum(e["paragraphs"] - e.get("deleted_paragraphs", 0) for e in entries)
 
     def _load_sources(self, manifest: dict) -> dict[str, list]:
-        name = manifest.get("sources")
-        if not name:
-            return {}
+        """The file list, verified first: a wrong range would delete the wrong articles."""
+        name = manifest["sources"]
+        rebuild = "it needs a rebuild"
         try:
-            sources = json.loads((self.root / name).read_text("utf-8"))
+            data = read_checked(self.root / name, name, *manifest["sources_file"])
+        except CorruptIndex as exc:
+            raise CorruptIndex(f"{exc}, so the index at {self.root} cannot be updated; "
+                               f"{rebuild}") from None
+        segments = {e["name"]: e["articles"] for e in manifest["segments"]}
+        try:
+            sources = json.loads(data.decode("utf-8"))
             for stamp, ranges in sources.values():  # the layout this version writes
                 if len(stamp) != 4 or any(len(r) != 3 for r in ranges):
                     raise ValueError("unexpected record")
+                for seg, first, n in ranges:
+                    if seg in segments and not 0 <= first <= first + n <= segments[seg]:
+                        raise ValueError("a range outside its segment")
             return sources
-        except (OSError, ValueError, TypeError, AttributeError):
+        except (ValueError, TypeError, AttributeError, RecursionError):
             raise CorruptIndex(
                 f"the file list of the index at {self.root} is damaged or from an older "
-                "searchlib: it needs a rebuild"
+                f"searchlib; {rebuild}"
             ) from None
 
     def _max_generation(self) -> int:
@@ -325,8 +368,12 @@ class IndexWriter:
             self._written.append(seg_dir / fname)
             entry["deleted_file"] = list(write_file(seg_dir / fname, _npy_bytes(deleted)))
             fsync_dir(seg_dir)
-            first = np.load(seg_dir / "art.first.npy", mmap_mode="r")
-            counts = np.diff(np.asarray(first, dtype=np.int64))
+            label = f"{entry['name']}/art.first.npy"
+            first = npy_array(read_checked(seg_dir / "art.first.npy", label,
+                                           *entry["files"]["art.first.npy"]), label)
+            if first.shape != (entry["articles"] + 1,):
+                raise CorruptIndex(f"index file damaged: {label} does not match its segment")
+            counts = np.diff(first.astype(np.int64))
             entry["deleted"] = fname
             entry["deleted_count"] = int(deleted.sum())
             entry["deleted_paragraphs"] = int(counts[deleted].sum())
@@ -418,9 +465,26 @@ class IndexWriter:
             p.unlink(missing_ok=True)
 
     def _cleanup_uncommitted(self) -> None:
+        """Remove this update's files, unless its commit may have happened: an interrupt or
+        error arriving just after the manifest rename must not delete what the live manifest
+        names. What is on disk decides, not how far the code got."""
+        if self._maybe_committed():
+            return  # anything left over is garbage the next writer collects
         for p in getattr(self, "_written", []):
             with contextlib.suppress(OSError):
                 shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+
+    def _maybe_committed(self) -> bool:
+        gen = getattr(self, "gen", None)
+        if gen is None:
+            return False
+        try:
+            live = json.loads((self.root / MANIFEST).read_text("utf-8"))
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError):
+            return True  # cannot tell: keeping files is always safe
+        return not isinstance(live, dict) or live.get("generation") == gen
 
 
 def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path]):
@@ -429,8 +493,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
     Works on arrays only: postings are expanded back to (term, doc, position) triples with
     merged term ids and renumbered documents, then rebuilt by the same routine as a flush.
     """
-    segs = [Segment(seg_root / e["name"], e, load_deleted(seg_root / e["name"], e))
-            for e in entries]
+    segs = [Segment(seg_root / e["name"], e) for e in entries]  # verified: we rewrite them
     merged_terms = merge_vocabularies(segs)
     terms = sorted(merged_terms)
     gid = {t: i for i, t in enumerate(terms)}

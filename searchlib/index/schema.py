@@ -1,0 +1,107 @@
+"""The manifest's schema, checked every time a manifest is read.
+
+A manifest that parses as JSON can still be damaged (a renamed key, a wrong type, an unknown
+stemmer). Every reader and the writer trust what it says, so it is checked once, up front,
+and any problem is one `CorruptIndex` line instead of a KeyError deep inside a command.
+File names are checked too: they are joined to the index path, so `../x` must never pass.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..analysis import STEMMERS
+
+FIELDS = ("text", "title")
+SEGMENT_FILES = frozenset(
+    [f"{f}.{k}.npy" for f in FIELDS for k in ("ptr", "doc", "tf", "pos", "len")]
+    + ["art.first.npy", "store.off.npy", "vocab.txt", "surface.txt", "store.bin",
+       "articles.json"]
+)
+SEGMENT_NAME = re.compile(r"seg-\d+-m?\d+")
+DELETED_NAME = re.compile(r"deleted-\d+\.npy")
+SOURCES_NAME = re.compile(r"sources-\d+\.json")
+STEMS_NAME = re.compile(r"stems-\d+\.tsv")
+CRC_LIMIT = 2**32
+
+
+def manifest_problem(manifest: dict[str, Any]) -> str | None:
+    """What is wrong with a manifest (of our format and version), or None if it is sound."""
+    generation = manifest.get("generation")
+    if not _count(generation):
+        return f"'generation' is {generation!r}, not a whole number"
+    problem = _analyzer_problem(manifest.get("analyzer"))
+    if problem:
+        return problem
+    segments = manifest.get("segments")
+    if not isinstance(segments, list):
+        return "'segments' is not a list"
+    names: set[str] = set()
+    for i, entry in enumerate(segments):
+        problem = _segment_problem(entry)
+        if problem:
+            return f"segment {i}: {problem}"
+        if entry["name"] in names:
+            return f"segment {entry['name']} is listed twice"
+        names.add(entry["name"])
+    for key, pattern, required in (("sources", SOURCES_NAME, True),
+                                   ("stems", STEMS_NAME, False)):
+        name, recorded = manifest.get(key), manifest.get(f"{key}_file")
+        if name is None and not required:
+            continue
+        if not _name(name, pattern):
+            return f"{key!r} is {name!r}, not a file name of an index"
+        if not _size_crc(recorded):
+            return f"'{key}_file' is {recorded!r}, not [size, checksum]"
+    roots = manifest.get("roots")
+    if not isinstance(roots, list) or not all(isinstance(r, str) for r in roots):
+        return "'roots' is not a list of paths"
+    return None
+
+
+def _analyzer_problem(analyzer: object) -> str | None:
+    if not isinstance(analyzer, dict):
+        return "'analyzer' is not an object"
+    if analyzer.get("stemmer") not in STEMMERS:
+        return f"unknown stemmer {analyzer.get('stemmer')!r}"
+    if not isinstance(analyzer.get("stopwords"), bool):
+        return f"'stopwords' is {analyzer.get('stopwords')!r}, not true or false"
+    return None
+
+
+def _segment_problem(entry: object) -> str | None:
+    if not isinstance(entry, dict):
+        return "not an object"
+    if not _name(entry.get("name"), SEGMENT_NAME):
+        return f"'name' is {entry.get('name')!r}, not a segment name"
+    for key in ("articles", "paragraphs"):
+        if not _count(entry.get(key)):
+            return f"{key!r} is {entry.get(key)!r}, not a count"
+    files = entry.get("files")
+    if not isinstance(files, dict) or set(files) != SEGMENT_FILES:
+        return "'files' does not list the files of a segment"
+    if not all(_size_crc(v) for v in files.values()):
+        return "'files' holds a size or checksum that is not a number"
+    if "deleted" not in entry:
+        return None
+    if not _name(entry["deleted"], DELETED_NAME) or not _size_crc(entry.get("deleted_file")):
+        return "its deletion file is not named or not checksummed"
+    for key, limit in (("deleted_count", "articles"), ("deleted_paragraphs", "paragraphs")):
+        value = entry.get(key)
+        if not _count(value) or value > entry[limit]:
+            return f"{key!r} is {value!r}, not a count up to {limit!r}"
+    return None
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _size_crc(value: object) -> bool:
+    return (isinstance(value, list) and len(value) == 2 and all(_count(v) for v in value)
+            and value[1] < CRC_LIMIT)
+
+
+def _name(value: object, pattern: re.Pattern[str]) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
