@@ -23,8 +23,17 @@ from .search import (  # noqa: E402
     Index,
     IndexStats,
     SearchResults,
-    UpdateReport,
 )
+
+
+def __getattr__(name: str):
+    """`UpdateReport` lives with the index writer, which a search does not need to import."""
+    if name == "UpdateReport":
+        from .index.writer import UpdateReport
+
+        return UpdateReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport",

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
-
 if TYPE_CHECKING:
     from .index.snapshot import Snapshot
 
@@ -34,6 +31,9 @@ def expand(word: str, term: str, snap: Snapshot, edits: int,
     closest first and, among equally close ones, the most frequent first."""
     if edits <= 0 or not word:
         return []
+    from rapidfuzz import process  # imported on first use: most queries need no fuzzing
+    from rapidfuzz.distance import OSA
+
     terms, surfaces = snap.vocabulary
     best: dict[int, int] = {}
     for query, choices in ((word, surfaces), (term, terms)):

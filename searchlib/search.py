@@ -13,6 +13,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,11 +22,13 @@ from . import highlight
 from .errors import CorruptIndex, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST, SEGMENTS, crc32_file, read_manifest
-from .index.writer import IndexWriter, UpdateReport
 from .query import parse, shown
 from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
 from .ranking import positive_terms as _positive_terms
 from .ranking import tf_weight as _tf_weight
+
+if TYPE_CHECKING:
+    from .index.writer import UpdateReport
 
 MIN_HITS = 3  # below this many matching paragraphs the fuzzy fallback is tried
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
@@ -140,6 +143,8 @@ class Index:
     def build(cls, paths, root: str | os.PathLike, *, stemmer: str = "snowball",
               stopwords: bool = True, warn=None, progress=None, **params) -> Index:
         """Index `paths` from scratch into `root` (replacing an existing searchlib index)."""
+        from .index.writer import IndexWriter  # the writer is not needed to search
+
         IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
             _as_list(paths), warn=warn, progress=progress
         )
@@ -149,6 +154,8 @@ class Index:
     def create_or_update(cls, paths, root: str | os.PathLike, *, rebuild: bool = False,
                          stemmer: str | None = None, warn=None, progress=None,
                          **params) -> tuple[Index, UpdateReport]:
+        from .index.writer import IndexWriter
+
         report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer).update(
             _as_list(paths), warn=warn, progress=progress
         )
@@ -156,6 +163,8 @@ class Index:
 
     def update(self, paths, *, warn=None, progress=None) -> UpdateReport:
         """Add new files, re-index changed ones, drop deleted ones; then see the new commit."""
+        from .index.writer import IndexWriter
+
         report = IndexWriter(self.root).update(_as_list(paths), warn=warn, progress=progress)
         self.refresh()
         return report
@@ -483,6 +492,16 @@ def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | N
         if best is None or part.score > best.score:
             best = part
     return best
+
+
+def __getattr__(name: str):
+    """`UpdateReport` on demand: importing the writer (and corpus readers) costs a one-shot
+    search time it does not need."""
+    if name == "UpdateReport":
+        from .index.writer import UpdateReport
+
+        return UpdateReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Index", "Hit", "SearchResults", "Explanation", "ExplainPart", "IndexStats",

@@ -13,14 +13,17 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 from click.core import ParameterSource
 
 from ..errors import CorruptIndex, QuerySyntaxError, SearchlibError
-from ..search import Index, UpdateReport
+from ..search import Index
 from .output import clean, plural
+
+if TYPE_CHECKING:
+    from ..index.writer import UpdateReport
 
 INDEX_ENV = "SEARCHLIB_INDEX"
 DEFAULT_INDEX = "index"
