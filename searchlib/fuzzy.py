@@ -1,14 +1,22 @@
-"""Fuzzy expansion over the index vocabulary (rapidfuzz), for typos and `term~`.
+"""Expansion over the index vocabulary: close words for typos and `term~` (rapidfuzz), and
+the words a `prefix*` starts.
 
 A typed word is compared both as a word (against each term's readable surface form) and
 as a stem (against the terms themselves), with optimal-string-alignment distance, so a
 swapped pair of letters ("Acemolgu") costs one edit. Short words are not expanded: at four
 letters one edit reaches too many unrelated words.
+
+A prefix is compared with the words as written (folded, unstemmed): `communis*` must find
+communist and communism, not every word whose *stem* starts like the stem of "communis"
+(communiqué, communication).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
+
+from .index.storage import load_stems
 
 if TYPE_CHECKING:
     from .index.snapshot import Snapshot
@@ -46,6 +54,29 @@ def expand(word: str, term: str, snap: Snapshot, edits: int,
     ranked = sorted((it for it in best.items() if dfs[it[0]]),  # no words of deleted texts
                     key=lambda it: (it[1], -dfs[it[0]], it[0]))
     return [(terms[idx], max(0.5, 1.0 - dist / max(len(word), 1))) for idx, dist in ranked[:limit]]
+
+
+_WORDS: WeakKeyDictionary[Snapshot, dict[str, str]] = WeakKeyDictionary()
+
+
+def words(snap: Snapshot) -> dict[str, str]:
+    """Every folded word the index has seen → its term: the word → stem cache the writer
+    stores, plus each term's readable form (which also covers numbers, never stemmed, and
+    an index whose cache is missing). Built once per snapshot."""
+    found = _WORDS.get(snap)
+    if found is None:
+        terms, surfaces = snap.vocabulary
+        found = dict(zip(surfaces, terms))
+        found.update(load_stems(snap.root, snap.manifest))
+        _WORDS[snap] = found
+    return found
+
+
+def prefix_terms(snap: Snapshot, prefix: str) -> set[str]:
+    """Terms of the index words that start with `prefix` (a folded, unstemmed word)."""
+    if not prefix:
+        return set()
+    return {term for word, term in words(snap).items() if word.startswith(prefix)}
 
 
 def surface_of(snap: Snapshot, term: str) -> str:

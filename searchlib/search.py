@@ -23,14 +23,25 @@ from .errors import CorruptIndex, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST, SEGMENTS, crc32_file, read_manifest
 from .query import parse, shown
-from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
+from .ranking import (
+    BM25,
+    FEW,
+    BoolPlan,
+    Compiler,
+    PhraseLeaf,
+    TermLeaf,
+    blended_tf,
+    member,
+    phrase_matches,
+    run,
+)
 from .ranking import positive_terms as _positive_terms
 from .ranking import tf_weight as _tf_weight
 
 if TYPE_CHECKING:
     from .index.writer import UpdateReport
 
-MIN_HITS = 3  # below this many matching paragraphs the fuzzy fallback is tried
+MIN_HITS = FEW  # below this many matching paragraphs the fuzzy fallback is tried
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
 
@@ -383,6 +394,16 @@ class Index:
         return problems
 
 
+def _has(seg, fld: str, term: str, doc: int) -> bool:
+    """Whether `term` occurs in document `doc` of field `fld` of the segment."""
+    tid = seg.term_id(term)
+    if tid < 0:
+        return False
+    docs, _ = seg.fields[fld].postings(tid)
+    i = int(np.searchsorted(docs, doc))
+    return i < len(docs) and docs[i] == doc
+
+
 def _locate(snap: Snapshot, si: int, pid: int):
     """(segment, article ordinal, 1-based paragraph number) of paragraph `pid` of segment si."""
     seg = snap.segments[si]
@@ -474,8 +495,21 @@ def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | N
             df += len(found) if live is None else int(live[found].sum())
         return ExplainPart(fld, leaf.label, " ".join(leaf.terms), df, stats.docs, idf_v, tf,
                            length, stats.avg_length, fweight, fweight * idf_v * tfw)
-    best = None
     assert isinstance(leaf, TermLeaf)
+    if leaf.blended:  # prefix words count as one word: tf summed, one idf
+        docs, tfs = blended_tf(seg, fld, leaf.terms)
+        i = int(np.searchsorted(docs, doc))
+        if i >= len(docs) or docs[i] != doc:
+            return None
+        tf = float(tfs[i])
+        idf_v = leaf.idfs[fld][0]
+        tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
+                               params.k1, params.b)[0])
+        words = [t for t in leaf.terms if _has(seg, fld, t, doc)]
+        df = max(snap.doc_freq(t, fld) for t in leaf.terms)
+        return ExplainPart(fld, leaf.label, " | ".join(words), df, stats.docs, idf_v, tf,
+                           length, stats.avg_length, fweight, fweight * idf_v * tfw)
+    best = None
     for term, w, idf_v in zip(leaf.terms, leaf.weights, leaf.idfs[fld]):
         tid = seg.term_id(term)
         if tid < 0:
