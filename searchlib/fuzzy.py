@@ -13,10 +13,11 @@ communist and communism, not every word whose *stem* starts like the stem of "co
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
 from weakref import WeakKeyDictionary
 
-from .index.storage import load_stems
+from .index.storage import stems_text
 
 if TYPE_CHECKING:
     from .index.snapshot import Snapshot
@@ -56,33 +57,47 @@ def expand(word: str, term: str, snap: Snapshot, edits: int,
     return [(terms[idx], max(0.5, 1.0 - dist / max(len(word), 1))) for idx, dist in ranked[:limit]]
 
 
-_WORDS: WeakKeyDictionary[Snapshot, dict[str, str]] = WeakKeyDictionary()
+_STEMS_TEXT: WeakKeyDictionary[Snapshot, str] = WeakKeyDictionary()
 
 
-def words(snap: Snapshot) -> dict[str, str]:
-    """Every folded word the index has seen → its term: the word → stem cache the writer
-    stores, plus each term's readable form (which also covers numbers, never stemmed, and
-    an index whose cache is missing). Built once per snapshot."""
-    found = _WORDS.get(snap)
-    if found is None:
-        terms, surfaces = snap.vocabulary
-        found = dict(zip(surfaces, terms))
-        found.update(load_stems(snap.root, snap.manifest))
-        _WORDS[snap] = found
-    return found
+def _stems_text(snap: Snapshot) -> str:
+    """The index's word → stem cache as text, with a newline in front (read once per
+    snapshot): searching it for "\nprefix" finds the words without parsing them all."""
+    text = _STEMS_TEXT.get(snap)
+    if text is None:
+        text = _STEMS_TEXT[snap] = "\n" + stems_text(snap.root, snap.manifest)
+    return text
 
 
 def prefix_terms(snap: Snapshot, prefix: str) -> set[str]:
-    """Terms of the index words that start with `prefix` (a folded, unstemmed word)."""
-    if not prefix:
+    """Terms of the index words that start with `prefix` (a folded, unstemmed word): the
+    words of the writer's word → stem cache, plus terms that are words as written (numbers
+    and codes are not stemmed) and, for an index without that cache, each term's readable
+    form."""
+    if not prefix or "\n" in prefix or "\t" in prefix:
         return set()
-    return {term for word, term in words(snap).items() if word.startswith(prefix)}
+    found: set[str] = set()
+    text, needle = _stems_text(snap), "\n" + prefix
+    i = text.find(needle)
+    while i >= 0:
+        end = text.find("\n", i + 1)
+        word, _, stem = text[i + 1:end if end >= 0 else len(text)].partition("\t")
+        if stem:
+            found.add(stem)
+        if end < 0:
+            break
+        i = text.find(needle, end)
+    terms, _ = snap.vocabulary
+    lo = bisect_left(terms, prefix)
+    hi = bisect_right(terms, prefix + "\U0010ffff")
+    found.update(t for t in terms[lo:hi] if not t.isalpha())
+    if len(text) == 1:  # no word cache: each term's readable word stands in
+        found.update(t for t, w in zip(*snap.vocabulary) if w.startswith(prefix))
+    return found
 
 
 def surface_of(snap: Snapshot, term: str) -> str:
     """A readable word for a term (stems like 'allianc' are not for users' eyes)."""
-    from bisect import bisect_left
-
     terms, surfaces = snap.vocabulary
     i = bisect_left(terms, term)
     return surfaces[i] if i < len(terms) and terms[i] == term else term

@@ -146,7 +146,9 @@ class Compiler:
             first = seg.art_first64
             paras = expand_ranges(first[arts], first[arts + 1] - first[arts])
             if "text" in names:
-                paras = np.union1d(paras, seg.fields["text"].postings(tid)[0])
+                paras = np.concatenate([paras, seg.fields["text"].postings(tid)[0]])
+                paras.sort()
+                paras = paras[np.r_[True, paras[1:] != paras[:-1]]]  # (np.unique imports np.ma)
             live = seg.live_paragraphs
             n += len(paras) if live is None else int(np.count_nonzero(live[paras]))
         return n
@@ -542,7 +544,7 @@ def collapse_title_only(seg: Segment, docs: np.ndarray, scores: np.ndarray,
     first[1:] = arts[only[1:]] != arts[only[:-1]]
     keep = text.copy()
     cand = only[first]
-    keep[cand] = ~member(arts[cand].astype(np.int64), np.unique(arts[text]).astype(np.int64))
+    keep[cand] = ~member(arts[cand].astype(np.int64), arts[text].astype(np.int64))  # sorted
     return docs[keep], scores[keep]
 
 

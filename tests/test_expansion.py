@@ -58,6 +58,16 @@ def test_a_rare_word_sharing_the_prefix_does_not_outrank_the_common_ones(tmp_pat
         assert idx.explain("communis*", hit).score == pytest.approx(hit.score, rel=1e-9)
 
 
+def test_prefix_without_the_word_cache_uses_each_terms_word(tmp_path):
+    """The word → stem cache is only a cache: without it, prefixes still find words."""
+    build(tmp_path, COMMUNIS).close()
+    for cache in (tmp_path / "idx").glob("stems-*.tsv"):
+        cache.unlink()
+    found = " ".join(texts(searchlib.Index.open(tmp_path / "idx").search("communis*", k=20)))
+    assert "communist party" in found and "Communism fell" in found
+    assert "communique" not in found
+
+
 def test_prefix_of_a_number_and_of_a_word_the_index_lacks(tmp_path):
     idx = build(tmp_path, COMMUNIS)
     assert texts(idx.search("198*")) == ["Communism fell in 1989."]
