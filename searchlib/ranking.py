@@ -532,19 +532,20 @@ def collapse_title_only(seg: Segment, docs: np.ndarray, scores: np.ndarray,
                         text_hits: list[np.ndarray]) -> Postings:
     """A title match lends its score to every paragraph of the article; paragraphs matched
     through the title alone would then tie and crowd out other articles. Keep paragraphs
-    whose text matches, and from an article with none of those only its first paragraph."""
-    text = np.zeros(len(docs), dtype=bool)
+    whose text matches, and from an article with none of those only its first paragraph
+    (docs are sorted, so an article's paragraphs are consecutive in them)."""
+    said = np.zeros(seg.n_paragraphs, dtype=bool)  # dense: O(postings), no sorting
     for hits in text_hits:
-        text |= member(docs, np.asarray(hits, dtype=np.int64))
-    if text.all():
+        said[hits] = True
+    keep = said[docs]
+    if keep.all():
         return docs, scores
     arts = seg.para_article[docs]
-    only = np.flatnonzero(~text)  # ascending paragraph ids, so an article's first comes first
-    first = np.ones(len(only), dtype=bool)
-    first[1:] = arts[only[1:]] != arts[only[:-1]]
-    keep = text.copy()
-    cand = only[first]
-    keep[cand] = ~member(arts[cand].astype(np.int64), arts[text].astype(np.int64))  # sorted
+    new = np.empty(len(docs), dtype=bool)
+    new[0] = True
+    np.not_equal(arts[1:], arts[:-1], out=new[1:])
+    starts = np.flatnonzero(new)  # each article's first paragraph among docs
+    keep[starts[~np.logical_or.reduceat(keep, starts)]] = True
     return docs[keep], scores[keep]
 
 
