@@ -87,10 +87,10 @@ def prefix_terms(snap: Snapshot, prefix: str) -> set[str]:
         if end < 0:
             break
         i = text.find(needle, end)
-    terms, _ = snap.vocabulary
-    lo = bisect_left(terms, prefix)
-    hi = bisect_right(terms, prefix + "\U0010ffff")
-    found.update(t for t in terms[lo:hi] if not t.isalpha())
+    for seg in snap.segments:  # sorted terms: the ones starting with the prefix are a run
+        terms = seg.vocab
+        lo, hi = bisect_left(terms, prefix), bisect_right(terms, prefix + "\U0010ffff")
+        found.update(t for t in terms[lo:hi] if not t.isalpha())
     if len(text) == 1:  # no word cache: each term's readable word stands in
         found.update(t for t, w in zip(*snap.vocabulary) if w.startswith(prefix))
     return found
