@@ -25,11 +25,13 @@ from .errors import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
-    from .search import Explanation, Hit, Index, IndexStats, SearchResults, UpdateReport
+    from .index.writer import UpdateReport
+    from .search import Explanation, Hit, Index, IndexStats, SearchResults
 
 # The engine (NumPy and the rest) loads on the first use of one of these names, not on
 # `import searchlib`, so the command line can handle Ctrl-C before the heavy imports start.
-_FROM_SEARCH = ("Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport")
+# `UpdateReport` lives with the index writer, which a search does not need to import.
+_FROM_SEARCH = ("Index", "Hit", "SearchResults", "Explanation", "IndexStats")
 _loaded = False
 
 
@@ -41,12 +43,15 @@ def __getattr__(name: str) -> Any:
         globals().update({n: getattr(search, n) for n in _FROM_SEARCH})
         _loaded = True
         return globals()[name]
+    if name == "UpdateReport":
+        from .index.writer import UpdateReport
+
+        return UpdateReport
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_FROM_SEARCH))
-
+    return sorted(set(globals()) | set(_FROM_SEARCH) | {"UpdateReport"})
 
 __all__ = [
     "Index", "Hit", "SearchResults", "Explanation", "IndexStats", "UpdateReport", "QueryBudget",

@@ -1,17 +1,21 @@
-"""Fuzzy expansion over the index vocabulary (rapidfuzz), for typos and `term~`.
+"""Expansion over the index vocabulary: close words for typos and `term~` (rapidfuzz), and
+the words a `prefix*` starts.
 
 A typed word is compared both as a word (against each term's readable surface form) and
 as a stem (against the terms themselves), with optimal-string-alignment distance, so a
 swapped pair of letters ("Acemolgu") costs one edit. Short words are not expanded: at four
 letters one edit reaches too many unrelated words.
+
+A prefix is compared with the words as written (folded, unstemmed): `communis*` must find
+communist and communism, not every word whose *stem* starts like the stem of "communis"
+(communiqué, communication).
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import TYPE_CHECKING
-
-from rapidfuzz import process
-from rapidfuzz.distance import OSA
+from weakref import WeakKeyDictionary
 
 if TYPE_CHECKING:
     from .index.snapshot import Snapshot
@@ -34,6 +38,9 @@ def expand(word: str, term: str, snap: Snapshot, edits: int,
     closest first and, among equally close ones, the most frequent first."""
     if edits <= 0 or not word:
         return []
+    from rapidfuzz import process  # imported on first use: most queries need no fuzzing
+    from rapidfuzz.distance import OSA
+
     terms, surfaces = snap.vocabulary
     best: dict[int, int] = {}
     for query, choices in ((word, surfaces), (term, terms)):
@@ -48,10 +55,47 @@ def expand(word: str, term: str, snap: Snapshot, edits: int,
     return [(terms[idx], max(0.5, 1.0 - dist / max(len(word), 1))) for idx, dist in ranked[:limit]]
 
 
+_STEMS_TEXT: WeakKeyDictionary[Snapshot, str] = WeakKeyDictionary()
+
+
+def _stems_text(snap: Snapshot) -> str:
+    """The index's word → stem cache as text, with a newline in front (read once per
+    snapshot): searching it for "\nprefix" finds the words without parsing them all."""
+    text = _STEMS_TEXT.get(snap)
+    if text is None:
+        text = _STEMS_TEXT[snap] = "\n" + snap.stems_text
+    return text
+
+
+def prefix_terms(snap: Snapshot, prefix: str) -> set[str]:
+    """Terms of the index words that start with `prefix` (a folded, unstemmed word): the
+    words of the writer's word → stem cache, plus terms that are words as written (numbers
+    and codes are not stemmed) and, for an index without that cache, each term's readable
+    form."""
+    if not prefix or "\n" in prefix or "\t" in prefix:
+        return set()
+    found: set[str] = set()
+    text, needle = _stems_text(snap), "\n" + prefix
+    i = text.find(needle)
+    while i >= 0:
+        end = text.find("\n", i + 1)
+        word, _, stem = text[i + 1:end if end >= 0 else len(text)].partition("\t")
+        if stem:
+            found.add(stem)
+        if end < 0:
+            break
+        i = text.find(needle, end)
+    for seg in snap.segments:  # sorted terms: the ones starting with the prefix are a run
+        terms = seg.vocab
+        lo, hi = bisect_left(terms, prefix), bisect_right(terms, prefix + "\U0010ffff")
+        found.update(t for t in terms[lo:hi] if not t.isalpha())
+    if len(text) == 1:  # no word cache: each term's readable word stands in
+        found.update(t for t, w in zip(*snap.vocabulary) if w.startswith(prefix))
+    return found
+
+
 def surface_of(snap: Snapshot, term: str) -> str:
     """A readable word for a term (stems like 'allianc' are not for users' eyes)."""
-    from bisect import bisect_left
-
     terms, surfaces = snap.vocabulary
     i = bisect_left(terms, term)
     return surfaces[i] if i < len(terms) and terms[i] == term else term

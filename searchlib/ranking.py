@@ -9,13 +9,16 @@ Score of a paragraph = Σ over matched positive leaves of
     idf = ln(1 + (N − df + 0.5)/(df + 0.5))
 with N and avgdl over live paragraphs (text field) or live articles (title field, whose score
 a paragraph inherits from its article). Phrases use the phrase frequency as tf and the sum of
-their terms' idf. Prefix and fuzzy expansions of one word score as the best of their terms
-(each weighted by similarity) so a word with many variants does not outweigh the others.
+their terms' idf. Fuzzy expansions of one word score as the best of their terms (each
+weighted by similarity) so a word with many variants does not outweigh the others. The words
+of a prefix score as one word (`blended`): their tf summed, with the idf of the most frequent
+one, so a rare word that happens to share the prefix (COMMUNISMO for communis*) does not
+outrank the common words people mean by its idf alone (as Elasticsearch's
+top_terms_blended_freqs rewrite).
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -28,7 +31,9 @@ from .index.snapshot import Snapshot
 from .query import Bool, Fuzzy, Node, Phrase, Prefix, Term, shown
 
 MAX_PREFIX_TERMS = 128
-RARE_DF = 1  # with too few hits, words this rare are also expanded by the fuzzy fallback
+# The fuzzy fallback's one threshold: when a word is unknown or the query matches fewer than
+# FEW paragraphs, every word found in fewer than FEW paragraphs is searched with close words.
+FEW = 3
 _KEY_SHIFT = np.int64(1) << np.int64(32)
 _POS_BIAS = np.int64(1) << np.int64(24)
 
@@ -71,6 +76,7 @@ class TermLeaf:
     weights: tuple[float, ...]
     idfs: dict  # field -> tuple of idf per term
     expanded: bool = False  # True if some terms are fuzzy/prefix expansions rather than typed
+    blended: bool = False  # scored as one word: summed tf, one shared idf (prefix expansions)
     scale: float = 1.0  # how many times the clause was repeated (it counts that many times)
     cost: int = 0  # postings evaluation reads (title postings counted as their paragraphs)
 
@@ -139,6 +145,31 @@ class Compiler:
 
     def idf(self, term: str, fld: str) -> float:
         return float(idf(self.snap.stats[fld].docs, self.df(term, fld)))
+
+    def reach(self, term: str, fields: tuple[tuple[str, float], ...]) -> int:
+        """How many live paragraphs a word matches, through their text or their article's
+        title (exact below FEW, which is all the fuzzy fallback asks)."""
+        names = {f for f, _ in fields}
+        text_df = self.df(term, "text") if "text" in names else 0
+        if "title" not in names or text_df >= FEW:
+            return text_df
+        if self.df(term, "title") >= FEW:  # every article has a paragraph
+            return FEW
+        n = 0
+        for seg in self.snap.segments:
+            tid = seg.term_id(term)
+            if tid < 0:
+                continue
+            arts = np.asarray(seg.fields["title"].postings(tid)[0], dtype=np.int64)
+            first = seg.art_first64
+            paras = expand_ranges(first[arts], first[arts + 1] - first[arts])
+            if "text" in names:
+                paras = np.concatenate([paras, seg.fields["text"].postings(tid)[0]])
+                paras.sort()
+                paras = paras[np.r_[True, paras[1:] != paras[:-1]]]  # (np.unique imports np.ma)
+            live = seg.live_paragraphs
+            n += len(paras) if live is None else int(np.count_nonzero(live[paras]))
+        return n
 
     def fields(self, fld: str | None) -> tuple[tuple[str, float], ...]:
         """(field, weight) pairs a leaf is matched and scored on.
@@ -220,13 +251,19 @@ class Compiler:
         return int(sum(self.df(t, f) * fanout[f] for f, _ in fields for t in terms))
 
     def _leaf(self, label: str, fld: str | None, terms: list[str], weights: list[float],
-              expanded: bool) -> TermLeaf:
+              expanded: bool, blended: bool = False) -> TermLeaf:
         fields = self.fields(fld)
-        key = ("term", fields, tuple(terms), tuple(weights), expanded)
+        key = ("term", fields, tuple(terms), tuple(weights), expanded, blended)
         if key not in self._plans:
-            idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
+            if blended:  # one idf for all: that of the most frequent term (the blend's df)
+                top = {f: max(self.df(t, f) for t in terms) for f, _ in fields}
+                idfs = {f: (float(idf(self.snap.stats[f].docs, top[f])),) * len(terms)
+                        for f, _ in fields}
+            else:
+                idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
             self._plans[key] = TermLeaf(label, fields, tuple(terms), tuple(weights), idfs,
-                                         expanded, cost=self._cost(terms, fields))
+                                         expanded, blended=blended,
+                                         cost=self._cost(terms, fields))
         return self._plans[key]
 
     def _expand(self, word: str, term: str, edits: int,
@@ -290,7 +327,8 @@ class Compiler:
         if df == 0 and not forced:
             self.state.unknown.append(raw)
         # Never widen an exclusion: `zebra -stripes` must not also drop paragraphs on "strip".
-        fallback = (self.expand_unknown and df == 0) or (self.expand_rare and df <= RARE_DF)
+        fallback = (self.expand_unknown and df == 0) or (
+            self.expand_rare and self.reach(term, fields) < FEW)
         want = forced or (fallback and not self.negated)
         if want:
             max_edits = forced_edits if forced_edits is not None else fz.max_edits(word, forced)
@@ -300,41 +338,46 @@ class Compiler:
             found = [(t, w) for t, w in found if t != term]
             if found:
                 self.state.expanded = True
-                best = max(found, key=lambda tw: (tw[1], self.df(tw[0], "text")))
-                if df == 0 and not forced:  # word~ asked for fuzzy: nothing to suggest
-                    self.state.corrections[raw] = fz.match_case(
-                        raw, fz.surface_of(self.snap, best[0]))
+                if not forced:  # word~ asked for fuzzy: nothing to suggest
+                    self._suggest(raw, df, found)
                 terms_w = ([(term, 1.0)] if df else []) + found
                 return self._leaf(raw, fld, [t for t, _ in terms_w], [w for _, w in terms_w], True)
         return self._leaf(raw, fld, [term], [1.0], False)
 
+    def _suggest(self, raw: str, df: int, found: list[tuple[str, float]]) -> None:
+        """Did you mean: for an unknown word its closest word (the most frequent among equally
+        close ones); for a rare one a close word that is not rare (Volker → Volcker)."""
+        if df == 0:
+            best = max(found, key=lambda tw: (tw[1], self.df(tw[0], "text")))[0]
+        else:
+            best = max((t for t, _ in found), key=lambda t: self.df(t, "text"))
+            if self.df(best, "text") < FEW:
+                return
+        self.state.corrections[raw] = fz.match_case(raw, fz.surface_of(self.snap, best))
+
     def _prefix(self, node: Prefix) -> Plan | None:
+        """The index words starting with what was typed, mapped to their terms; the most
+        frequent ones if there are too many. They are scored as one word (see `blended`)."""
         word = self.analyzer.normalize(node.text)
-        stem = self.analyzer.stem(word) if word else word
-        # Stems are what the vocabulary holds; the common prefix of the word and its stem
-        # finds "sanction" for sanctions* and "happi" for happy*.
-        n = 0
-        while n < min(len(word), len(stem)) and word[n] == stem[n]:
-            n += 1
-        prefix = word[:n] if n else word
-        if not prefix:
+        if not word:
             return None
-        limit = min(MAX_PREFIX_TERMS, self.spend.expansion_room(node.text + "*"))
+        label = node.text + "*"
+        limit = min(MAX_PREFIX_TERMS, self.spend.expansion_room(label))
         if not limit:
             return None
-        terms, _ = self.snap.vocabulary
-        lo, hi = bisect_left(terms, prefix), bisect_right(terms, prefix + "\U0010ffff")
-        found = terms[lo:hi]
+        fields = self.fields(node.field)
+        dfs = {t: sum(self.df(t, f) for f, _ in fields) for t in fz.prefix_terms(self.snap, word)}
+        found = sorted((t for t, df in dfs.items() if df), key=lambda t: (-dfs[t], t))
         if not found:
-            self.state.unknown.append(node.text + "*")
-            return self._leaf(node.text + "*", node.field, [prefix], [1.0], False)
+            self.state.unknown.append(label)
+            return self._leaf(label, node.field, [word], [1.0], False)
         if len(found) > limit:
-            found = sorted(found, key=lambda t: -self.df(t, "text"))[:limit]
+            found = found[:limit]
             self.state.warnings.append(
                 f"'{shown(node.text)}*' matches many words; using the {limit} most frequent"
             )
         self.spend.expansions += len(found)
-        return self._leaf(node.text + "*", node.field, list(found), [1.0] * len(found), True)
+        return self._leaf(label, node.field, found, [1.0] * len(found), True, blended=True)
 
     def _phrase(self, raw: str, fld: str | None, slop: int) -> Plan | None:
         tokens = [t for t in self.analyzer.tokens(raw) if t.term is not None]
@@ -460,6 +503,9 @@ class SegmentScorer:
         self.snap = snap
         self.seg = seg
         self.params = params
+        self.text_hits: list[np.ndarray] = []  # paragraphs whose own text matched a leaf
+        self.title_hit = False  # some leaf matched through a title
+        self._excluding = 0  # inside NOT: matches there are no reason to show a paragraph
 
     def evaluate(self, plan: Plan) -> Postings:
         if isinstance(plan, BoolPlan):
@@ -476,6 +522,11 @@ class SegmentScorer:
         for fld, field_weight in plan.fields:
             weight = field_weight * plan.scale
             docs, scores = self._leaf_field(plan, fld)
+            if not self._excluding and len(docs):
+                if fld == "text":
+                    self.text_hits.append(docs)
+                else:
+                    self.title_hit = True
             if fld == "title" and len(docs):  # articles → their paragraphs
                 first = self.seg.art_first64
                 counts = first[docs + 1] - first[docs]
@@ -508,7 +559,9 @@ class SegmentScorer:
         if result is None:  # only exclusions: nothing to match
             return _EMPTY
         if plan.must_not and len(result[0]):
+            self._excluding += 1
             banned = union([part for c in plan.must_not for part in self._parts(c)])[0]
+            self._excluding -= 1
             keep = ~member(result[0], banned)
             result = (result[0][keep], result[1][keep])
         return result
@@ -522,6 +575,11 @@ class SegmentScorer:
             if not len(docs):
                 return _EMPTY
             return docs, leaf.idfs[fld] * tf_weight(freq, fp.length[docs], avgdl, p.k1, p.b)
+        if leaf.blended:
+            docs, tf = blended_tf(self.seg, fld, leaf.terms)
+            if not len(docs):
+                return _EMPTY
+            return docs, leaf.idfs[fld][0] * tf_weight(tf, fp.length[docs], avgdl, p.k1, p.b)
         parts = []
         for term, w, term_idf in zip(leaf.terms, leaf.weights, leaf.idfs[fld]):
             tid = self.seg.term_id(term)
@@ -531,6 +589,18 @@ class SegmentScorer:
             parts.append((docs.astype(np.int64),
                           (w * term_idf) * tf_weight(tf, fp.length[docs], avgdl, p.k1, p.b)))
         return union(parts, np.maximum)
+
+
+def blended_tf(seg: Segment, fld: str, terms: tuple[str, ...]) -> Postings:
+    """Documents holding any of the terms, with the terms' frequencies summed."""
+    fp = seg.fields[fld]
+    parts = []
+    for term in terms:
+        tid = seg.term_id(term)
+        if tid >= 0:
+            docs, tf = fp.postings(tid)
+            parts.append((docs.astype(np.int64), tf.astype(np.float64)))
+    return union(parts)
 
 
 def _cost(plan: Plan) -> int:
@@ -600,6 +670,27 @@ def top_k(docs: np.ndarray, scores: np.ndarray, k: int) -> Postings:
     return docs[cand], scores[cand]
 
 
+def collapse_title_only(seg: Segment, docs: np.ndarray, scores: np.ndarray,
+                        text_hits: list[np.ndarray]) -> Postings:
+    """A title match lends its score to every paragraph of the article; paragraphs matched
+    through the title alone would then tie and crowd out other articles. Keep paragraphs
+    whose text matches, and from an article with none of those only its first paragraph
+    (docs are sorted, so an article's paragraphs are consecutive in them)."""
+    said = np.zeros(seg.n_paragraphs, dtype=bool)  # dense: O(postings), no sorting
+    for hits in text_hits:
+        said[hits] = True
+    keep = said[docs]
+    if keep.all():
+        return docs, scores
+    arts = seg.para_article[docs]
+    new = np.empty(len(docs), dtype=bool)
+    new[0] = True
+    np.not_equal(arts[1:], arts[:-1], out=new[1:])
+    starts = np.flatnonzero(new)  # each article's first paragraph among docs
+    keep[starts[~np.logical_or.reduceat(keep, starts)]] = True
+    return docs[keep], scores[keep]
+
+
 def best_per_article(seg: Segment, docs: np.ndarray, scores: np.ndarray) -> Postings:
     """Keep each article's best paragraph (ties: the earlier paragraph)."""
     arts = seg.para_article[docs]
@@ -619,11 +710,14 @@ def run(snap: Snapshot, plan: Plan | None, params: BM25, k: int,
         return Ranked([], 0, [_EMPTY[0] for _ in snap.segments])
     all_scores, all_seg, all_pid, matched, total = [], [], [], [], 0
     for si, seg in enumerate(snap.segments):
-        docs, scores = SegmentScorer(snap, seg, params).evaluate(plan)
+        scorer = SegmentScorer(snap, seg, params)
+        docs, scores = scorer.evaluate(plan)
         live = seg.live_paragraphs
         if live is not None and len(docs):
             keep = live[docs]
             docs, scores = docs[keep], scores[keep]
+        if scorer.title_hit and len(docs):
+            docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
         matched.append(docs)
         if per_article and len(docs):
             docs, scores = best_per_article(seg, docs, scores)

@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -24,13 +25,26 @@ from .budget import DEFAULT_BUDGET, QueryBudget, Spend
 from .errors import CorruptIndex, InvalidArgument, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
-from .index.writer import IndexWriter, UpdateReport
 from .query import capped, listing, parse, stopwords_warning
-from .ranking import BM25, BoolPlan, Compiler, PhraseLeaf, TermLeaf, member, phrase_matches, run
+from .ranking import (
+    BM25,
+    FEW,
+    BoolPlan,
+    Compiler,
+    PhraseLeaf,
+    TermLeaf,
+    blended_tf,
+    member,
+    phrase_matches,
+    run,
+)
 from .ranking import positive_terms as _positive_terms
 from .ranking import tf_weight as _tf_weight
 
-MIN_HITS = 3  # below this many matching paragraphs the fuzzy fallback is tried
+if TYPE_CHECKING:
+    from .index.writer import UpdateReport
+
+MIN_HITS = FEW  # below this many matching paragraphs the fuzzy fallback is tried
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
 
@@ -147,6 +161,8 @@ class Index:
               stopwords: bool = True, warn=None, progress=None, **params) -> Index:
         """Index `paths` from scratch into `root` (replacing an existing searchlib index)."""
         _check_stemmer(stemmer)
+        from .index.writer import IndexWriter  # the writer is not needed to search
+
         IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
             _as_list(paths), warn=warn, progress=progress
         )
@@ -156,6 +172,8 @@ class Index:
     def create_or_update(cls, paths, root: str | os.PathLike, *, rebuild: bool = False,
                          stemmer: str | None = None, warn=None, progress=None,
                          prune_missing: bool = False, **params) -> tuple[Index, UpdateReport]:
+        from .index.writer import IndexWriter  # the writer is not needed to search
+
         if stemmer is not None:
             _check_stemmer(stemmer)
         report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer,
@@ -171,6 +189,8 @@ class Index:
         Articles from a folder or file that cannot be read now (permissions, a missing root
         such as an unmounted drive) are kept and listed in `report.kept_subtrees`, unless
         `prune_missing=True`, which drops them."""
+        from .index.writer import IndexWriter
+
         report = IndexWriter(self.root, prune_missing=prune_missing).update(
             _as_list(paths), warn=warn, progress=progress)
         self.refresh()
@@ -399,6 +419,16 @@ def _checked(params: BM25) -> BM25:
     return params
 
 
+def _has(seg, fld: str, term: str, doc: int) -> bool:
+    """Whether `term` occurs in document `doc` of field `fld` of the segment."""
+    tid = seg.term_id(term)
+    if tid < 0:
+        return False
+    docs, _ = seg.fields[fld].postings(tid)
+    i = int(np.searchsorted(docs, doc))
+    return i < len(docs) and docs[i] == doc
+
+
 def _locate(snap: Snapshot, si: int, pid: int):
     """(segment, article ordinal, 1-based paragraph number) of paragraph `pid` of segment si."""
     seg = snap.segments[si]
@@ -484,8 +514,21 @@ def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | N
             df += len(found) if live is None else int(live[found].sum())
         return ExplainPart(fld, leaf.label, " ".join(leaf.terms), df, stats.docs, idf_v, tf,
                            length, stats.avg_length, fweight, fweight * idf_v * tfw)
-    best = None
     assert isinstance(leaf, TermLeaf)
+    if leaf.blended:  # prefix words count as one word: tf summed, one idf
+        docs, tfs = blended_tf(seg, fld, leaf.terms)
+        i = int(np.searchsorted(docs, doc))
+        if i >= len(docs) or docs[i] != doc:
+            return None
+        tf = float(tfs[i])
+        idf_v = leaf.idfs[fld][0]
+        tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
+                               params.k1, params.b)[0])
+        words = [t for t in leaf.terms if _has(seg, fld, t, doc)]
+        df = max(snap.doc_freq(t, fld) for t in leaf.terms)
+        return ExplainPart(fld, leaf.label, " | ".join(words), df, stats.docs, idf_v, tf,
+                           length, stats.avg_length, fweight, fweight * idf_v * tfw)
+    best = None
     for term, w, idf_v in zip(leaf.terms, leaf.weights, leaf.idfs[fld]):
         tid = seg.term_id(term)
         if tid < 0:
@@ -502,6 +545,16 @@ def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | N
         if best is None or part.score > best.score:
             best = part
     return best
+
+
+def __getattr__(name: str):
+    """`UpdateReport` on demand: importing the writer (and corpus readers) costs a one-shot
+    search time it does not need."""
+    if name == "UpdateReport":
+        from .index.writer import UpdateReport
+
+        return UpdateReport
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = ["Index", "Hit", "SearchResults", "Explanation", "ExplainPart", "IndexStats",

@@ -100,7 +100,7 @@ def test_forced_fuzzy_and_prefix(seed_index):
 
 def test_title_field(seed_index):
     res = seed_index.search("title:ukraine", k=20)
-    assert res.total == 13  # every paragraph of the article whose title matches
+    assert paragraphs(res) == [1] and res.total == 1  # its article, shown by its first paragraph
     assert seed_index.search("title:acemoglu").total == 0
     assert paragraphs(seed_index.search("text:acemoglu")) == [9]
 
@@ -193,12 +193,16 @@ def test_library_import_does_not_pull_cli_dependencies():
 
 
 def test_title_matches_count_but_not_inside_not(seed_index):
-    """The seed article's title says "Ukraine": `ukraine` reaches every paragraph through
-    it (text matches first), but NOT ukraine only excludes paragraphs that say it."""
+    """The seed article's title says "Ukraine": it adds to the score of the paragraphs that
+    say it (and would reach the others, but the article's text matches, so they are left
+    out), but NOT ukraine only excludes paragraphs that say it."""
     res = seed_index.search("ukraine", k=13)
-    assert res.total == 13
-    with_word = [h for h in res.hits if "ukraine" in h.text.lower()]
-    assert res.hits[: len(with_word)] == with_word and all(h.spans for h in with_word)
+    assert res.total == 5 == len(res.hits)
+    assert all("ukraine" in h.text.lower() and h.spans for h in res.hits)
+    no_title = seed_index.search("ukraine", k=13, title_boost=0)
+    assert sorted(paragraphs(res)) == sorted(paragraphs(no_title))
+    assert all(a.score > b.score for a, b in zip(sorted(res.hits, key=lambda h: h.paragraph),
+                                                 sorted(no_title.hits, key=lambda h: h.paragraph)))
     excluded = seed_index.search("russia NOT ukraine", k=13)
     assert excluded.total >= 3
     assert all("ukraine" not in h.text.lower() and "russia" in h.text.lower()

@@ -1,33 +1,51 @@
 """The `searchlib` command line: a thin layer over `searchlib.Index`.
 
 Only this package imports click, prompt_toolkit and tabulate, so `import searchlib` stays
-light. To add a command, write it in its own module and register it on the group:
-
-    from .bench_cmd import bench
-    cli.add_command(bench)
-
-It then inherits `searchlib: error:` reporting (exit 2) of any `SearchlibError`.
+light. To add a command, write it in its own module and name it in `COMMANDS`: a command's
+module is imported only when that command runs (or for --help), so a one-shot `search` does
+not pay for the shell's prompt_toolkit or the benchmark's evaluation code. It then inherits
+`searchlib: error:` reporting (exit 2) of any `SearchlibError`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib import import_module
 
 import click
 
 from .. import __version__
 from ..interrupt import exit_interrupted
-from .bench_cmd import bench
 from .common import SearchlibGroup
-from .index_cmd import index
-from .info_cmd import check, stats
-from .search_cmd import search
-from .shell import shell
+
+# command name -> (module of this package, attribute)
+COMMANDS = {
+    "index": ("index_cmd", "index"),
+    "search": ("search_cmd", "search"),
+    "shell": ("shell", "shell"),
+    "stats": ("info_cmd", "stats"),
+    "check": ("info_cmd", "check"),
+    "bench": ("bench_cmd", "bench"),
+}
+
+
+class LazyGroup(SearchlibGroup):
+    """Imports a command's module when the command is asked for, not at start-up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMANDS))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, attr = COMMANDS[cmd_name]
+            self.add_command(getattr(import_module(f".{module}", __name__), attr), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=SearchlibGroup, context_settings=CONTEXT_SETTINGS)
+@click.group(cls=LazyGroup, context_settings=CONTEXT_SETTINGS)
 @click.version_option(__version__, "-V", "--version", prog_name="searchlib",
                       message="%(prog)s %(version)s")
 def cli() -> None:
@@ -43,10 +61,6 @@ def cli() -> None:
       searchlib stats
       searchlib bench --dataset seeds --engine searchlib,whoosh
     """
-
-
-for _command in (index, search, shell, stats, check, bench):
-    cli.add_command(_command)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -13,7 +13,7 @@ import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -26,8 +26,11 @@ from ..errors import (
     SearchlibError,
 )
 from ..interrupt import exit_interrupted
-from ..search import Index, UpdateReport
+from ..search import Index
 from .output import clean, plural
+
+if TYPE_CHECKING:
+    from ..index.writer import UpdateReport
 
 INDEX_ENV = "SEARCHLIB_INDEX"
 DEFAULT_INDEX = "index"

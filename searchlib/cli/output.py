@@ -14,7 +14,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 
 import click
-from tabulate import tabulate
 
 from .. import highlight
 from ..search import Explanation, Hit, IndexStats, SearchResults
@@ -196,6 +195,8 @@ def human_bytes(n: int) -> str:
 
 
 def stats_text(st: IndexStats) -> str:
+    from tabulate import tabulate  # 30 ms to import: only `stats` needs it
+
     analyzer = st.analyzer
     rows = [
         ("index", st.path), ("articles", st.articles), ("paragraphs", st.paragraphs),

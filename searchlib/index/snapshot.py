@@ -20,7 +20,7 @@ import numpy as np
 from ..analysis import Analyzer, check_version
 from ..errors import CorruptIndex
 from .segment import FIELDS, Segment, check_data, merge_vocabularies
-from .storage import MANIFEST, SEGMENTS, map_file, parse_stems, read_manifest
+from .storage import MANIFEST, SEGMENTS, map_file, parse_stems, read_manifest, stems_text
 
 RETRIES = 5
 EXTRAS = ("sources", "stems")  # files of a commit next to its segments
@@ -133,14 +133,17 @@ class Snapshot:
         return terms, [merged[t] for t in terms]
 
     @cached_property
+    def stems_text(self) -> str:
+        """The commit's word → stem cache as text ("" if absent or damaged)."""
+        data = self._extras.get("stems")
+        return stems_text(bytes(data), self.manifest.get("stems_file")) if data else ""
+
+    @cached_property
     def word_stems(self) -> dict[str, str]:
         """word → stem for the (folded, unstemmed) words the index has seen: its vocabulary of
         words as written. Empty with stemmer "none" (the terms are the words then) or if the
         file is damaged. Words of removed articles may linger until a rebuild."""
-        data = self._extras.get("stems")
-        if not data:
-            return {}
-        return parse_stems(bytes(data), self.manifest.get("stems_file"))
+        return parse_stems(self.stems_text)
 
     def close(self) -> None:
         """Release open files now (they are also released when the snapshot is dropped)."""
