@@ -507,8 +507,8 @@ def _front_matter(block: str) -> tuple[str, Metadata, list[str]]:
     import yaml  # lazily: ~40 ms to import, and most files have no front matter
 
     try:
-        data = yaml.load(block, Loader=_yaml_loader())  # noqa: S506 -- a safe loader
-    except (yaml.YAMLError, RecursionError) as exc:
+        data = yaml.load(block, Loader=_yaml_loader())  # a safe loader, see there
+    except Exception as exc:  # PyYAML's constructors raise anything ('!!int x', '!!bool no')
         return _line_title(block), NO_METADATA, [f"front matter is not valid YAML{_where(exc)}"]
     if data is None:
         return "", NO_METADATA, []
@@ -535,9 +535,12 @@ def _line_title(block: str) -> str:
 def _where(exc: BaseException) -> str:
     """' (line 3: found a tab...)', counting lines of the file (the block starts on line 2)."""
     mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
-    if mark is None or not problem:
-        return ""
-    return f" (line {mark.line + 2}: {problem})"
+    if mark is not None and problem:
+        return f" (line {mark.line + 2}: {problem})"
+    text = " ".join(str(exc).split())
+    if len(text) > 80:
+        text = text[:79] + "…"
+    return f" ({text})" if text and not hasattr(exc, "problem_mark") else ""
 
 
 _LOADER: type | None = None
@@ -689,10 +692,8 @@ class _Records:
 
     def article(self, record: dict[str, Any], fallback_id: str, suspect: bool) -> Article:
         """`suspect`: the JSON text holds a surrogate escape, so strings may need repair."""
-        article, problems = _record(record, fallback_id, self.source)
         meta, meta_problems = read_fields(record)
-        if meta:
-            article = Article(article.id, article.title, article.paragraphs, article.source, meta)
+        article, problems = _record(record, fallback_id, self.source, meta)
         if not _has_id(record):
             self.missing.append(article.id)
         if suspect and (fixed := _repair(article)) is not None:
@@ -926,8 +927,8 @@ def _has_id(record: dict[str, Any]) -> bool:
     return any(_scalar(record.get(key)) for key in ("id", "_id"))
 
 
-def _record(record: dict[str, Any], fallback_id: str,
-            source: Source) -> tuple[Article, list[str]]:
+def _record(record: dict[str, Any], fallback_id: str, source: Source,
+            meta: Metadata = NO_METADATA) -> tuple[Article, list[str]]:
     """'paragraphs' wins over 'text'; an article without text is kept (its title is searchable).
     Also returns which fields had the wrong type (numbers are read as text)."""
     problems = []
@@ -940,4 +941,5 @@ def _record(record: dict[str, Any], fallback_id: str,
     article_id = next((value for value in ids if value), fallback_id)
     title = (_scalar(record.get("title")) or "").strip()
     paragraphs, body_problems = _body(record)
-    return Article(article_id, title, tuple(paragraphs), source.path), problems + body_problems
+    article = Article(article_id, title, tuple(paragraphs), source.path, meta)
+    return article, problems + body_problems

@@ -17,7 +17,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from typing import Any
 
 MIN_YEAR, MAX_YEAR = 1900, 2199
@@ -29,6 +28,7 @@ _SCALARS = frozenset({"source", "url", "language"})
 _NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,63}\Z")  # usable later as `name:value` in a query
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_NAIVE_EPOCH = dt.datetime(1970, 1, 1)
 _SECOND = dt.timedelta(seconds=1)
 # RFC 2822's zone names and a few common ones; any other name is an error, not silently UTC.
 _ZONES = {"UT": 0, "UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5,
@@ -51,7 +51,8 @@ class Metadata:
     keywords: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
     def __bool__(self) -> bool:
-        return any(self.texts())
+        return (self.date_text is not None or self.source is not None or bool(self.authors)
+                or self.url is not None or self.language is not None or bool(self.keywords))
 
     @property
     def datetime(self) -> dt.datetime | None:
@@ -112,14 +113,14 @@ def date_seconds(value: dt.date) -> int:
 
 
 def _seconds(when: dt.datetime) -> int:
-    when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when
-    try:
-        when = when.astimezone(dt.timezone.utc)
-    except OverflowError:
-        raise DateError("is out of range") from None
+    if when.tzinfo is not None:  # naive is UTC already
+        try:
+            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            raise DateError("is out of range") from None
     if not MIN_YEAR <= when.year <= MAX_YEAR:
         raise DateError(f"is out of range (years {MIN_YEAR} to {MAX_YEAR})")
-    return (when - _EPOCH) // _SECOND
+    return (when - _NAIVE_EPOCH) // _SECOND
 
 
 def _parse_other(text: str) -> dt.datetime:
@@ -165,8 +166,9 @@ def read_fields(fields: Mapping[Any, Any]) -> tuple[Metadata, list[str]]:
 
     `date`, `source`, `author`/`authors`, `url` and `language` are known; any other field
     holding a string or a list of strings is a keyword field. The article's own fields
-    (`RESERVED`), numbers, true/false and nulls are not metadata. Names are case-insensitive
-    (stored in lower case)."""
+    (`RESERVED`), numbers, true/false and empty values are not metadata. Names are
+    case-insensitive (stored in lower case). Every record of a feed passes here, so the
+    common case (strings and lists of strings) takes the shortest path."""
     problems: list[str] = []
     scalars: dict[str, str] = {}
     authors: list[str] = []
@@ -174,13 +176,20 @@ def read_fields(fields: Mapping[Any, Any]) -> tuple[Metadata, list[str]]:
     date: int | None = None
     date_text: str | None = None
     for key, value in fields.items():
-        if value is None or value == [] or value == "":
+        if not value:
+            continue  # null, '', [], 0, false: no value
+        name, kind = _FIELDS.get(key) or _field(key)
+        if kind is _KEYWORD:
+            if isinstance(value, (bool, int, float)):
+                continue  # counts and flags ('wordcount', 'draft') are not keyword fields
+            if name in keywords:
+                keywords[name] += _strings(name, value, problems)
+            elif len(keywords) < MAX_FIELDS:
+                keywords[name] = _strings(name, value, problems)
+            else:
+                problems.append(f"{name} is over {MAX_FIELDS} fields")
+        elif kind is _SKIP:
             continue
-        name, kind = _field(key) if isinstance(key, str) else (str(key), _BAD)
-        if kind is _SKIP or (kind is _KEYWORD and isinstance(value, (bool, int, float))):
-            continue  # counts and flags ('wordcount', 'draft') are not keyword fields
-        if kind is _BAD:
-            problems.append(f"field {_quote(name)} has an unusable name")
         elif kind is _DATE:
             date, date_text = _date(value, problems)
         elif kind is _SCALAR:
@@ -189,33 +198,35 @@ def read_fields(fields: Mapping[Any, Any]) -> tuple[Metadata, list[str]]:
                 scalars[name] = text
         elif kind is _AUTHORS:
             authors += _strings(name, value, problems)
-        elif name in keywords or len(keywords) < MAX_FIELDS:
-            keywords.setdefault(name, []).extend(_strings(name, value, problems))
         else:
-            problems.append(f"{name} is over {MAX_FIELDS} fields")
+            problems.append(f"field {_quote(name)} has an unusable name")
     meta = Metadata(date, date_text, scalars.get("source"),
                     _unique("authors", authors, problems) if authors else (),
                     scalars.get("url"), scalars.get("language"),
-                    {k: u for k, v in keywords.items() if (u := _unique(k, v, problems))})
+                    {k: _unique(k, v, problems) for k, v in keywords.items() if v})
     return meta, problems
 
 
 _SKIP, _BAD, _DATE, _SCALAR, _AUTHORS, _KEYWORD = "skip", "bad", "date", "scalar", "a", "kw"
+_FIELDS: dict[Any, tuple[str, str]] = {}  # field name -> (name, kind), as every record repeats
 
 
-@lru_cache(maxsize=4096)
-def _field(key: str) -> tuple[str, str]:
-    """(name, kind) of a field name; cached, as every record of a feed repeats its names."""
-    name = key.strip().lower()
+def _field(key: Any) -> tuple[str, str]:
+    """(name, kind) of a field name: lower case; reserved, known, keyword or unusable."""
+    name = key.strip().lower() if isinstance(key, str) else ""
     if name in RESERVED:
-        return name, _SKIP
-    if name == "date":
-        return name, _DATE
-    if name in _SCALARS:
-        return name, _SCALAR
-    if name in ("author", "authors"):
-        return name, _AUTHORS
-    return (name, _KEYWORD) if _NAME.match(name) else (key, _BAD)
+        found = name, _SKIP
+    elif name == "date":
+        found = name, _DATE
+    elif name in _SCALARS:
+        found = name, _SCALAR
+    elif name in ("author", "authors"):
+        found = name, _AUTHORS
+    else:
+        found = (name, _KEYWORD) if _NAME.match(name) else (str(key), _BAD)
+    if len(_FIELDS) < 4096:
+        _FIELDS[key] = found
+    return found
 
 
 def _date(value: Any, problems: list[str]) -> tuple[int | None, str | None]:
@@ -256,7 +267,14 @@ def _scalar(name: str, value: Any, problems: list[str]) -> str | None:
 def _strings(name: str, value: Any, problems: list[str]) -> list[str]:
     """A string or the strings of a list; anything else in it is reported and left out."""
     items = value if isinstance(value, list) else [value]
-    texts: list[str] = []
+    try:
+        texts = [" ".join(item.split()) for item in items]  # whitespace runs: one space
+    except (AttributeError, TypeError):  # not all strings: the careful way below
+        pass
+    else:
+        if max(map(len, texts)) <= MAX_VALUE_CHARS:
+            return [text for text in texts if text]
+    texts = []
     odd: object = None
     too_long = False
     for item in items:
@@ -275,7 +293,7 @@ def _strings(name: str, value: Any, problems: list[str]) -> list[str]:
 
 def _unique(name: str, values: list[str], problems: list[str]) -> tuple[str, ...]:
     """Duplicates dropped (first kept); at most MAX_VALUES, so one record cannot flood a field."""
-    unique = tuple(dict.fromkeys(values))
+    unique = tuple(values) if len(values) == 1 else tuple(dict.fromkeys(values))
     if len(unique) > MAX_VALUES:
         problems.append(f"{name} has {len(unique):,} values, kept the first {MAX_VALUES:,}")
         unique = unique[:MAX_VALUES]
@@ -298,4 +316,6 @@ def _kind(value: object) -> str:
         return "a number"
     if isinstance(value, (list, tuple)):
         return "a list"
+    if isinstance(value, (bytes, bytearray)):
+        return "binary data"
     return "an object" if isinstance(value, dict) else f"a {type(value).__name__}"
