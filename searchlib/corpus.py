@@ -342,7 +342,7 @@ def _open(source: Source, name: str, warn: Warn, on_bytes: BytesRead) -> Iterato
         paragraphs = split_paragraphs(text)
         title = _plain_title(paragraphs, source.path)
     if problems:
-        warn(f"{name}: metadata ignored: {'; '.join(problems)}; the text is indexed")
+        warn(f"{name}: metadata ignored: {_some(problems, 4)}; the text is indexed")
     return iter([Article(source.rel, title, tuple(paragraphs), source.path, meta)])
 
 
@@ -702,7 +702,7 @@ class _Records:
         if problems:
             self.mistyped.append(f"{article.id} ({', '.join(problems)})")
         if meta_problems:
-            self.bad_meta.append(f"{article.id} ({', '.join(meta_problems)})")
+            self.bad_meta.append(f"{article.id} ({_some(meta_problems, 4, ', ')})")
         return article
 
     def warn(self, warn: Warn) -> None:
@@ -726,9 +726,9 @@ def _records(items: list[str]) -> str:
     return "1 record" if len(items) == 1 else f"{len(items)} records"
 
 
-def _some(items: list[str], shown: int = 3) -> str:
+def _some(items: list[str], shown: int = 3, sep: str = "; ") -> str:
     rest = len(items) - shown
-    return "; ".join(items[:shown]) + (f"; and {rest} more" if rest > 0 else "")
+    return sep.join(items[:shown]) + (f"{sep}and {rest} more" if rest > 0 else "")
 
 
 def _repair(article: Article) -> Article | None:

@@ -106,7 +106,7 @@ def parse_date(text: str) -> int:
 
 
 def date_seconds(value: dt.date) -> int:
-    """A date or datetime (as YAML gives them) in seconds since the epoch, UTC."""
+    """A date or datetime object (naive: UTC) in seconds since the epoch, UTC."""
     if not isinstance(value, dt.datetime):
         value = dt.datetime(value.year, value.month, value.day)
     return _seconds(value)

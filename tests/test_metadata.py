@@ -119,12 +119,12 @@ def test_metadata_warnings_are_one_per_file_naming_the_records(tmp_path: Path) -
     ]
 
 
-def test_objects_wrong_types_long_values_and_odd_names(tmp_path: Path) -> None:
+def test_objects_wrong_types_and_long_values(tmp_path: Path) -> None:
     long = "x" * (MAX_VALUE_CHARS + 1)
     path = tmp_path / "list.json"
     path.write_text(json.dumps([{
         "id": "n1", "text": "Body.", "source": ["a", "b"], "date": 19870303, "meta": {"k": "v"},
-        "summary": long, "tags": ["kept", long], "Related Links": "x", "url": "https://ok",
+        "tags": ["kept", long], "url": "https://ok",
     }]), encoding="utf-8")
     (article,), warnings = load(path)
     assert article.paragraphs == ("Body.",)
@@ -133,9 +133,26 @@ def test_objects_wrong_types_long_values_and_odd_names(tmp_path: Path) -> None:
     assert article.meta.source is None and article.meta.date is None
     assert warnings == [
         "list.json: metadata ignored in 1 record: n1 (source is a list, date is a number, meta "
-        "is an object, summary has a value over 1,024 characters, tags has a value over 1,024 "
-        "characters, field 'Related Links' has an unusable name); their text is indexed"
+        "is an object, tags has a value over 1,024 characters); their text is indexed"
     ]
+
+
+def test_a_field_name_a_query_could_not_use_is_a_warning(tmp_path: Path) -> None:
+    path = records(tmp_path / "feed.jsonl", {"id": "q", "text": "Body.", "Related Links": "x",
+                                             "dc.subject": "oil"})
+    (article,), warnings = load(path)
+    assert article.meta.keywords == {"dc.subject": ("oil",)}
+    assert warnings == ["feed.jsonl: metadata ignored in 1 record: q (field 'Related Links' has "
+                        "an unusable name); their text is indexed"]
+
+
+def test_a_record_with_many_bad_fields_is_one_short_warning(tmp_path: Path) -> None:
+    record = {"id": "m", "text": "Body."} | {f"f{n}": {"nested": n} for n in range(30)}
+    (article,), warnings = load(records(tmp_path / "feed.jsonl", record))
+    assert article.paragraphs == ("Body.",)
+    assert warnings == ["feed.jsonl: metadata ignored in 1 record: m (f0 is an object, f1 is an "
+                        "object, f2 is an object, f3 is an object, and 26 more); their text "
+                        "is indexed"]
 
 
 def test_invalid_characters_in_metadata_are_replaced(tmp_path: Path) -> None:
