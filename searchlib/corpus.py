@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
+from searchlib.metadata import NO_METADATA, Metadata, read_fields
+
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".html", ".htm", ".json", ".jsonl",
                       ".json.gz", ".jsonl.gz")
 MAX_FILE_BYTES = 256 * 2**20  # a .json file is one JSON document, parsed whole
@@ -56,12 +58,15 @@ class Source:
 
 @dataclass(frozen=True)
 class Article:
-    """One article; paragraph numbers match the file, so results can point back into it."""
+    """One article; paragraph numbers match the file, so results can point back into it.
+    `source` is the file it came from; `meta` what the article says about itself (its date,
+    publication, authors, keyword fields)."""
 
     id: str
     title: str
     paragraphs: tuple[str, ...]
     source: str
+    meta: Metadata = NO_METADATA
 
 
 class _Skip(Exception):
@@ -338,14 +343,17 @@ def _open(source: Source, name: str, warn: Warn, on_bytes: BytesRead) -> Iterato
         raise _Skip("empty")
     if kind == ".json":
         return iter(_json_articles(text, source, name, warn))
+    meta, problems = NO_METADATA, []
     if suffix in (".md", ".markdown"):
-        title, paragraphs = _markdown(text, source.path)
+        title, paragraphs, meta, problems = _markdown(text, source.path)
     elif suffix in (".html", ".htm"):
-        title, paragraphs = _html(text, source.path)
-    else:
+        title, paragraphs, meta, problems = _html(text, source.path)
+    else:  # plain text has no metadata (its mtime is when it was saved, not published)
         paragraphs = split_paragraphs(text)
         title = _plain_title(paragraphs, source.path)
-    return iter([Article(source.rel, title, tuple(paragraphs), source.path)])
+    if problems:
+        warn(f"{name}: metadata ignored: {_some(problems, 4)}; the text is indexed")
+    return iter([Article(source.rel, title, tuple(paragraphs), source.path, meta)])
 
 
 def _gzip_error(exc: BaseException) -> str:
@@ -449,17 +457,14 @@ _BREAK = re.compile(r"^ {0,3}([-*_])[ \t]*(?:\1[ \t]*){2,}$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
-def _markdown(text: str, path: str) -> tuple[str, list[str]]:
-    """Title from front matter or the first heading; later headings are paragraphs."""
+def _markdown(text: str, path: str) -> tuple[str, list[str], Metadata, list[str]]:
+    """Title from front matter or the first heading; later headings are paragraphs. Also the
+    front matter's metadata, and what was wrong with it. The front matter is never text."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    meta_title = ""
+    meta_title, meta, problems = "", NO_METADATA, []
     opening = re.match(r"---[ \t]*\n", text)
     if opening and (end := _FRONT_END.search(text, opening.end())):
-        if found := _FM_TITLE.search(text, opening.end(), end.start()):
-            value = found.group(1)
-            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-                value = value[1:-1]
-            meta_title = value.strip()
+        meta_title, meta, problems = _front_matter(text[opening.end():end.start()])
         text = text[end.end():]
     lines: list[str | None] = []  # None marks a removed heading/rule: a paragraph boundary
     heading = ""
@@ -501,7 +506,68 @@ def _markdown(text: str, path: str) -> tuple[str, list[str]]:
     title = meta_title or heading
     if not title and not paragraphs:
         raise _Skip("no readable text")
-    return title or _plain_title(paragraphs, path), paragraphs
+    return title or _plain_title(paragraphs, path), paragraphs, meta, problems
+
+
+def _front_matter(block: str) -> tuple[str, Metadata, list[str]]:
+    """The title and metadata of a YAML front matter block. Bad YAML costs the metadata, not
+    the article: its title is still picked out by a line match."""
+    if not block.strip():
+        return "", NO_METADATA, []
+    import yaml  # lazily: ~40 ms to import, and most files have no front matter
+
+    try:
+        data = yaml.load(block, Loader=_yaml_loader())  # a safe loader, see there
+    except Exception as exc:  # PyYAML's constructors raise anything ('!!int x', '!!bool no')
+        return _line_title(block), NO_METADATA, [f"front matter is not valid YAML{_where(exc)}"]
+    if data is None:
+        return "", NO_METADATA, []
+    if not isinstance(data, dict):
+        return _line_title(block), NO_METADATA, ["front matter holds no 'name: value' fields"]
+    title, problems = data.get("title"), []
+    if isinstance(title, (list, dict)):
+        problems.append(f"title is {'a list' if isinstance(title, list) else 'an object'}")
+        title = None
+    meta, meta_problems = read_fields(data)
+    return " ".join(str(title or "").split()), meta, problems + meta_problems
+
+
+def _line_title(block: str) -> str:
+    found = _FM_TITLE.search(block)
+    if not found:
+        return ""
+    value = found.group(1)
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        value = value[1:-1]
+    return value.strip()
+
+
+def _where(exc: BaseException) -> str:
+    """' (line 3: found a tab...)', counting lines of the file (the block starts on line 2)."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is not None and problem:
+        return f" (line {mark.line + 2}: {problem})"
+    text = " ".join(str(exc).split())
+    if len(text) > 80:
+        text = text[:79] + "…"
+    return f" ({text})" if text and not hasattr(exc, "problem_mark") else ""
+
+
+_LOADER: type | None = None
+
+
+def _yaml_loader() -> type:
+    """PyYAML's safe loader (the C one when built), leaving dates as strings: YAML would
+    reject a bad one ('2024-13-45') with the whole block, and `parse_date` reads them all."""
+    global _LOADER
+    if _LOADER is None:
+        import yaml
+
+        base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        _LOADER = type("FrontMatterLoader", (base,), {})
+        _LOADER.add_constructor("tag:yaml.org,2002:timestamp",
+                                lambda loader, node: loader.construct_scalar(node))
+    return _LOADER
 
 
 _HTML_BLOCKS = frozenset({
@@ -513,6 +579,10 @@ _HTML_SKIP = frozenset(
     {"script", "style", "nav", "header", "footer", "noscript", "template", "svg"}
 )
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
+# <meta property|name=...> -> metadata field; the list-valued ones may repeat
+_HTML_META = {"article:published_time": "date", "og:site_name": "source", "og:url": "url",
+              "author": "authors", "article:tag": "tags"}
+_HTML_LISTS = ("authors", "tags")
 
 
 class _HTMLText(HTMLParser):
@@ -527,8 +597,14 @@ class _HTMLText(HTMLParser):
         self._skipping: list[str] = []
         self._in_title = False
         self._title_buf: list[str] = []
+        self.meta: dict[str, list[str]] = {}
+        self.lang: str | None = None
 
     def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if tag == "meta" and not self._skipping:
+            self._read_meta(dict(attrs))
+        elif tag == "html" and self.lang is None:
+            self.lang = dict(attrs).get("lang")
         if tag in _HTML_SKIP:
             self._skipping.append(tag)
         elif tag == "title":
@@ -537,6 +613,19 @@ class _HTMLText(HTMLParser):
             self._end_title()  # an unclosed <title> must not swallow the page
             self._flush()
             self._kind = tag
+
+    def _read_meta(self, attrs: dict[str, str | None]) -> None:
+        key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
+        content = attrs.get("content")
+        if key in _HTML_META and content:
+            self.meta.setdefault(_HTML_META[key], []).append(content)
+
+    def fields(self) -> dict[str, Any]:
+        """The page's metadata as record fields; a repeated single-valued tag: the first."""
+        fields: dict[str, Any] = {k: v if k in _HTML_LISTS else v[0] for k, v in self.meta.items()}
+        if self.lang:
+            fields["language"] = self.lang
+        return fields
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HTML_SKIP:
@@ -570,8 +659,9 @@ class _HTMLText(HTMLParser):
             self.blocks.append((self._kind, text))
 
 
-def _html(text: str, path: str) -> tuple[str, list[str]]:
-    """Title from <title> or the first <h1>; an h1 that is not the title stays a paragraph."""
+def _html(text: str, path: str) -> tuple[str, list[str], Metadata, list[str]]:
+    """Title from <title> or the first <h1>; an h1 that is not the title stays a paragraph.
+    Metadata from <meta> tags and <html lang>, and what was wrong with it."""
     parser = _HTMLText()
     try:
         parser.feed(text)
@@ -583,7 +673,8 @@ def _html(text: str, path: str) -> tuple[str, list[str]]:
     paragraphs = _limit(text for kind, text in parser.blocks if kind != "h1" or text != title)
     if not title and not paragraphs:
         raise _Skip("no readable text")
-    return title or _plain_title(paragraphs, path), paragraphs
+    meta, problems = read_fields(parser.fields())
+    return title or _plain_title(paragraphs, path), paragraphs, meta, problems
 
 
 def _json_error(exc: Exception) -> str:
@@ -607,10 +698,12 @@ class _Records:
         self.missing: list[str] = []  # made-up ids
         self.mistyped: list[str] = []  # "id (title is a number)"
         self.repaired: list[str] = []  # ids whose text had invalid code points
+        self.bad_meta: list[str] = []  # "id (date 'x' is not a date)"
 
     def article(self, record: dict[str, Any], fallback_id: str, suspect: bool) -> Article:
         """`suspect`: the JSON text holds a surrogate escape, so strings may need repair."""
-        article, problems = _record(record, fallback_id, self.source)
+        meta, meta_problems = read_fields(record)
+        article, problems = _record(record, fallback_id, self.source, meta)
         if not _has_id(record):
             self.missing.append(article.id)
         if suspect and (fixed := _repair(article)) is not None:
@@ -618,6 +711,8 @@ class _Records:
             self.repaired.append(article.id)
         if problems:
             self.mistyped.append(f"{article.id} ({', '.join(problems)})")
+        if meta_problems:
+            self.bad_meta.append(f"{article.id} ({_some(meta_problems, 4, ', ')})")
         return article
 
     def warn(self, warn: Warn) -> None:
@@ -632,25 +727,31 @@ class _Records:
         if self.repaired:
             warn(f"{name}: invalid characters (lone surrogates) replaced by U+FFFD in "
                  f"{_records(self.repaired)}: {_some(self.repaired)}")
+        if self.bad_meta:
+            warn(f"{name}: metadata ignored in {_records(self.bad_meta)}: "
+                 f"{_some(self.bad_meta)}; their text is indexed")
 
 
 def _records(items: list[str]) -> str:
     return "1 record" if len(items) == 1 else f"{len(items)} records"
 
 
-def _some(items: list[str], shown: int = 3) -> str:
+def _some(items: list[str], shown: int = 3, sep: str = "; ") -> str:
     rest = len(items) - shown
-    return "; ".join(items[:shown]) + (f"; and {rest} more" if rest > 0 else "")
+    return sep.join(items[:shown]) + (f"{sep}and {rest} more" if rest > 0 else "")
 
 
 def _repair(article: Article) -> Article | None:
     """U+FFFD for lone surrogates (they cannot be stored as UTF-8); None if there are none."""
-    texts = (article.id, article.title, *article.paragraphs)
+    texts = (article.id, article.title, *article.paragraphs, *article.meta.texts())
     if not any(_SURROGATES.search(text) for text in texts):
         return None
-    fix = _SURROGATES.sub
-    return Article(fix("\ufffd", article.id), fix("\ufffd", article.title),
-                   tuple(fix("\ufffd", para) for para in article.paragraphs), article.source)
+
+    def fix(text: str) -> str:
+        return _SURROGATES.sub("\ufffd", text)
+
+    return Article(fix(article.id), fix(article.title), tuple(map(fix, article.paragraphs)),
+                   article.source, article.meta.map_text(fix))
 
 
 def _json_articles(text: str, source: Source, name: str, warn: Warn) -> list[Article]:
@@ -836,8 +937,8 @@ def _has_id(record: dict[str, Any]) -> bool:
     return any(_scalar(record.get(key)) for key in ("id", "_id"))
 
 
-def _record(record: dict[str, Any], fallback_id: str,
-            source: Source) -> tuple[Article, list[str]]:
+def _record(record: dict[str, Any], fallback_id: str, source: Source,
+            meta: Metadata = NO_METADATA) -> tuple[Article, list[str]]:
     """'paragraphs' wins over 'text'; an article without text is kept (its title is searchable).
     Also returns which fields had the wrong type (numbers are read as text)."""
     problems = []
@@ -850,4 +951,5 @@ def _record(record: dict[str, Any], fallback_id: str,
     article_id = next((value for value in ids if value), fallback_id)
     title = (_scalar(record.get("title")) or "").strip()
     paragraphs, body_problems = _body(record)
-    return Article(article_id, title, tuple(paragraphs), source.path), problems + body_problems
+    article = Article(article_id, title, tuple(paragraphs), source.path, meta)
+    return article, problems + body_problems
