@@ -1,18 +1,15 @@
-"""The library facade: `Index`, `SearchResults`, `Hit` — what embedding users import.
-
-Search is stages: parse (query) → compile to a plan over one snapshot (ranking) → score
-segments → materialize the top hits with highlight spans. When words are unknown or too
-few paragraphs match, the fuzzy fallback compiles the query again with expansions; hits
-only the expanded query found are flagged `fuzzy`.
+"""The library facade: `Index`, `SearchResults`, `Hit`, `Explanation` — what embedding users
+import. Ranking (parsing, compiling, scoring, the fuzzy fallback) is `ranking.Searcher`'s;
+this module opens the index, checks arguments and turns an `Execution` into hits with text
+and highlight spans. A result keeps its execution, so explaining a hit runs no search.
 """
 
 from __future__ import annotations
 
 import operator
 import os
-import re
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,25 +18,11 @@ import numpy as np
 from . import fuzzy as fuzzy_mod
 from . import highlight
 from .analysis import STEMMERS
-from .budget import DEFAULT_BUDGET, QueryBudget, Spend
+from .budget import DEFAULT_BUDGET, QueryBudget
 from .errors import CorruptIndex, InvalidArgument, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
-from .query import capped, listing, parse, stopwords_warning
-from .ranking import (
-    BM25,
-    FEW,
-    BoolPlan,
-    Compiler,
-    PhraseLeaf,
-    TermLeaf,
-    blended_tf,
-    member,
-    phrase_matches,
-    run,
-)
-from .ranking import positive_terms as _positive_terms
-from .ranking import tf_weight as _tf_weight
+from .ranking import BM25, FEW, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
 
 if TYPE_CHECKING:
     from .index.writer import UpdateReport
@@ -59,6 +42,7 @@ class Hit:
     fuzzy: bool = False
     source: str = ""
     _ref: tuple[int, int, int] = field(default=(0, 0, 0), repr=False, compare=False)
+    _execution: Execution | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -70,27 +54,19 @@ class SearchResults:
     did_you_mean: str | None = None
     took_ms: float = 0.0
     fuzzy: bool = False  # the fuzzy fallback (or a term~) took part
+    execution: Execution | None = field(default=None, repr=False, compare=False)
+
+    def explain(self, hit: Hit) -> Explanation:
+        """Why `hit` (one of these results) scored what it did, without searching again."""
+        if self.execution is None or hit._execution is not self.execution:
+            raise InvalidArgument("explain() takes a hit of these results")
+        return _explanation(self.execution, hit)
 
     def __iter__(self):
         return iter(self.hits)
 
     def __len__(self) -> int:
         return len(self.hits)
-
-
-@dataclass(frozen=True)
-class ExplainPart:
-    field: str
-    query: str  # the query word/phrase this part comes from
-    term: str  # the indexed term (or phrase terms joined by spaces)
-    df: int
-    docs: int
-    idf: float
-    tf: float
-    length: int
-    avg_length: float
-    weight: float  # field boost × similarity weight of a fuzzy/prefix alternative
-    score: float
 
 
 @dataclass
@@ -103,9 +79,10 @@ class Explanation:
     def __str__(self) -> str:
         lines = [f"score {self.score:.4f} = sum of (BM25 k1={self.k1:g} b={self.b:g}):"]
         for p in self.parts:
+            df = f"df={p.df}" if p.df else "idf summed over its words"  # a phrase
             lines.append(
                 f"  {p.score:8.4f}  {p.field}:{p.term!r} (from {p.query!r})  idf={p.idf:.4f} "
-                f"[N={p.docs}, df={p.df}]  tf={p.tf:g}  len={p.length} avg={p.avg_length:.1f}"
+                f"[N={p.docs}, {df}]  tf={p.tf:g}  len={p.length} avg={p.avg_length:.1f}"
                 + (f"  weight={p.weight:.3f}" if p.weight != 1.0 else "")
             )
         return "\n".join(lines)
@@ -217,36 +194,15 @@ class Index:
         return _checked(BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
                              p.title_boost if title_boost is None else title_boost))
 
-    def _plan(self, query: str, snap: Snapshot, params: BM25, strict: bool,
-              default_operator: str, fuzzy: bool, k: int, per_article: bool = False):
-        parsed = parse(query, default_operator=default_operator, strict=strict,
-                       max_chars=self.budget.max_chars)
-        spend = Spend(self.budget)  # shared by this search's compiles
-        first = Compiler(snap, params, spend=spend)
-        plan = first.compile(parsed.root)
-        ranked = first_run = run(snap, plan, params, k, per_article)
-        # the parser's "… and N more" line is left out: capped() counts again with ours
-        warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
-                    *first.state.warnings, *stopwords_warning(first.state.stopwords)]
-        limits = dict(first.state.limits)  # the caps of the budget the query hit
-        state = first.state
-        if fuzzy and parsed.root is not None and (state.unknown or ranked.total < MIN_HITS):
-            wide = Compiler(snap, params, expand_unknown=True, expand_rare=True, spend=spend)
-            wide_plan = wide.compile(parsed.root)
-            if wide.state.expanded:  # its plan answers: its figures are the ones to show
-                limits.update(wide.state.limits)
-                plan, state = wide_plan, wide.state
-                ranked = run(snap, plan, params, k, per_article)
-            for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
-                limits.setdefault(cap, message)
-        exact_docs = None  # per segment: paragraphs the query matches without expansions
-        if state.expanded:
-            if first.state.expanded:  # word~ in the query: match it as the plain word
-                first_run = run(snap, Compiler(snap, params, spend=spend).compile(
-                    _unfuzz(parsed.root)), params, 1)
-            exact_docs = first_run.matched
-        warnings = [*limits.values(), *warnings]  # caps first: capped() keeps the first lines
-        return parsed, plan, state, ranked, warnings, exact_docs
+    def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
+                 articles) -> SearchOptions:
+        """Checked options of one search (InvalidArgument for a bad one)."""
+        _check_operator(default_operator)
+        return SearchOptions(_check_k(k), strict, default_operator, fuzzy,
+                             self._params(k1, b, title_boost), articles)
+
+    def _execute(self, query: str, options: SearchOptions) -> Execution:
+        return Searcher(self.snapshot, self.budget).execute(query, options)
 
     def search(self, query: str, k: int = 10, *, strict: bool = False,
                default_operator: str = "OR", fuzzy: bool = True, k1: float | None = None,
@@ -257,40 +213,16 @@ class Index:
 
         `articles=True` returns the best paragraph of each of the top k articles instead,
         and `total` then counts matching articles rather than paragraphs."""
-        k = _check_k(k)
-        _check_operator(default_operator)
-        self._params(k1, b, title_boost)  # validates them
-        return self._search(query, k, strict, default_operator, fuzzy, k1, b, title_boost,
-                            articles)
-
-    def _search(self, query, k, strict, default_operator, fuzzy, k1, b, title_boost,
-                articles) -> SearchResults:
         t0 = time.perf_counter()
+        options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles)
         snap = self.snapshot
-        params = self._params(k1, b, title_boost)
-        parsed, plan, state, ranked, warnings, exact_docs = self._plan(
-            query, snap, params, strict, default_operator, fuzzy, k, articles
-        )
-        terms = _positive_terms(plan)
-        hits = []
-        for si, pid, score in ranked.entries[:k]:
-            hit = self._hit(snap, si, pid, score, terms)
-            if exact_docs is not None:
-                hit.fuzzy = not bool(member(np.array([pid]), exact_docs[si])[0])
-            hits.append(hit)
-        did_you_mean = None
-        if state.corrections:
-            did_you_mean = query
-            for raw, word in state.corrections.items():
-                # the typed word itself, not the same letters inside another word
-                did_you_mean = re.sub(rf"(?<!\w){re.escape(raw)}(?!\w)", lambda _m, w=word: w,
-                                      did_you_mean, count=1)
-        if parsed.root is not None and plan is not None and state.unknown and not ranked.total:
-            warnings.append(f"no paragraph contains: {listing(state.unknown)}")
+        ex = self._execute(query, options)
+        terms = ex.terms
+        hits = [self._hit(snap, h.address, h.score, terms, ex, h.fuzzy) for h in ex.hits]
         return SearchResults(
-            query=query, hits=hits, total=ranked.total, warnings=capped(warnings, parsed.omitted),
-            did_you_mean=did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,
-            fuzzy=exact_docs is not None,
+            query=query, hits=hits, total=ex.total, warnings=ex.warnings,
+            did_you_mean=ex.did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,
+            fuzzy=ex.fuzzy, execution=ex,
         )
 
     def rank(self, query: str, k: int = 10, *, default_operator: str = "OR", fuzzy: bool = True,
@@ -298,40 +230,40 @@ class Index:
              articles: bool = False) -> list[tuple[str, int, float]]:
         """(article_id, paragraph, score) of the top k, best first: `search` without building
         hits (no text, no highlighting), for evaluation and bulk ranking. Lenient parsing."""
-        k = _check_k(k)
-        _check_operator(default_operator)
+        options = self._options(k, False, default_operator, fuzzy, k1, b, title_boost, articles)
         snap = self.snapshot
-        params = self._params(k1, b, title_boost)
-        ranked = self._plan(query, snap, params, False, default_operator, fuzzy, k, articles)[3]
         out = []
-        for si, pid, score in ranked.entries[:k]:
-            seg, ai, paragraph = _locate(snap, si, pid)
-            out.append((seg.articles[ai][0], paragraph, score))
+        for h in self._execute(query, options).hits:
+            seg, ai, paragraph = _locate(snap, h.address)
+            out.append((seg.articles[ai][0], paragraph, h.score))
         return out
 
-    def _hit(self, snap: Snapshot, si: int, pid: int, score: float, terms: set[str]) -> Hit:
-        seg, ai, paragraph = _locate(snap, si, pid)
+    def _hit(self, snap: Snapshot, address: HitAddress, score: float, terms: set[str],
+             execution: Execution, fuzzy: bool) -> Hit:
+        seg, ai, paragraph = _locate(snap, address)
         art_id, title, source = seg.articles[ai]
-        text = seg.paragraph_text(pid)
+        text = seg.paragraph_text(address.paragraph)
         return Hit(
             article_id=art_id, title=title, paragraph=paragraph,
             score=score, text=text, spans=highlight.spans(snap.analyzer, text, terms),
-            source=source, _ref=(snap.generation, si, pid),
+            fuzzy=fuzzy, source=source,
+            _ref=(snap.generation, address.segment, address.paragraph), _execution=execution,
         )
 
     def explain(self, query: str, hit: Hit, *, default_operator: str = "OR", fuzzy: bool = True,
                 k1: float | None = None, b: float | None = None,
                 title_boost: float | None = None, articles: bool = False) -> Explanation:
-        """Why `hit` scored what it did: idf, tf and length normalization per matched term."""
-        snap = self.snapshot
-        gen, si, pid = hit._ref
-        if gen != snap.generation:
+        """Why `hit` scored what it did: idf, tf and length normalization per matched term.
+
+        A hit found by this very query and options is explained from its search's weights,
+        without searching again; otherwise the query is run once to get them."""
+        if hit._ref[0] != self.snapshot.generation:
             raise SearchlibError("the index changed since this hit was found; search again")
-        params = self._params(k1, b, title_boost)
-        _, plan, _, _, _, _ = self._plan(query, snap, params, False, default_operator, fuzzy, 1,
-                                         articles)
-        _, parts = _explain_node(snap, snap.segments[si], plan, pid, params)
-        return Explanation(sum(p.score for p in parts), parts, params.k1, params.b)
+        options = self._options(1, False, default_operator, fuzzy, k1, b, title_boost, articles)
+        ex = hit._execution
+        if ex is None or ex.query != query or not ex.options.same_ranking(options):
+            ex = self._execute(query, options)
+        return _explanation(ex, hit)
 
     # -- browsing ----------------------------------------------------------------------------
 
@@ -419,21 +351,11 @@ def _checked(params: BM25) -> BM25:
     return params
 
 
-def _has(seg, fld: str, term: str, doc: int) -> bool:
-    """Whether `term` occurs in document `doc` of field `fld` of the segment."""
-    tid = seg.term_id(term)
-    if tid < 0:
-        return False
-    docs, _ = seg.fields[fld].postings(tid)
-    i = int(np.searchsorted(docs, doc))
-    return i < len(docs) and docs[i] == doc
-
-
-def _locate(snap: Snapshot, si: int, pid: int):
-    """(segment, article ordinal, 1-based paragraph number) of paragraph `pid` of segment si."""
-    seg = snap.segments[si]
-    ai = int(seg.para_article[pid])
-    return seg, ai, pid - int(seg.art_first[ai]) + 1
+def _locate(snap: Snapshot, address: HitAddress):
+    """(segment, article ordinal, 1-based paragraph number) of the paragraph at `address`."""
+    seg = snap.segments[address.segment]
+    ai = int(seg.para_article[address.paragraph])
+    return seg, ai, address.paragraph - int(seg.art_first[ai]) + 1
 
 
 def _as_list(paths) -> list:
@@ -442,109 +364,11 @@ def _as_list(paths) -> list:
     return list(paths)
 
 
-def _unfuzz(node):
-    """The query with `word~` read as the plain word (to tell which hits are fuzzy-only)."""
-    from .query import Bool, Fuzzy, Term
-
-    if isinstance(node, Fuzzy):
-        return Term(node.text, node.field)
-    if isinstance(node, Bool):
-        return Bool(tuple(map(_unfuzz, node.must)), tuple(map(_unfuzz, node.should)),
-                    tuple(map(_unfuzz, node.must_not)))
-    return node
-
-
-def _explain_node(snap, seg, plan, pid: int, params) -> tuple[bool, list[ExplainPart]]:
-    """(does `plan` match paragraph `pid`, the parts its score is made of) — following the
-    same rules as evaluation, so a clause that does not match contributes nothing."""
-    if plan is None:
-        return False, []
-    ok, parts = _explain_unscaled(snap, seg, plan, pid, params)
-    if plan.scale != 1.0:  # a repeated clause counts once per copy
-        parts = [replace(p, weight=p.weight * plan.scale, score=p.score * plan.scale)
-                 for p in parts]
-    return ok, parts
-
-
-def _explain_unscaled(snap, seg, plan, pid: int, params) -> tuple[bool, list[ExplainPart]]:
-    if isinstance(plan, BoolPlan):
-        parts: list[ExplainPart] = []
-        for child in plan.must:
-            ok, sub = _explain_node(snap, seg, child, pid, params)
-            if not ok:
-                return False, []
-            parts += sub
-        any_should = False
-        for child in plan.should:
-            ok, sub = _explain_node(snap, seg, child, pid, params)
-            if ok:
-                any_should = True
-                parts += sub
-        if not plan.must and not any_should:
-            return False, []
-        if any(_explain_node(snap, seg, c, pid, params)[0] for c in plan.must_not):
-            return False, []
-        return True, parts
-    parts = []
-    for fld, fweight in plan.fields:
-        doc = pid if fld == "text" else int(seg.para_article[pid])
-        part = _explain_leaf(snap, seg, plan, fld, fweight, doc, params)
-        if part is not None:
-            parts.append(part)
-    return bool(parts), parts
-
-
-def _explain_leaf(snap, seg, leaf, fld, fweight, doc, params) -> ExplainPart | None:
-    fp = seg.fields[fld]
-    stats = snap.stats[fld]
-    length = int(fp.length[doc])
-    if isinstance(leaf, PhraseLeaf):
-        docs, freq = phrase_matches(seg, fld, leaf.terms, leaf.offsets, leaf.slop)
-        i = int(np.searchsorted(docs, doc))
-        if i >= len(docs) or docs[i] != doc:
-            return None
-        tf = float(freq[i])
-        tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
-                               params.k1, params.b)[0])
-        idf_v = leaf.idfs[fld]  # a phrase's idf is the sum of its terms' idf (as Lucene)
-        df = 0
-        for other in snap.segments:
-            found, _ = phrase_matches(other, fld, leaf.terms, leaf.offsets, leaf.slop)
-            live = snap.live_mask(other, fld)
-            df += len(found) if live is None else int(live[found].sum())
-        return ExplainPart(fld, leaf.label, " ".join(leaf.terms), df, stats.docs, idf_v, tf,
-                           length, stats.avg_length, fweight, fweight * idf_v * tfw)
-    assert isinstance(leaf, TermLeaf)
-    if leaf.blended:  # prefix words count as one word: tf summed, one idf
-        docs, tfs = blended_tf(seg, fld, leaf.terms)
-        i = int(np.searchsorted(docs, doc))
-        if i >= len(docs) or docs[i] != doc:
-            return None
-        tf = float(tfs[i])
-        idf_v = leaf.idfs[fld][0]
-        tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
-                               params.k1, params.b)[0])
-        words = [t for t in leaf.terms if _has(seg, fld, t, doc)]
-        df = max(snap.doc_freq(t, fld) for t in leaf.terms)
-        return ExplainPart(fld, leaf.label, " | ".join(words), df, stats.docs, idf_v, tf,
-                           length, stats.avg_length, fweight, fweight * idf_v * tfw)
-    best = None
-    for term, w, idf_v in zip(leaf.terms, leaf.weights, leaf.idfs[fld]):
-        tid = seg.term_id(term)
-        if tid < 0:
-            continue
-        docs, tfs = fp.postings(tid)
-        i = int(np.searchsorted(docs, doc))
-        if i >= len(docs) or docs[i] != doc:
-            continue
-        tf = float(tfs[i])
-        tfw = float(_tf_weight(np.array([tf]), np.array([length]), stats.avg_length,
-                               params.k1, params.b)[0])
-        part = ExplainPart(fld, leaf.label, term, snap.doc_freq(term, fld), stats.docs, idf_v,
-                           tf, length, stats.avg_length, fweight * w, fweight * w * idf_v * tfw)
-        if best is None or part.score > best.score:
-            best = part
-    return best
+def _explanation(execution: Execution, hit: Hit) -> Explanation:
+    _gen, si, pid = hit._ref
+    score, parts = execution.explain(HitAddress(si, pid))
+    params = execution.options.params
+    return Explanation(score, parts, params.k1, params.b)
 
 
 def __getattr__(name: str):

@@ -413,12 +413,12 @@ def test_damage_opened_without_verification_is_a_searchlib_error(small_index, tm
 def test_a_bug_is_not_disguised_as_a_damaged_index(small_index, monkeypatch):
     """Damage is caught where files are parsed; a programming error must surface as itself,
     not as "index damaged, rebuild it" (a rebuild would not help)."""
-    from searchlib import search
+    from searchlib.ranking import searcher
 
     def broken(*args, **kwargs):
         raise IndexError("a bug in ranking")
 
     idx = searchlib.Index.open(small_index)
-    monkeypatch.setattr(search, "run", broken)
+    monkeypatch.setattr(searcher, "run", broken)
     with pytest.raises(IndexError, match="a bug in ranking"):
         idx.search("korea")

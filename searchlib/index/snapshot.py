@@ -110,6 +110,14 @@ class Snapshot:
                 total += int(lengths[live].sum(dtype=np.int64))
         return FieldStats(docs, total)
 
+    # -- ranking.CollectionStats: the statistics BM25 reads, over live documents ---------------
+
+    def num_docs(self, field: str) -> int:
+        return self.stats[field].docs
+
+    def total_length(self, field: str) -> int:
+        return self.stats[field].total_length
+
     def live_mask(self, seg: Segment, field: str) -> np.ndarray | None:
         return seg.live_paragraphs if field == "text" else seg.live_articles
 

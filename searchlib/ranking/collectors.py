@@ -1,0 +1,173 @@
+"""What a search keeps of each scored segment (tantivy's Collector is the model).
+
+A collector has a per-segment step, `collect(ordinal, segment, docs, scores) -> fruit`, and
+`merge(fruits)`, which combines the fruits of segments — and is what a merge of shards will
+reuse. Before collection each segment's matches pass a filter mask (its live paragraphs:
+where a metadata filter will plug in) and the title-only collapse.
+
+Ties are broken the same way everywhere: score descending, then segment order, then
+paragraph id, so an answer never depends on k or on how a partial sort chose among ties.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..index.segment import Segment
+from .postings import Postings
+
+
+@dataclass(frozen=True)
+class HitAddress:
+    """Where a hit is: the segment's ordinal in its snapshot and the paragraph's id in it
+    (and, for a sharded index later, the shard)."""
+
+    segment: int
+    paragraph: int
+    shard: int = 0
+
+
+@dataclass(frozen=True)
+class ScoredHit:
+    address: HitAddress
+    score: float
+    fuzzy: bool = False  # only an expanded (fuzzy) query matched it
+
+
+class Collector(Protocol):
+    def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
+                scores: np.ndarray) -> Any: ...
+
+    def merge(self, fruits: list) -> Any: ...
+
+
+# -- steps before collection -------------------------------------------------------------------
+
+
+def filter_mask(seg: Segment) -> np.ndarray | None:
+    """The paragraphs of a segment a search may return (None: all of them)."""
+    return seg.live_paragraphs
+
+
+def apply_mask(mask: np.ndarray | None, docs: np.ndarray, scores: np.ndarray) -> Postings:
+    if mask is None or not len(docs):
+        return docs, scores
+    keep = mask[docs]
+    return docs[keep], scores[keep]
+
+
+def collapse_title_only(seg: Segment, docs: np.ndarray, scores: np.ndarray,
+                        text_hits: list[np.ndarray]) -> Postings:
+    """A title match lends its score to every paragraph of the article; paragraphs matched
+    through the title alone would then tie and crowd out other articles. Keep paragraphs
+    whose text matches, and from an article with none of those only its first paragraph
+    (docs are sorted, so an article's paragraphs are consecutive in them)."""
+    said = np.zeros(seg.n_paragraphs, dtype=bool)  # dense: O(postings), no sorting
+    for hits in text_hits:
+        said[hits] = True
+    keep = said[docs]
+    if keep.all():
+        return docs, scores
+    arts = seg.para_article[docs]
+    new = np.empty(len(docs), dtype=bool)
+    new[0] = True
+    np.not_equal(arts[1:], arts[:-1], out=new[1:])
+    starts = np.flatnonzero(new)  # each article's first paragraph among docs
+    keep[starts[~np.logical_or.reduceat(keep, starts)]] = True
+    return docs[keep], scores[keep]
+
+
+# -- collectors --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TopDocs:
+    """Hits as parallel arrays; best first once merged."""
+
+    scores: np.ndarray
+    segments: np.ndarray
+    paragraphs: np.ndarray
+
+    def hits(self) -> list[ScoredHit]:
+        return [ScoredHit(HitAddress(int(s), int(p)), float(score))
+                for score, s, p in zip(self.scores, self.segments, self.paragraphs)]
+
+
+def top_k(docs: np.ndarray, scores: np.ndarray, k: int) -> Postings:
+    """The k best (docs sorted ascending); among equal scores the lowest ids win, so the
+    answer never depends on k or on argpartition's arbitrary choice among ties."""
+    kth = -np.partition(-scores, k - 1)[k - 1]
+    cand = np.flatnonzero(scores >= kth)
+    if len(cand) > k:
+        cand = cand[np.lexsort((docs[cand], -scores[cand]))[:k]]
+        cand.sort()
+    return docs[cand], scores[cand]
+
+
+class TopK:
+    """The k best paragraphs."""
+
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
+                scores: np.ndarray) -> TopDocs:
+        if len(docs) > self.k:
+            docs, scores = top_k(docs, scores, self.k)
+        return TopDocs(scores, np.full(len(docs), ordinal), docs)
+
+    def merge(self, fruits: list[TopDocs]) -> TopDocs:
+        if not fruits:
+            return TopDocs(np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+        sc = np.concatenate([f.scores for f in fruits])
+        sg = np.concatenate([f.segments for f in fruits])
+        pid = np.concatenate([f.paragraphs for f in fruits])
+        order = np.lexsort((pid, sg, -sc))[: self.k]
+        return TopDocs(sc[order], sg[order], pid[order])
+
+
+class BestPerArticle(TopK):
+    """The best paragraph of each of the k best articles (ties: the earlier paragraph)."""
+
+    def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
+                scores: np.ndarray) -> TopDocs:
+        if len(docs):
+            arts = seg.para_article[docs]
+            order = np.lexsort((docs, -scores, arts))
+            arts_sorted = arts[order]
+            first = np.empty(len(order), dtype=bool)
+            first[:1] = True
+            np.not_equal(arts_sorted[1:], arts_sorted[:-1], out=first[1:])
+            keep = np.sort(order[first])
+            docs, scores = docs[keep], scores[keep]
+        return super().collect(ordinal, seg, docs, scores)
+
+
+class Count:
+    """How many paragraphs matched (or, `articles`, how many articles)."""
+
+    def __init__(self, articles: bool = False) -> None:
+        self.articles = articles
+
+    def collect(self, ordinal: int, seg: Segment, docs: np.ndarray, scores: np.ndarray) -> int:
+        if not self.articles or len(docs) < 2:
+            return len(docs)
+        arts = seg.para_article[docs]  # sorted docs: an article's paragraphs are adjacent
+        return 1 + int(np.count_nonzero(arts[1:] != arts[:-1]))
+
+    def merge(self, fruits: list[int]) -> int:
+        return sum(fruits)
+
+
+class Matches:
+    """Every matching paragraph id, per segment (sorted)."""
+
+    def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
+                scores: np.ndarray) -> np.ndarray:
+        return docs
+
+    def merge(self, fruits: list[np.ndarray]) -> list[np.ndarray]:
+        return list(fruits)

@@ -1,0 +1,97 @@
+"""Sorted postings algebra: (sorted unique document ids, scores) lists merged, intersected and
+filtered with numpy, and phrase matching on positions. No Python loop touches a posting."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..index.segment import Segment, expand_ranges
+
+_KEY_SHIFT = np.int64(1) << np.int64(32)
+_POS_BIAS = np.int64(1) << np.int64(24)
+
+Postings = tuple[np.ndarray, np.ndarray]  # (sorted unique paragraph ids, scores)
+EMPTY: Postings = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+
+def union(parts: list[Postings], reduce=np.add) -> Postings:
+    """Merge sorted (docs, scores) lists, combining scores of equal docs with `reduce`.
+
+    A stable sort of concatenated sorted runs is a linear merge (timsort), cheaper than
+    scattering into a dense array the size of the segment."""
+    parts = [p for p in parts if len(p[0])]
+    if not parts:
+        return EMPTY
+    if len(parts) == 1:
+        return parts[0]
+    docs = np.concatenate([p[0] for p in parts])
+    scores = np.concatenate([p[1] for p in parts])
+    order = np.argsort(docs, kind="stable")
+    docs, scores = docs[order], scores[order]
+    first = np.empty(len(docs), dtype=bool)
+    first[0] = True
+    np.not_equal(docs[1:], docs[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    return docs[starts], reduce.reduceat(scores, starts)
+
+
+def member(docs: np.ndarray, pool: np.ndarray) -> np.ndarray:
+    """Bool per element of sorted `docs`: is it in sorted `pool`?"""
+    if not len(pool):
+        return np.zeros(len(docs), dtype=bool)
+    idx = np.searchsorted(pool, docs)
+    idx[idx == len(pool)] = len(pool) - 1
+    return pool[idx] == docs
+
+
+def blended_tf(seg: Segment, fld: str, terms: tuple[str, ...]) -> Postings:
+    """Documents holding any of the terms, with the terms' frequencies summed."""
+    fp = seg.fields[fld]
+    parts = []
+    for term in terms:
+        tid = seg.term_id(term)
+        if tid >= 0:
+            docs, tf = fp.postings(tid)
+            parts.append((docs.astype(np.int64), tf.astype(np.float64)))
+    return union(parts)
+
+
+def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple[int, ...],
+                   slop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Documents where the terms occur at their relative offsets (each within `slop` of where
+    the first term puts it), and how often. Vectorized: positions become sortable keys
+    doc·2³² + (position − offset), compared with searchsorted."""
+    fp = seg.fields[fld]
+    tids = [seg.term_id(t) for t in terms]
+    empty = np.zeros(0, dtype=np.int64)
+    if min(tids) < 0:
+        return empty, empty
+    plists = [fp.postings(t) for t in tids]
+    order = sorted(range(len(tids)), key=lambda i: len(plists[i][0]))
+    cands = np.asarray(plists[order[0]][0])
+    for i in order[1:]:
+        cands = np.intersect1d(cands, plists[i][0], assume_unique=True)
+        if not len(cands):
+            return empty, empty
+    pos_ptr = fp.pos_ptr
+    keys = []
+    for tid, (docs, _tf), off in zip(tids, plists, offsets):
+        idx = int(fp.ptr[tid]) + np.searchsorted(docs, cands)
+        lens = np.asarray(fp.tf[idx], dtype=np.int64)
+        pos = np.asarray(fp.pos[expand_ranges(pos_ptr[idx], lens)], dtype=np.int64)
+        owner = np.repeat(np.arange(len(cands), dtype=np.int64), lens)
+        keys.append(owner * _KEY_SHIFT + (pos - off + _POS_BIAS))
+    anchors = keys[0]
+    ok = np.ones(len(anchors), dtype=bool)
+    for i in range(1, len(keys)):
+        k = keys[i]
+        # A repeated word needs an occurrence of its own: when windows of equal terms can
+        # overlap (slop), the window must hold one more occurrence per earlier copy.
+        need = 1 + sum(1 for m in range(i) if terms[m] == terms[i]
+                       and abs(offsets[m] - offsets[i]) <= 2 * slop)
+        lo = np.searchsorted(k, anchors - slop, side="left")
+        hi = np.searchsorted(k, anchors + slop, side="right")
+        ok &= (hi - lo) >= need
+    freq = np.bincount(anchors[ok] // _KEY_SHIFT, minlength=len(cands))
+    found = freq > 0
+    return cands[found].astype(np.int64), freq[found]

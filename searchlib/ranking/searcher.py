@@ -1,0 +1,185 @@
+"""One query from text to scored hits: parse → compile → run → fuzzy fallback → which hits
+only the fallback found. The result, an `Execution`, keeps its weights, so explaining a hit
+never runs the query again.
+
+The fallback policy: the query is compiled exactly first; if a word is unknown or fewer than
+`FEW` paragraphs match, it is compiled again with rare and unknown words expanded to close
+vocabulary terms (never inside NOT). Hits the exact query would not have matched are
+flagged fuzzy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..budget import DEFAULT_BUDGET, QueryBudget, Spend
+from ..index.segment import Segment
+from ..index.snapshot import Snapshot
+from ..query import Bool, Fuzzy, Node, ParsedQuery, Term, capped, listing, parse, stopwords_warning
+from .collectors import (
+    BestPerArticle,
+    Collector,
+    Count,
+    HitAddress,
+    Matches,
+    ScoredHit,
+    TopDocs,
+    TopK,
+    apply_mask,
+    collapse_title_only,
+    filter_mask,
+)
+from .compiler import FEW, Compiler, CompileState
+from .postings import EMPTY, member
+from .scoring import BM25, CollectionStats
+from .weights import ExplainPart, SegmentScorer, Weight, positive_terms
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    k: int = 10
+    strict: bool = False  # malformed queries raise QuerySyntaxError instead of being repaired
+    default_operator: str = "OR"
+    fuzzy: bool = True  # try the fuzzy fallback
+    params: BM25 = BM25()
+    per_article: bool = False  # the best paragraph of each of the top k articles
+
+    def same_ranking(self, other: SearchOptions) -> bool:
+        """Whether a query run with `other` scores every paragraph as with these."""
+        return (self.default_operator, self.fuzzy, self.params, self.per_article) == (
+            other.default_operator, other.fuzzy, other.params, other.per_article)
+
+
+@dataclass
+class Execution:
+    """Everything one run of a query decided, for the facade to present and explain."""
+
+    query: str
+    options: SearchOptions
+    parsed: ParsedQuery
+    weight: Weight | None  # the weights that produced the hits (the fallback's, if it ran)
+    state: CompileState
+    hits: list[ScoredHit]  # best first, at most k
+    total: int  # matching paragraphs (articles, per_article), not only the k returned
+    warnings: list[str]
+    fuzzy: bool  # expansions took part (the fallback or a word~)
+    did_you_mean: str | None
+    searcher: Searcher = field(repr=False)
+
+    @property
+    def terms(self) -> set[str]:
+        """Terms to mark in a hit's paragraph."""
+        return positive_terms(self.weight)
+
+    def explain(self, address: HitAddress) -> tuple[float, list[ExplainPart]]:
+        """(score, its leaf contributions) of the paragraph at `address`, by the very
+        weights that scored it."""
+        return self.searcher.explain(self.weight, address, self.options.params)
+
+
+def run(segments: Sequence[Segment], stats: CollectionStats, weight: Weight | None,
+        params: BM25, collectors: Sequence[Collector]) -> list:
+    """Score every segment, filter and collapse its matches, feed them to each collector;
+    the collectors' merged fruits, in their order."""
+    fruits: list[list] = [[] for _ in collectors]
+    for ordinal, seg in enumerate(segments):
+        if weight is None:
+            docs, scores = EMPTY
+        else:
+            scorer = SegmentScorer(seg, stats, params)
+            docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
+            if scorer.title_hit and len(docs):
+                docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
+        for collector, out in zip(collectors, fruits):
+            out.append(collector.collect(ordinal, seg, docs, scores))
+    return [collector.merge(out) for collector, out in zip(collectors, fruits)]
+
+
+class Searcher:
+    """Runs queries on one snapshot; `stats` (default: the snapshot's own) is where idf and
+    average lengths come from, so a sharded index can inject global statistics."""
+
+    def __init__(self, snapshot: Snapshot, budget: QueryBudget = DEFAULT_BUDGET,
+                 stats: CollectionStats | None = None) -> None:
+        self.snapshot = snapshot
+        self.budget = budget
+        self.stats: CollectionStats = snapshot if stats is None else stats
+
+    def execute(self, query: str, options: SearchOptions) -> Execution:
+        parsed = parse(query, default_operator=options.default_operator, strict=options.strict,
+                       max_chars=self.budget.max_chars)
+        spend = Spend(self.budget)  # shared by this search's compiles
+        first = self._compiler(options.params, spend)
+        weight = first.compile(parsed.root)
+        top, total, exact = self._run(weight, options)
+        # the parser's "… and N more" line is left out: capped() counts again with ours
+        warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
+                    *first.state.warnings, *stopwords_warning(first.state.stopwords)]
+        limits = dict(first.state.limits)  # the caps of the budget the query hit
+        state = first.state
+        if options.fuzzy and parsed.root is not None and (state.unknown or total < FEW):
+            wide = self._compiler(options.params, spend, expand_unknown=True, expand_rare=True)
+            wide_weight = wide.compile(parsed.root)
+            if wide.state.expanded:  # its weights answer: its figures are the ones to show
+                limits.update(wide.state.limits)
+                weight, state = wide_weight, wide.state
+                top, total, _ = self._run(weight, options)
+            for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
+                limits.setdefault(cap, message)
+        if state.expanded and first.state.expanded:  # word~ in the query: the plain word
+            plain = self._compiler(options.params, spend).compile(_unfuzz(parsed.root))
+            exact = run(self.snapshot.segments, self.stats, plain, options.params,
+                        [Matches()])[0]
+        hits = top.hits()
+        if state.expanded:
+            hits = [ScoredHit(h.address, h.score, _fuzzy_only(h.address, exact)) for h in hits]
+        if parsed.root is not None and weight is not None and state.unknown and not total:
+            warnings.append(f"no paragraph contains: {listing(state.unknown)}")
+        warnings = [*limits.values(), *warnings]  # caps first: capped() keeps the first lines
+        return Execution(query, options, parsed, weight, state, hits, total,
+                         capped(warnings, parsed.omitted), state.expanded,
+                         _did_you_mean(query, state), self)
+
+    def explain(self, weight: Weight | None, address: HitAddress,
+                params: BM25) -> tuple[float, list[ExplainPart]]:
+        seg = self.snapshot.segments[address.segment]
+        return SegmentScorer(seg, self.stats, params, only=address.paragraph).explain(weight)
+
+    def _compiler(self, params: BM25, spend: Spend, **expand: bool) -> Compiler:
+        return Compiler(self.snapshot, params, spend=spend, stats=self.stats, **expand)
+
+    def _run(self, weight: Weight | None,
+             options: SearchOptions) -> tuple[TopDocs, int, list[np.ndarray]]:
+        top = BestPerArticle(options.k) if options.per_article else TopK(options.k)
+        found, total, matched = run(self.snapshot.segments, self.stats, weight, options.params,
+                                    [top, Count(options.per_article), Matches()])
+        return found, total, matched
+
+
+def _fuzzy_only(address: HitAddress, exact: list[np.ndarray]) -> bool:
+    return not bool(member(np.array([address.paragraph]), exact[address.segment])[0])
+
+
+def _did_you_mean(query: str, state: CompileState) -> str | None:
+    """The query with each corrected word replaced by its correction."""
+    if not state.corrections:
+        return None
+    fixed = query
+    for raw, word in state.corrections.items():
+        # the typed word itself, not the same letters inside another word
+        fixed = re.sub(rf"(?<!\w){re.escape(raw)}(?!\w)", lambda _m, w=word: w, fixed, count=1)
+    return fixed
+
+
+def _unfuzz(node: Node | None) -> Node | None:
+    """The query with `word~` read as the plain word (to tell which hits are fuzzy-only)."""
+    if isinstance(node, Fuzzy):
+        return Term(node.text, node.field)
+    if isinstance(node, Bool):
+        return Bool(tuple(map(_unfuzz, node.must)), tuple(map(_unfuzz, node.should)),
+                    tuple(map(_unfuzz, node.must_not)))
+    return node
