@@ -110,8 +110,7 @@ def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, 
                      articles=articles)
     explanations = None
     if explain:
-        explanations = [idx.explain(text, hit, default_operator=operator, fuzzy=not no_fuzzy,
-                                    articles=articles) for hit in res.hits]
+        explanations = [res.explain(hit) for hit in res.hits]  # no second search
     if as_json:
         for line in json_lines(res, explanations):
             click.echo(line, color=False)

@@ -52,7 +52,6 @@ class Shell:
         self.pager = pager
         self.k = 10
         self.articles = False
-        self.last_articles = False
         self.last: SearchResults | None = None
         self.separate = False  # without a prompt between them, answers need a blank line
 
@@ -97,7 +96,6 @@ class Shell:
 
     def search(self, query: str) -> None:
         res = self.index.search(query, k=self.k, articles=self.articles)
-        self.last_articles = self.articles
         for message in res.warnings:
             warn(message)
         self.last = res
@@ -121,8 +119,7 @@ class Shell:
         elif name == "explain":
             hit = self._hit(arg, "explain")
             if hit is not None and self.last is not None:
-                self.emit(str(self.index.explain(self.last.query, hit,
-                                                 articles=self.last_articles)))
+                self.emit(str(self.last.explain(hit)))
         elif name == "open":
             hit = self._hit(arg, "open")
             if hit is not None:
