@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 
 import searchlib
 from searchlib.cli import cli
-from searchlib.ranking import BM25, Searcher, SearchOptions
+from searchlib.ranking import BM25, Searcher, SearchOptions, TopK
 
 FILES = {
     "a.txt": "Zebra news\n\nThe zebra crossed the river near the lion.\n\n"
@@ -127,3 +128,16 @@ def test_injected_statistics_change_scores_as_the_formula_says(idx):
         assert theirs.score == pytest.approx(mine.score * ratio, rel=1e-12)
         score, parts = doubled.explain(theirs.address)
         assert score == theirs.score and parts[0].docs == 2 * n
+
+
+def test_top_k_merge_breaks_ties_by_segment_then_paragraph(idx):
+    """Merging per-segment fruits gives one order whatever the split: score first, then the
+    earlier segment, then the lower paragraph id (what a shard merge will rely on)."""
+    top = TopK(4)
+    seg = idx.snapshot.segments[0]
+    fruits = [top.collect(1, seg, np.array([3, 5, 9]), np.array([2.0, 1.0, 2.0])),
+              top.collect(0, seg, np.array([7, 8]), np.array([2.0, 3.0]))]
+    merged = top.merge(fruits)
+    assert [(h.address.segment, h.address.paragraph, h.score) for h in merged.hits()] == [
+        (0, 8, 3.0), (0, 7, 2.0), (1, 3, 2.0), (1, 9, 2.0)]
+    assert top.merge([merged]).hits() == merged.hits()  # merging merged fruits changes nothing
