@@ -12,7 +12,7 @@ paragraph id, so an answer never depends on k or on how a partial sort chose amo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -20,18 +20,16 @@ from ..index.segment import Segment
 from .postings import Postings
 
 
-@dataclass(frozen=True)
-class HitAddress:
+class HitAddress(NamedTuple):
     """Where a hit is: the segment's ordinal in its snapshot and the paragraph's id in it
-    (and, for a sharded index later, the shard)."""
+    (and, for a sharded index later, the shard). Immutable and cheap to make, k per query."""
 
     segment: int
     paragraph: int
     shard: int = 0
 
 
-@dataclass(frozen=True)
-class ScoredHit:
+class ScoredHit(NamedTuple):
     address: HitAddress
     score: float
     fuzzy: bool = False  # only an expanded (fuzzy) query matched it
@@ -92,8 +90,8 @@ class TopDocs:
     paragraphs: np.ndarray
 
     def hits(self) -> list[ScoredHit]:
-        return [ScoredHit(HitAddress(int(s), int(p)), float(score))
-                for score, s, p in zip(self.scores, self.segments, self.paragraphs)]
+        return [ScoredHit(HitAddress(s, p), score) for score, s, p in
+                zip(self.scores.tolist(), self.segments.tolist(), self.paragraphs.tolist())]
 
 
 def top_k(docs: np.ndarray, scores: np.ndarray, k: int) -> Postings:
