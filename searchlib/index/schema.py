@@ -48,7 +48,11 @@ SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's 
 COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},
            **{c.name: c for c in SEGMENT_COLUMNS}}
 BLOBS = ("vocab.txt", "surface.txt", "store.bin", "articles.json")
-SEGMENT_FILES = frozenset([f"{name}.npy" for name in COLUMNS] + list(BLOBS))
+
+
+def segment_files() -> set[str]:
+    """The files a segment's manifest entry lists: its declared columns and blobs."""
+    return {f"{name}.npy" for name in COLUMNS} | set(BLOBS)
 SEGMENT_NAME = re.compile(r"seg-\d+-m?\d+")
 DELETED_NAME = re.compile(r"deleted-\d+\.npy")
 SOURCES_NAME = re.compile(r"sources-\d+\.json")
@@ -114,7 +118,7 @@ def _segment_problem(entry: object) -> str | None:
         if not _count(entry.get(key)):
             return f"{key!r} is {entry.get(key)!r}, not a count"
     files = entry.get("files")
-    if not isinstance(files, dict) or set(files) != SEGMENT_FILES:
+    if not isinstance(files, dict) or set(files) != segment_files():
         return "'files' does not list the files of a segment"
     if not all(_size_crc(v) for v in files.values()):
         return "'files' holds a size or checksum that is not a number"
