@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -37,6 +37,9 @@ STEMMERS = ("snowball", "porter", "none")
 # Bump whenever a text can give different terms: an index built by another version would
 # otherwise answer with silently mismatched terms.
 ANALYZER_VERSION = 2
+# language → (its Snowball algorithm, its packaged stopword file). Another language is one
+# more entry here and one more value of `AnalyzerSettings`, not another code path.
+LANGUAGES = {"en": ("english", "stopwords_en.txt")}
 
 _APOSTROPHES = "'’‘ʼ"
 _LETTER = r"[^\W\d_]"
@@ -91,11 +94,56 @@ class Token:
     end: int
 
 
-@lru_cache(maxsize=1)
-def stopword_list() -> frozenset[str]:
-    """The packaged English stopwords; ``#`` starts a comment that runs to the end of its line
-    (a comment's words must not become stopwords)."""
-    text = resources.files("searchlib").joinpath("data/stopwords_en.txt").read_text("utf-8")
+@dataclass(frozen=True)
+class AnalyzerSettings:
+    """Everything that decides which terms a text gives: stored in the manifest, so an index
+    is always read with the analyzer it was written with."""
+
+    language: str = "en"
+    stemmer: str = "snowball"
+    stopwords: bool = True
+    version: int = ANALYZER_VERSION
+
+    def __post_init__(self) -> None:
+        if self.language not in LANGUAGES:
+            raise ValueError(f"unknown language {self.language!r} "
+                             f"(choose from {', '.join(LANGUAGES)})")
+        if self.stemmer not in STEMMERS:
+            raise ValueError(f"unknown stemmer {self.stemmer!r} "
+                             f"(choose from {', '.join(STEMMERS)})")
+
+    @classmethod
+    def from_manifest(cls, value: dict) -> AnalyzerSettings:
+        """The settings of a manifest's "analyzer" object (checked by the schema first).
+        Indexes from before languages are English; from before versions, version 1."""
+        return cls(language=value.get("language", "en"), stemmer=value["stemmer"],
+                   stopwords=value["stopwords"], version=value.get("version", 1))
+
+    def to_manifest(self) -> dict:
+        return asdict(self)
+
+    def current(self) -> AnalyzerSettings:
+        """The same choices under this searchlib's analyzer version (what a rebuild uses)."""
+        return replace(self, version=ANALYZER_VERSION)
+
+    def check_version(self, where: object) -> None:
+        """Refuse an index whose terms came from another analyzer version."""
+        if self.version == ANALYZER_VERSION:
+            return
+        older = isinstance(self.version, int) and self.version < ANALYZER_VERSION
+        raise IncompatibleIndex(
+            f"index at {where} was built by {'an older' if older else 'another'} analyzer "
+            f"(version {self.version}; this searchlib uses {ANALYZER_VERSION}): rebuild it "
+            "(Index.build, or --rebuild on the command line)"
+        )
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def stopword_list(language: str = "en") -> frozenset[str]:
+    """The packaged stopwords of a language; ``#`` starts a comment that runs to the end of
+    its line (a comment's words must not become stopwords)."""
+    name = LANGUAGES[language][1]
+    text = resources.files("searchlib").joinpath(f"data/{name}").read_text("utf-8")
     return frozenset(w for line in text.splitlines() for w in line.split("#", 1)[0].split())
 
 
@@ -113,24 +161,13 @@ def fold(word: str) -> str:
     return w
 
 
-def _make_stemmer(name: str) -> Callable[[str], str]:
-    if name == "none":
+def _make_stemmer(settings: AnalyzerSettings) -> Callable[[str], str]:
+    if settings.stemmer == "none":
         return str
     import Stemmer  # PyStemmer: ~2 ms to import, so only an index that stems pays for it
 
-    return Stemmer.Stemmer("english" if name == "snowball" else "porter").stemWord
-
-
-def check_version(settings: dict, where: object) -> None:
-    """Refuse an index whose terms came from another analyzer version (manifest "analyzer")."""
-    version = settings.get("version", 1)  # indexes from before versioning have none
-    if version == ANALYZER_VERSION:
-        return
-    age = "an older" if isinstance(version, int) and version < ANALYZER_VERSION else "another"
-    raise IncompatibleIndex(
-        f"index at {where} was built by {age} analyzer (version {version}; this searchlib "
-        f"uses {ANALYZER_VERSION}): rebuild it (Index.build, or --rebuild on the command line)"
-    )
+    snowball = LANGUAGES[settings.language][0]
+    return Stemmer.Stemmer(snowball if settings.stemmer == "snowball" else "porter").stemWord
 
 
 class _TermCache(dict):
@@ -150,12 +187,11 @@ class _TermCache(dict):
 class Analyzer:
     """Turns text into terms. Construct with the settings stored in an index's manifest."""
 
-    def __init__(self, stemmer: str = "snowball", stopwords: bool = True) -> None:
-        if stemmer not in STEMMERS:
-            raise ValueError(f"unknown stemmer {stemmer!r} (choose from {', '.join(STEMMERS)})")
-        self.stemmer = stemmer
-        self.stopwords = stopwords
-        self._stops = stopword_list() if stopwords else frozenset()
+    def __init__(self, settings: AnalyzerSettings | None = None) -> None:
+        self.settings = settings = settings or AnalyzerSettings()
+        self.stemmer = settings.stemmer
+        self.stopwords = settings.stopwords
+        self._stops = stopword_list(settings.language) if settings.stopwords else frozenset()
         self._stem_fn: Callable[[str], str] | None = None
         self._stems: dict[str, str] = {}
         self.cache = _TermCache(self._analyze_word)
@@ -174,7 +210,7 @@ class Analyzer:
             if not word.isalpha():
                 return word
             if self._stem_fn is None:
-                self._stem_fn = _make_stemmer(self.stemmer)
+                self._stem_fn = _make_stemmer(self.settings)
             stem = self._stems[word] = self._stem_fn(word)
         return stem
 
@@ -191,7 +227,8 @@ class Analyzer:
             if w.endswith("'s"):
                 w = w[:-2]
             joined = w.replace(".", "").replace("&", "")
-            return joined if joined.isalpha() and joined not in stopword_list() else w
+            stops = stopword_list(self.settings.language)
+            return joined if joined.isalpha() and joined not in stops else w
         if w.endswith("'s"):
             w = w[:-2]
         if "'" in w and not _CONTRACTION.fullmatch(w):

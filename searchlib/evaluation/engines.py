@@ -214,9 +214,9 @@ class SearchlibEngine:
     def prepare(self) -> None:
         """Import the stemmer (NLTK takes ~1-2 s to import) so build times measure indexing."""
         if self.stemmer != "none":
-            from searchlib.analysis import Analyzer
+            from searchlib.analysis import Analyzer, AnalyzerSettings
 
-            Analyzer(self.stemmer).stem("warming")
+            Analyzer(AnalyzerSettings(stemmer=self.stemmer)).stem("warming")
 
     def build(self, corpus_path: str, workdir: str) -> None:
         import searchlib

@@ -9,16 +9,50 @@ File names are checked too: they are joined to the index path, so `../x` must ne
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
-from ..analysis import STEMMERS
+from ..analysis import LANGUAGES, STEMMERS
+
+
+@dataclass(frozen=True)
+class Column:
+    """One array file of a segment, declared once: writing, opening and merging all iterate
+    the declarations, so a new column (a date per article, a max score per block) is one line
+    here plus the code computing its values.
+
+    `per` is what one row stands for (a unit: term, posting, position, doc — the field's
+    documents — article, paragraph, byte). With `offsets`, the column has one row more and
+    rises from 0 to the number of `offsets` units; with `points_to`, its values are rows of
+    that unit."""
+
+    name: str
+    dtype: str
+    per: str
+    offsets: str | None = None
+    points_to: str | None = None
+
 
 FIELDS = ("text", "title")
-SEGMENT_FILES = frozenset(
-    [f"{f}.{k}.npy" for f in FIELDS for k in ("ptr", "doc", "tf", "pos", "len")]
-    + ["art.first.npy", "store.off.npy", "vocab.txt", "surface.txt", "store.bin",
-       "articles.json"]
+FIELD_COLUMNS = (  # for each field: CSR postings with positions, and document lengths
+    Column("ptr", "int64", per="term", offsets="posting"),
+    Column("doc", "int32", per="posting", points_to="doc"),
+    Column("tf", "int32", per="posting"),
+    Column("pos", "int32", per="position"),
+    Column("len", "int32", per="doc"),
 )
+SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's offsets
+    Column("art.first", "int32", per="article", offsets="paragraph"),
+    Column("store.off", "int64", per="paragraph", offsets="byte"),
+)
+COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},
+           **{c.name: c for c in SEGMENT_COLUMNS}}
+BLOBS = ("vocab.txt", "surface.txt", "store.bin", "articles.json")
+
+
+def segment_files() -> set[str]:
+    """The files a segment's manifest entry lists: its declared columns and blobs."""
+    return {f"{name}.npy" for name in COLUMNS} | set(BLOBS)
 SEGMENT_NAME = re.compile(r"seg-\d+-m?\d+")
 DELETED_NAME = re.compile(r"deleted-\d+\.npy")
 SOURCES_NAME = re.compile(r"sources-\d+\.json")
@@ -31,7 +65,7 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
     generation = manifest.get("generation")
     if not _count(generation):
         return f"'generation' is {generation!r}, not a whole number"
-    problem = _analyzer_problem(manifest.get("analyzer"))
+    problem = analyzer_problem(manifest.get("analyzer"))
     if problem:
         return problem
     segments = manifest.get("segments")
@@ -60,13 +94,18 @@ def manifest_problem(manifest: dict[str, Any]) -> str | None:
     return None
 
 
-def _analyzer_problem(analyzer: object) -> str | None:
+def analyzer_problem(analyzer: object) -> str | None:
     if not isinstance(analyzer, dict):
         return "'analyzer' is not an object"
     if analyzer.get("stemmer") not in STEMMERS:
         return f"unknown stemmer {analyzer.get('stemmer')!r}"
     if not isinstance(analyzer.get("stopwords"), bool):
         return f"'stopwords' is {analyzer.get('stopwords')!r}, not true or false"
+    language = analyzer.get("language", "en")
+    if not isinstance(language, str) or language not in LANGUAGES:
+        return f"unknown language {analyzer.get('language')!r}"
+    if not _count(analyzer.get("version", 1)):
+        return f"analyzer 'version' is {analyzer.get('version')!r}, not a whole number"
     return None
 
 
@@ -79,7 +118,7 @@ def _segment_problem(entry: object) -> str | None:
         if not _count(entry.get(key)):
             return f"{key!r} is {entry.get(key)!r}, not a count"
     files = entry.get("files")
-    if not isinstance(files, dict) or set(files) != SEGMENT_FILES:
+    if not isinstance(files, dict) or set(files) != segment_files():
         return "'files' does not list the files of a segment"
     if not all(_size_crc(v) for v in files.values()):
         return "'files' holds a size or checksum that is not a number"

@@ -1,6 +1,9 @@
-"""An immutable segment: vocabulary, positional postings for two fields, stored paragraphs.
+"""The segment format, in one place: writing a segment (for a flush and a merge alike),
+opening it, and its deletion files.
 
-Layout of a segment directory (all arrays are .npy, opened memory-mapped):
+Layout of a segment directory (arrays are .npy, opened memory-mapped; `schema.COLUMNS`
+declares each one with its dtype and what a row stands for, and writing and opening both
+iterate that declaration):
   vocab.txt / surface.txt   sorted terms, newline-joined; one readable word form per term
   text.ptr  (V+1) int64     postings of term t are rows ptr[t]:ptr[t+1] of text.doc / text.tf
   text.doc, text.tf int32   paragraph id (segment-local) and term frequency per posting
@@ -10,23 +13,23 @@ Layout of a segment directory (all arrays are .npy, opened memory-mapped):
   art.first (A+1) int32     paragraphs of article a are art.first[a]:art.first[a+1]
   store.off (P+1) int64     byte offsets of each paragraph's UTF-8 text in store.bin
   articles.json             [[article id, title, source path], ...]
+  deleted-<gen>.npy         bool per article, deleted by a later commit (named by the manifest)
 
-Postings are built in one vectorized pass: token streams arrive in (document, position)
-order, so a stable sort by term id yields (term, document, position) order directly.
+A segment is written from `SegmentContent`: (term, document, position) triples per field plus
+the article table and stored paragraphs. A flush builds it from analyzed text, a merge from
+the live postings of older segments; postings are then built by one vectorized routine.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import json
 import math
 import mmap
-import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from tokenize import TokenError
@@ -34,10 +37,57 @@ from tokenize import TokenError
 import numpy as np
 from numpy.lib import format as npformat
 
-from ..analysis import Analyzer
-from ..errors import CorruptIndex, SearchlibError
-from .schema import FIELDS
-from .storage import map_file, write_file
+from ..errors import CorruptIndex
+from .schema import BLOBS, COLUMNS, FIELDS, Column
+from .storage import Mapped, fsync_dir, read_verified, verify, write_file
+
+__all__ = ["FIELDS", "FieldPostings", "FieldTriples", "Segment", "SegmentContent",
+           "build_postings", "expand_ranges", "merge_vocabularies", "read_deletions",
+           "stored_paragraphs", "write_deletions", "write_segment"]
+
+
+# -- writing -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FieldTriples:
+    """One field's tokens as (term id, document, position), in (document, position) order."""
+
+    terms: np.ndarray
+    docs: np.ndarray
+    positions: np.ndarray
+    lengths: np.ndarray  # indexed terms per document (BM25 length)
+
+
+@dataclass
+class SegmentContent:
+    """Everything a segment holds, before postings are built: what a flush and a merge give."""
+
+    terms: list[str]  # sorted: the term ids of `fields` index it
+    surface: list[str]  # a readable word per term
+    fields: dict[str, FieldTriples]
+    paragraph_counts: np.ndarray  # per article
+    store: bytes  # the paragraphs' UTF-8 texts, concatenated
+    paragraph_bytes: np.ndarray  # per paragraph
+    articles: list  # (article id, title, source path) per article
+    columns: dict[str, np.ndarray] = field(default_factory=dict)  # other declared columns
+
+    @property
+    def n_articles(self) -> int:
+        return len(self.articles)
+
+    @property
+    def n_paragraphs(self) -> int:
+        return len(self.paragraph_bytes)
+
+
+def stored_paragraphs(title: str, paragraphs: list[str]) -> list[str]:
+    """The paragraphs an article is indexed as. A headline-only article (news briefs,
+    title-only records) is findable and shown through its title, as its single paragraph;
+    the evaluation's peer engines index the same list, so paragraph numbers agree."""
+    if not paragraphs and title.strip():
+        return [title.strip()]
+    return paragraphs
 
 
 def build_postings(tids: np.ndarray, docs: np.ndarray, pos: np.ndarray, n_terms: int) -> dict:
@@ -63,14 +113,51 @@ def build_postings(tids: np.ndarray, docs: np.ndarray, pos: np.ndarray, n_terms:
     }
 
 
-def merge_vocabularies(segments) -> dict[str, str]:
-    """term → readable word over several segments (the shortest word seen for the term)."""
-    merged: dict[str, str] = {}
-    for seg in segments:
-        for term, word in zip(seg.vocab, seg.surface):
-            if term not in merged or len(word) < len(merged[term]):
-                merged[term] = word
-    return merged
+def write_segment(directory: Path, content: SegmentContent) -> dict:
+    """Write `content` as a new segment directory (fsynced); returns its manifest entry."""
+    arrays = dict(content.columns)
+    for name, triples in content.fields.items():
+        built = build_postings(triples.terms, triples.docs, triples.positions,
+                               len(content.terms))
+        built["len"] = triples.lengths
+        arrays.update({f"{name}.{part}": values for part, values in built.items()})
+    arrays["art.first"] = _offsets(content.paragraph_counts)
+    arrays["store.off"] = _offsets(content.paragraph_bytes)
+    blobs = {
+        "vocab.txt": "\n".join(content.terms).encode("utf-8"),
+        "surface.txt": "\n".join(content.surface).encode("utf-8"),
+        "store.bin": content.store,
+        "articles.json": json_bytes(content.articles),
+    }
+    directory.mkdir()
+    files = {}
+    for name, column in COLUMNS.items():
+        data = npy_bytes(np.asarray(arrays[name]).astype(column.dtype, copy=False))
+        files[f"{name}.npy"] = list(write_file(directory / f"{name}.npy", data))
+    for name in BLOBS:
+        files[name] = list(write_file(directory / name, blobs[name]))
+    fsync_dir(directory)
+    return {"name": directory.name, "articles": content.n_articles,
+            "paragraphs": content.n_paragraphs, "files": files}
+
+
+def _offsets(counts: np.ndarray) -> np.ndarray:
+    out = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(counts, out=out[1:])
+    return out
+
+
+def json_bytes(value: object) -> bytes:
+    """UTF-8 JSON in which a surrogate-escaped string (a file name that is not UTF-8, as
+    os.fsdecode gives it) is written as a \\udcff escape: it reads back as the same string,
+    so ids and source paths survive the round trip instead of failing to encode."""
+    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
+
+
+def npy_bytes(arr: np.ndarray) -> bytes:
+    bio = io.BytesIO()
+    np.save(bio, np.ascontiguousarray(arr), allow_pickle=False)
+    return bio.getvalue()
 
 
 def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
@@ -83,136 +170,17 @@ def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return np.repeat(starts.astype(np.int64), lengths) + (np.arange(total) - offsets)
 
 
-def stored_paragraphs(title: str, paragraphs: list[str]) -> list[str]:
-    """The paragraphs an article is indexed as. A headline-only article (news briefs,
-    title-only records) is findable and shown through its title, as its single paragraph;
-    the evaluation's peer engines index the same list, so paragraph numbers agree."""
-    if not paragraphs and title.strip():
-        return [title.strip()]
-    return paragraphs
+def merge_vocabularies(segments) -> dict[str, str]:
+    """term → readable word over several segments (the shortest word seen for the term)."""
+    merged: dict[str, str] = {}
+    for seg in segments:
+        for term, word in zip(seg.vocab, seg.surface):
+            if term not in merged or len(word) < len(merged[term]):
+                merged[term] = word
+    return merged
 
 
-class SegmentBuilder:
-    """Accumulates analyzed articles in memory until flushed as one segment."""
-
-    def __init__(self, analyzer: Analyzer) -> None:
-        self.analyzer = analyzer
-        self.terms: list[str] = []
-        self.surface: list[str] = []
-        self._term_ids: dict[str, int] = {}
-        self._raw: dict[str, int] = {}
-        self.text_ids: list[int] = []
-        self.text_counts: list[int] = []
-        self.title_ids: list[int] = []
-        self.title_counts: list[int] = []
-        self.paragraphs: list[str] = []
-        self.articles: list[tuple[str, str, str]] = []
-        self.art_first: list[int] = [0]
-        self.tokens = 0
-
-    def _tid(self, raw: str) -> int:
-        term = self.analyzer.term(raw)
-        if term is None:
-            tid = -1
-        else:
-            tid = self._term_ids.get(term, -1)
-            word = self.analyzer.normalize(raw)
-            if tid < 0:
-                tid = self._term_ids[term] = len(self.terms)
-                self.terms.append(term)
-                self.surface.append(word)
-            elif len(word) < len(self.surface[tid]):
-                self.surface[tid] = word
-        self._raw[raw] = tid
-        return tid
-
-    def _ids(self, text: str) -> list[int]:
-        raw = self._raw
-        words = self.analyzer.words(text)
-        try:
-            return list(map(raw.__getitem__, words))
-        except KeyError:
-            return [raw[w] if w in raw else self._tid(w) for w in words]
-
-    def add(self, article_id: str, title: str, source: str, paragraphs: list[str]) -> None:
-        paragraphs = stored_paragraphs(title, paragraphs)
-        ids = self._ids(title)
-        self.title_ids.extend(ids)
-        self.title_counts.append(len(ids))
-        for para in paragraphs:
-            ids = self._ids(para)
-            self.text_ids.extend(ids)
-            self.text_counts.append(len(ids))
-            self.tokens += len(ids)
-        self.paragraphs.extend(paragraphs)
-        self.articles.append((article_id, title, source))
-        self.art_first.append(len(self.paragraphs))
-
-    def __len__(self) -> int:
-        return len(self.articles)
-
-    def _field(self, ids: list[int], counts: list[int], remap: np.ndarray) -> dict:
-        tids = np.array(ids, dtype=np.int64)
-        counts_arr = np.array(counts, dtype=np.int64)
-        docs = np.repeat(np.arange(len(counts_arr), dtype=np.int64), counts_arr)
-        pos = np.arange(len(tids), dtype=np.int64) - np.repeat(
-            np.cumsum(counts_arr) - counts_arr, counts_arr
-        )
-        keep = tids >= 0
-        out = build_postings(remap[tids[keep]], docs[keep], pos[keep], len(self.terms))
-        out["len"] = np.bincount(docs[keep], minlength=len(counts_arr)).astype(np.int32)
-        return out
-
-    def write(self, directory: Path) -> dict:
-        """Write the segment into a new directory; returns its manifest entry."""
-        order = sorted(range(len(self.terms)), key=self.terms.__getitem__)
-        remap = np.empty(len(order), dtype=np.int64)
-        remap[np.array(order, dtype=np.int64)] = np.arange(len(order))
-        fields = {
-            "text": self._field(self.text_ids, self.text_counts, remap),
-            "title": self._field(self.title_ids, self.title_counts, remap),
-        }
-        encoded = [p.encode("utf-8") for p in self.paragraphs]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in encoded], out=offsets[1:])
-        arrays = {f"{f}.{k}": v for f, parts in fields.items() for k, v in parts.items()}
-        arrays["art.first"] = np.array(self.art_first, dtype=np.int32)
-        arrays["store.off"] = offsets
-        blobs = {
-            "vocab.txt": "\n".join(self.terms[i] for i in order).encode("utf-8"),
-            "surface.txt": "\n".join(self.surface[i] for i in order).encode("utf-8"),
-            "store.bin": b"".join(encoded),
-            "articles.json": json_bytes(self.articles),
-        }
-        return write_segment(directory, arrays, blobs, len(self.articles), len(self.paragraphs))
-
-
-def json_bytes(value: object) -> bytes:
-    """UTF-8 JSON in which a surrogate-escaped string (a file name that is not UTF-8, as
-    os.fsdecode gives it) is written as a \\udcff escape: it reads back as the same string,
-    so ids and source paths survive the round trip instead of failing to encode."""
-    return json.dumps(value, ensure_ascii=False).encode("utf-8", "backslashreplace")
-
-
-def write_segment(
-    directory: Path, arrays: dict[str, np.ndarray], blobs: dict[str, bytes], n_art: int, n_par: int
-) -> dict:
-    directory.mkdir()
-    files = {}
-    for name, arr in arrays.items():
-        buf = _npy_bytes(arr)
-        files[f"{name}.npy"] = list(write_file(directory / f"{name}.npy", buf))
-    for name, data in blobs.items():
-        files[name] = list(write_file(directory / name, data))
-    return {"name": directory.name, "articles": n_art, "paragraphs": n_par, "files": files}
-
-
-def _npy_bytes(arr: np.ndarray) -> bytes:
-    import io
-
-    bio = io.BytesIO()
-    np.save(bio, np.ascontiguousarray(arr), allow_pickle=False)
-    return bio.getvalue()
+# -- reading -----------------------------------------------------------------------------------
 
 
 class ArticleTable(Sequence):
@@ -308,32 +276,31 @@ class Segment:
         self.entry = entry
         self.n_articles = int(entry["articles"])
         self.n_paragraphs = int(entry["paragraphs"])
-        self._maps: dict[str, mmap.mmap | bytes] = {}
+        self._maps: dict[str, Mapped] = {}
         self._expected: dict[str, tuple[int, int]] = {}
         try:
             for fname, (size, crc) in entry["files"].items():
-                self._maps[fname] = _open_checked(directory / fname, f"{self.name}/{fname}",
-                                                  size, crc if verify else None)
-                self._expected[fname] = (size, crc)
+                self._open(fname, size, crc, checksum=verify)
             self.deleted = None  # bool per article, or None
-            if entry.get("deleted"):
-                self.deleted = self._load_deleted(entry)
-            self.fields = {f: self._field(f) for f in FIELDS}
-            self.art_first = self._array("art.first")
-            self.store_off = self._array("store.off")
+            if entry.get("deleted"):  # tiny: always verified
+                data = self._open(entry["deleted"], *entry["deleted_file"], checksum=True)
+                self.deleted = _deleted_array(data, entry)
+            self.columns = {name: self._array(name, column) for name, column in COLUMNS.items()}
+            self.fields = {f: FieldPostings(*(self.columns[f"{f}.{k}"] for k in
+                                              ("ptr", "doc", "tf", "pos", "len")),
+                                            label=f"{self.name}/{f}") for f in FIELDS}
+            self.art_first = self.columns["art.first"]
+            self.store_off = self.columns["store.off"]
             self._validate()
         except BaseException:
             self.close()
             raise
 
-    def _load_deleted(self, entry: dict) -> np.ndarray:
-        fname = entry["deleted"]
-        size, crc = entry["deleted_file"]
-        label = f"{self.name}/{fname}"
-        data = _open_checked(self.dir / fname, label, size, crc)  # tiny: always verified
+    def _open(self, fname: str, size: int, crc: int, checksum: bool) -> Mapped:
+        data = verify(self.dir / fname, size, crc if checksum else None, f"{self.name}/{fname}")
         self._maps[fname] = data
         self._expected[fname] = (size, crc)
-        return _deleted_array(data, entry)
+        return data
 
     def check(self) -> list[str]:
         """Problems with the files this segment opened (re-read now, not from the folder)."""
@@ -342,8 +309,11 @@ class Segment:
             data = self._maps.get(fname)
             if data is None or (isinstance(data, mmap.mmap) and data.closed):
                 problems.append(f"{self.name}/{fname}: closed")
-            else:
-                problems += check_data(data, f"{self.name}/{fname}", size, crc)
+                continue
+            try:
+                verify(data, size, crc, f"{self.name}/{fname}")
+            except CorruptIndex as exc:
+                problems.append(str(exc))
         return problems
 
     def close(self) -> None:
@@ -353,31 +323,31 @@ class Segment:
                 with contextlib.suppress(BufferError):
                     data.close()
 
+    def _units(self, field_name: str | None) -> dict[str, int | None]:
+        """How many rows of each unit this segment has (what `Column.per` refers to)."""
+        units: dict[str, int | None] = {
+            "article": self.n_articles, "paragraph": self.n_paragraphs,
+            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1}
+        if field_name is not None:  # positions are checked where they are used (pos_ptr)
+            units["doc"] = self.n_paragraphs if field_name == "text" else self.n_articles
+            units["posting"] = len(self.columns[f"{field_name}.doc"])
+            units["position"] = None
+        return units
+
     def _validate(self) -> None:
         """Cheap structural checks, so a damaged file fails loudly instead of misleading."""
-        sizes = {"text": self.n_paragraphs, "title": self.n_articles}
-        ok = _bounds(self.art_first, self.n_articles + 1, self.n_paragraphs)
-        ok = ok and _bounds(self.store_off, self.n_paragraphs + 1, len(self._maps["store.bin"]))
-        n_terms = len(self.fields["text"].ptr)
-        for f, fp in self.fields.items():
-            ok = ok and len(fp.ptr) == n_terms and _bounds(fp.ptr, n_terms, len(fp.doc))
-            ok = ok and len(fp.tf) == len(fp.doc) and len(fp.length) == sizes[f]
-            if ok and len(fp.doc):  # (tf is checked against positions where they are used)
-                ok = int(fp.doc.min()) >= 0 and int(fp.doc.max()) < sizes[f]
-        if not ok:
-            raise CorruptIndex(f"index files of segment {self.name} disagree with each other")
+        for name, column in COLUMNS.items():
+            prefix = name.partition(".")[0]
+            units = self._units(prefix if prefix in FIELDS else None)
+            if not _column_fits(self.columns[name], column, units):
+                raise CorruptIndex(f"index files of segment {self.name} disagree with each other")
 
-    def _array(self, name: str) -> np.ndarray:
+    def _array(self, name: str, column: Column) -> np.ndarray:
         label = f"{self.name}/{name}.npy"
         arr = npy_array(self._maps[f"{name}.npy"], label)
-        if arr.dtype != _DTYPES[name.split(".")[-1]] or arr.ndim != 1:
+        if arr.dtype != np.dtype(column.dtype) or arr.ndim != 1:
             raise CorruptIndex(f"index file damaged: {label} holds {arr.dtype} values")
         return arr
-
-    def _field(self, field: str) -> FieldPostings:
-        parts = ("ptr", "doc", "tf", "pos", "len")
-        return FieldPostings(*(self._array(f"{field}.{k}") for k in parts),
-                             label=f"{self.name}/{field}")
 
     def _text(self, name: str) -> list[str]:
         data = bytes(self._maps[name])
@@ -434,7 +404,8 @@ class Segment:
         return ~self.deleted
 
     @cached_property
-    def _store(self) -> np.ndarray:
+    def store(self) -> np.ndarray:
+        """store.bin as bytes (uint8), mapped."""
         return np.frombuffer(self._maps["store.bin"], dtype=np.uint8)
 
     def term_id(self, term: str) -> int:
@@ -445,51 +416,33 @@ class Segment:
     def paragraph_text(self, pid: int) -> str:
         lo, hi = int(self.store_off[pid]), int(self.store_off[pid + 1])
         try:
-            return bytes(self._store[lo:hi]).decode("utf-8")
+            return bytes(self.store[lo:hi]).decode("utf-8")
         except UnicodeDecodeError:
             raise CorruptIndex(f"index file damaged: {self.name}/store.bin is not UTF-8") from None
 
 
-_DTYPES = {"ptr": np.dtype(np.int64), "off": np.dtype(np.int64), "doc": np.dtype(np.int32),
-           "tf": np.dtype(np.int32), "pos": np.dtype(np.int32), "len": np.dtype(np.int32),
-           "first": np.dtype(np.int32)}
 _NPY_HEADER_MAX = 65536 + 16  # magic, length and the largest header format 1.0 allows
 
 
-def _bounds(arr: np.ndarray, length: int, last: int) -> bool:
+def _column_fits(arr: np.ndarray, column: Column, units: dict[str, int | None]) -> bool:
+    """Whether a column has the rows (and, for offsets and references, values) it declares."""
+    rows = units[column.per]
+    if column.offsets is not None:
+        return rows is not None and _bounds(arr, rows + 1, units[column.offsets])
+    if rows is not None and len(arr) != rows:
+        return False
+    if column.points_to is not None and len(arr):
+        return int(arr.min()) >= 0 and int(arr.max()) < units[column.points_to]
+    return True
+
+
+def _bounds(arr: np.ndarray, length: int, last: int | None) -> bool:
     """An offsets array: `length` entries rising from 0 to `last`."""
     return (len(arr) == length and length >= 1 and int(arr[0]) == 0 and int(arr[-1]) == last
             and bool(np.all(arr[1:] >= arr[:-1])))
 
 
-def _open_checked(path: Path, label: str, size: int, crc: int | None) -> mmap.mmap | bytes:
-    """Map a file of the commit, with its recorded size (and checksum, unless crc is None)."""
-    try:
-        data = map_file(path)
-    except FileNotFoundError:
-        raise CorruptIndex(f"index file missing: {label}") from None
-    except OSError as exc:
-        if exc.errno in (errno.EMFILE, errno.ENFILE):
-            raise SearchlibError("too many open files to open the index") from None
-        raise CorruptIndex(f"index file unreadable: {label}: {exc.strerror or exc}") from None
-    if len(data) != size:
-        raise CorruptIndex(f"index file damaged: {label} has {len(data)} bytes, expected {size}")
-    if crc is not None and zlib.crc32(data) != crc:
-        raise CorruptIndex(f"index file damaged: {label} fails its checksum")
-    return data
-
-
-def check_data(data: mmap.mmap | bytes, label: str, size: int, crc: int) -> list[str]:
-    """`check`'s verdict on opened file data: [] or one line saying what is wrong."""
-    actual = data.size() if isinstance(data, mmap.mmap) else len(data)  # size() is fstat:
-    if actual != size:  # a file truncated since it was mapped is reported, never touched
-        return [f"{label}: {actual} bytes, expected {size}"]
-    if zlib.crc32(data) != crc:
-        return [f"{label}: checksum mismatch (file damaged)"]
-    return []
-
-
-def npy_array(data: mmap.mmap | bytes, label: str) -> np.ndarray:
+def npy_array(data: Mapped, label: str) -> np.ndarray:
     """A 1.0/2.0 .npy file's array, as a view of `data` (no copy), or CorruptIndex."""
     head = io.BytesIO(data[:_NPY_HEADER_MAX])
     try:
@@ -512,26 +465,38 @@ def npy_array(data: mmap.mmap | bytes, label: str) -> np.ndarray:
         raise CorruptIndex(f"index file damaged: {label} ({exc})") from None
 
 
-def read_checked(path: Path, label: str, size: int, crc: int) -> bytes:
-    """A file of the commit, read whole after checking its recorded size and checksum."""
-    data = _open_checked(path, label, size, crc)
-    try:
-        return bytes(data)
-    finally:
-        if isinstance(data, mmap.mmap):
-            data.close()
+# -- deletion files ------------------------------------------------------------------------------
 
 
-def load_deleted(seg_dir: Path, entry: dict) -> np.ndarray | None:
+def read_deletions(seg_dir: Path, entry: dict) -> np.ndarray | None:
     """A segment's deletion bitmap, verified against its checksum (None: nothing deleted)."""
     name = entry.get("deleted")
     if not name:
         return None
-    label = f"{entry['name']}/{name}"
-    return _deleted_array(read_checked(seg_dir / name, label, *entry["deleted_file"]), entry)
+    data = read_verified(seg_dir / name, *entry["deleted_file"], f"{entry['name']}/{name}")
+    return _deleted_array(data, entry)
 
 
-def _deleted_array(data: mmap.mmap | bytes, entry: dict) -> np.ndarray:
+def write_deletions(seg_dir: Path, entry: dict, deleted: np.ndarray, generation: int,
+                    written: list[Path]) -> dict:
+    """Write a segment's deletion file for a new commit (noted in `written` before it exists,
+    for clean-up); returns the segment's manifest entry naming it, with the deleted counts."""
+    name = f"deleted-{generation:06d}.npy"
+    label = f"{entry['name']}/art.first.npy"
+    data = read_verified(seg_dir / "art.first.npy", *entry["files"]["art.first.npy"], label)
+    first = npy_array(data, label)
+    if first.shape != (entry["articles"] + 1,):
+        raise CorruptIndex(f"index file damaged: {label} does not match its segment")
+    written.append(seg_dir / name)
+    size_crc = write_file(seg_dir / name, npy_bytes(deleted))
+    fsync_dir(seg_dir)
+    counts = np.diff(first.astype(np.int64))
+    return {**entry, "deleted": name, "deleted_file": list(size_crc),
+            "deleted_count": int(deleted.sum()),
+            "deleted_paragraphs": int(counts[deleted].sum())}
+
+
+def _deleted_array(data: Mapped, entry: dict) -> np.ndarray:
     deleted = npy_array(data, f"{entry['name']}/{entry['deleted']}")
     if deleted.dtype != np.bool_ or deleted.shape != (entry["articles"],):
         raise CorruptIndex(f"deletion file of segment {entry['name']} does not match it")

@@ -17,10 +17,19 @@ from pathlib import Path
 
 import numpy as np
 
-from ..analysis import Analyzer, check_version
+from ..analysis import Analyzer, AnalyzerSettings
 from ..errors import CorruptIndex
-from .segment import FIELDS, Segment, check_data, merge_vocabularies
-from .storage import MANIFEST, SEGMENTS, map_file, parse_stems, read_manifest, stems_text
+from .segment import FIELDS, Segment, merge_vocabularies
+from .storage import (
+    MANIFEST,
+    SEGMENTS,
+    Mapped,
+    map_file,
+    parse_stems,
+    read_manifest,
+    stems_text,
+    verify,
+)
 
 RETRIES = 5
 EXTRAS = ("sources", "stems")  # files of a commit next to its segments
@@ -67,10 +76,9 @@ class Snapshot:
         self.segments = segments
         self._extras = extras
         self.generation = int(manifest["generation"])
-        settings = manifest["analyzer"]
-        check_version(settings, self.root)
-        self.analyzer = Analyzer(settings.get("stemmer", "snowball"),
-                                 settings.get("stopwords", True))
+        settings = AnalyzerSettings.from_manifest(manifest["analyzer"])
+        settings.check_version(self.root)
+        self.analyzer = Analyzer(settings)
         self.stats = {f: self._field_stats(f) for f in FIELDS}
 
     def check(self) -> list[str]:
@@ -83,7 +91,10 @@ class Snapshot:
             if name and data is None:
                 problems.append(f"missing file {name}")
             elif name:  # the schema check guarantees its [size, crc] next to it
-                problems += check_data(data, name, *self.manifest[f"{key}_file"])
+                try:
+                    verify(data, *self.manifest[f"{key}_file"], name)
+                except CorruptIndex as exc:
+                    problems.append(str(exc))
         return problems
 
     @property
@@ -171,7 +182,7 @@ class Snapshot:
         return self.stats["title"].docs
 
 
-def _map_extra(root: Path, manifest: dict, key: str) -> mmap.mmap | bytes | None:
+def _map_extra(root: Path, manifest: dict, key: str) -> Mapped | None:
     """The commit's file list or stem cache, mapped; None if it is missing."""
     name = manifest.get(key)
     if not name:

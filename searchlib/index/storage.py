@@ -18,6 +18,7 @@ import signal
 import zlib
 from pathlib import Path
 
+from ..analysis import AnalyzerSettings
 from ..errors import (
     CorruptIndex,
     IncompatibleIndex,
@@ -25,14 +26,17 @@ from ..errors import (
     IndexNotFound,
     IndexWriteError,
     NotAnIndex,
+    SearchlibError,
 )
-from .schema import manifest_problem
+from .schema import analyzer_problem, manifest_problem
 
 FORMAT_NAME = "searchlib-index"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 LOCK = "write.lock"
 SEGMENTS = "segments"
+
+Mapped = mmap.mmap | bytes  # a file's whole content: mapped read-only, or b"" when empty
 
 
 def failpoint(name: str) -> None:
@@ -43,17 +47,7 @@ def failpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def crc32_file(path: Path) -> int:
-    """CRC-32 of a whole file, through a read-only mapping (no copy into Python memory)."""
-    data = map_file(path)
-    try:
-        return zlib.crc32(data)
-    finally:
-        if isinstance(data, mmap.mmap):
-            data.close()
-
-
-def map_file(path: Path) -> mmap.mmap | bytes:
+def map_file(path: Path) -> Mapped:
     """The whole file, mapped read-only (b"" if empty: an empty file cannot be mapped).
 
     A mapping keeps the file's data reachable after a writer's commit unlinks it, so a
@@ -62,6 +56,41 @@ def map_file(path: Path) -> mmap.mmap | bytes:
         if os.fstat(f.fileno()).st_size == 0:
             return b""
         return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+
+
+def verify(file: Path | Mapped, size: int, crc: int | None, label: str) -> Mapped:
+    """A file of a commit checked against the size and CRC-32 its manifest recorded (crc None:
+    the size only). `file` is a path to map, or data mapped before: a reader re-checks the very
+    files it opened. Every check of index files is this one; damage is a one-line CorruptIndex.
+    """
+    data = _map_commit_file(file, label) if isinstance(file, Path) else file
+    actual = data.size() if isinstance(data, mmap.mmap) else len(data)  # size() is fstat: a
+    if actual != size:  # file truncated since it was mapped is reported, never touched
+        raise CorruptIndex(f"index file damaged: {label} has {actual} bytes, expected {size}")
+    if crc is not None and zlib.crc32(data) != crc:
+        raise CorruptIndex(f"index file damaged: {label} fails its checksum")
+    return data
+
+
+def read_verified(path: Path, size: int, crc: int, label: str) -> bytes:
+    """A (small) file of a commit, verified and read whole."""
+    data = verify(path, size, crc, label)
+    try:
+        return bytes(data)
+    finally:
+        if isinstance(data, mmap.mmap):
+            data.close()
+
+
+def _map_commit_file(path: Path, label: str) -> Mapped:
+    try:
+        return map_file(path)
+    except FileNotFoundError:
+        raise CorruptIndex(f"index file missing: {label}") from None
+    except OSError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):
+            raise SearchlibError("too many open files to open the index") from None
+        raise CorruptIndex(f"index file unreadable: {label}: {exc.strerror or exc}") from None
 
 
 def fsync_dir(path: Path) -> None:
@@ -134,17 +163,32 @@ def read_manifest(root: Path) -> dict:
     return manifest
 
 
-def recorded_roots(root: Path) -> list[str]:
-    """The paths an index was built from, read leniently ([] if there are none to read):
-    `searchlib index --rebuild` must still find them when the rest of the manifest is bad."""
+def _lenient_manifest(root: Path) -> dict:
+    """The manifest as far as it parses ({} if not at all), for a rebuild to reuse."""
     try:
         manifest = json.loads((root / MANIFEST).read_text("utf-8"))
     except (OSError, ValueError, RecursionError):
-        return []
+        return {}
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT_NAME:
-        return []
-    roots = manifest.get("roots")
+        return {}
+    return manifest
+
+
+def recorded_roots(root: Path) -> list[str]:
+    """The paths an index was built from, read leniently ([] if there are none to read):
+    `searchlib index --rebuild` must still find them when the rest of the manifest is bad."""
+    roots = _lenient_manifest(root).get("roots")
     return [r for r in roots if isinstance(r, str)] if isinstance(roots, list) else []
+
+
+def recorded_analyzer(root: Path) -> AnalyzerSettings | None:
+    """The analyzer settings an index was built with, read leniently (None if unreadable):
+    a rebuild keeps them, also when the rest of the manifest is damaged or the analyzer
+    version is another."""
+    value = _lenient_manifest(root).get("analyzer")
+    if analyzer_problem(value) is not None:
+        return None
+    return AnalyzerSettings.from_manifest(value)
 
 
 def write_manifest(root: Path, manifest: dict, on_renamed=None) -> None:
@@ -221,13 +265,13 @@ class WriterLock:
         self.release()
 
 
-def stems_text(data: bytes, expected: list[int] | None) -> str:
+def stems_text(data: Mapped, expected: list[int] | None) -> str:
     """The word → stem cache as "word\tstem" lines; "" if it does not match its recorded size
     and checksum (it is only a cache: stems are then computed again, never trusted)."""
-    if expected and (len(data) != expected[0] or zlib.crc32(data) != expected[1]):
-        return ""
     try:
-        return data.decode("utf-8")
+        return bytes(verify(data, *expected, "stems") if expected else data).decode("utf-8")
+    except CorruptIndex:
+        return ""
     except UnicodeDecodeError:
         return ""
 

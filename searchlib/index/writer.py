@@ -1,9 +1,11 @@
 """The single writer: incremental updates, merging, atomic commits.
 
-An update walks the given paths, re-reads only files whose size or mtime changed, writes
-their articles into new segments, marks replaced/removed articles deleted, merges when
-segments pile up, and commits everything with one manifest rename. A crash at any point
-leaves the previous commit intact; files it left behind are removed by the next writer.
+An update is three steps. `plan_changes` compares the index's file list with the files
+found now (which to read, which are gone, which to keep because their folder cannot be
+listed); `ingest` reads the files to read into new segments, flushing by a token budget,
+and notes the articles to delete; `commit` writes deletion files, merges when segments pile
+up, and makes it all live with one manifest rename. A crash at any point leaves the previous
+commit intact; files it left behind are removed by the next writer.
 """
 
 from __future__ import annotations
@@ -14,30 +16,27 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from .. import __version__
-from ..analysis import ANALYZER_VERSION, Analyzer, check_version
-from ..corpus import Progress, ReadProgress, find_sources, iter_source
-from ..errors import CorruptIndex, IndexWriteError, InvalidArgument, NotAnIndex
-from .segment import (
-    FIELDS,
-    Segment,
-    SegmentBuilder,
-    _npy_bytes,
-    build_postings,
-    expand_ranges,
-    json_bytes,
-    load_deleted,
-    merge_vocabularies,
-    npy_array,
-    read_checked,
-    write_segment,
+from ..analysis import Analyzer, AnalyzerSettings
+from ..corpus import Article, Progress, ReadProgress, Source, find_sources, iter_source
+from ..errors import IndexWriteError, InvalidArgument, NotAnIndex
+from .builder import SegmentBuilder
+from .changes import (
+    ArticleRange,
+    ChangeSet,
+    SourceRecord,
+    load_sources,
+    plan_changes,
+    sources_bytes,
 )
+from .merge import choose_merge, merge_segments
+from .segment import read_deletions, write_deletions, write_segment
 from .storage import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -50,6 +49,7 @@ from .storage import (
     is_index_file,
     load_stems,
     read_manifest,
+    recorded_analyzer,
     write_file,
     write_manifest,
 )
@@ -88,10 +88,6 @@ class UpdateReport:
         return bool(self.kept_subtrees)
 
 
-def _under(path: str, roots: list[str]) -> bool:
-    return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
-
-
 def _prepare_root(root: Path, rebuild: bool) -> None:
     """Refuse to write into (or wipe) a folder holding anything but a searchlib index."""
     if root.exists() and not root.is_dir():
@@ -121,6 +117,79 @@ def _manifest_is_ours(root: Path) -> bool:
     return isinstance(data, dict) and data.get("format") == FORMAT_NAME
 
 
+@dataclass
+class Ingested:
+    """What `ingest` made: new segments, the file list after it, the articles to delete."""
+
+    segments: list[dict]
+    sources: dict[str, SourceRecord]
+    deletions: dict[str, list[tuple[int, int]]]  # segment → (first article, count) ranges
+
+
+class _Ingest:
+    """The running state of one ingest: the segment being built, and where each file's
+    articles land (a range is named once the segment holding it is flushed)."""
+
+    def __init__(self, writer: IndexWriter, sources: dict[str, SourceRecord],
+                 report: UpdateReport, flush_tokens: int) -> None:
+        self.writer, self.report, self.flush_tokens = writer, report, flush_tokens
+        self.out = Ingested([], dict(sources), {})
+        self.builder = SegmentBuilder(writer.analyzer)
+        self.pending: list[list] = []  # [path, first, count] runs in the unflushed builder
+        self.ranges: dict[str, list[ArticleRange]] = {}
+        self.stamps: dict[str, tuple[int, ...]] = {}
+
+    def forget(self, path: str) -> None:
+        """The articles indexed from `path` are to be deleted."""
+        for r in self.out.sources.pop(path).ranges:
+            self.out.deletions.setdefault(r.segment, []).append((r.first, r.count))
+            self.report.articles_removed += r.count
+
+    def keep(self, where: str, path: str) -> None:
+        """`where` could not be read: what was indexed from `path` stays, and is reported."""
+        if where not in self.report.kept_subtrees:
+            self.report.kept_subtrees.append(where)
+        self.report.articles_kept += self.out.sources[path].articles
+
+    def add_file(self, src: Source, articles: Iterator[Article]) -> None:
+        """Index a file's articles (replacing what it gave before, if anything)."""
+        if src.path in self.out.sources:
+            self.forget(src.path)
+            self.report.files_changed += 1
+        else:
+            self.report.files_added += 1
+        self.stamps[src.path] = tuple(src.stamp)
+        self.ranges[src.path] = []
+        for art in articles:
+            if not (self.pending and self.pending[-1][0] == src.path):
+                self.pending.append([src.path, len(self.builder), 0])
+            self.builder.add(art.id, art.title, src.path, list(art.paragraphs))
+            self.pending[-1][2] += 1
+            self.report.articles_added += 1
+            self.report.paragraphs_added += len(art.paragraphs)
+            if self.builder.tokens >= self.flush_tokens:
+                self.flush()
+
+    def flush(self) -> None:
+        if not len(self.builder):
+            return
+        name = f"seg-{self.writer.gen:06d}-{len(self.out.segments):03d}"
+        path = self.writer.root / SEGMENTS / name
+        self.writer.written.append(path)
+        self.out.segments.append(write_segment(path, self.builder.content()))
+        failpoint("segment-written")
+        for src_path, first, count in self.pending:
+            self.ranges[src_path].append(ArticleRange(name, first, count))
+        self.pending.clear()
+        self.builder = SegmentBuilder(self.writer.analyzer)
+
+    def finish(self) -> Ingested:
+        self.flush()
+        for path, stamp in self.stamps.items():
+            self.out.sources[path] = SourceRecord(stamp, tuple(self.ranges[path]))
+        return self.out
+
+
 class IndexWriter:
     """Updates one index. `prune_missing` drops the articles of folders and files that cannot
     be read now (unreadable, or a root that is gone); by default they are kept, because an
@@ -132,6 +201,8 @@ class IndexWriter:
         self.rebuild = rebuild
         self.prune_missing = prune_missing
         self.want = {"stemmer": stemmer, "stopwords": stopwords}
+        self.written: list[Path] = []  # this update's files, removed if it does not commit
+        self.gen: int | None = None
 
     def update(self, paths: Iterable[str | os.PathLike], *,
                warn: Callable[[str], None] | None = None, progress: Progress | None = None,
@@ -160,177 +231,117 @@ class IndexWriter:
         report.seconds = time.perf_counter() - t0
         return report
 
-    # -- internals ---------------------------------------------------------------------------
+    # -- the three steps ---------------------------------------------------------------------
 
     def _update(self, paths: list, report: UpdateReport, warn, progress, flush_tokens) -> None:
-        old = None
-        if not self.rebuild and (self.root / MANIFEST).exists():
-            old = read_manifest(self.root)
-            check_version(old["analyzer"], self.root)  # its terms would not match new ones
-            self._collect_garbage(old)  # leftovers of a writer that crashed before committing
-        elif not (self.root / MANIFEST).exists():
-            self._collect_garbage(None)  # a first build that crashed left only garbage
-        settings = dict(old["analyzer"]) if old else {"stemmer": "snowball", "stopwords": True,
-                                                       "version": ANALYZER_VERSION}
-        for key, value in self.want.items():
-            if value is not None and old and settings.get(key) != value:
-                raise InvalidArgument(
-                    f"index at {self.root} uses {key}={settings.get(key)}; "
-                    "changing it needs a rebuild"
-                )
-            if value is not None:
-                settings[key] = value
-        analyzer = Analyzer(settings["stemmer"], settings["stopwords"])
-        self.analyzer = analyzer
-        self.old = old
+        old = self._open_old()
+        self.settings = self._settings(old)
+        self.analyzer = Analyzer(self.settings)
         # Every file a commit writes carries a generation no earlier commit used, so it can
         # never overwrite (or, on failure, clean up) a file the live commit depends on.
-        gen = self.gen = self._max_generation() + 1
-        seg_entries = list(old["segments"]) if old else []
-        sources = self._load_sources(old) if old else {}
-        deletions: dict[str, list[tuple[int, int]]] = {}
-
-        # sources: path -> [stamp, [[segment, first article, count], ...]]; a big file may
-        # span segments, because the buffer is flushed between any two articles.
-        self.builder = SegmentBuilder(analyzer)
-        pending: list[list] = []  # ranges waiting for the name of the segment they land in
-        new_segments: list[dict] = []
-        self._written: list[Path] = []
-
-        def flush() -> None:
-            if not len(self.builder):
-                return
-            name = f"seg-{gen:06d}-{len(new_segments):03d}"
-            path = self.root / SEGMENTS / name
-            self._written.append(path)
-            entry = self.builder.write(path)
-            fsync_dir(path)
-            failpoint("segment-written")
-            new_segments.append(entry)
-            for rng in pending:
-                rng[0] = name
-            pending.clear()
-            self.builder = SegmentBuilder(analyzer)
-
-        def forget(rec: list) -> None:
-            for seg, first, n in rec[1]:
-                if seg is not None:
-                    deletions.setdefault(seg, []).append((first, n))
-                report.articles_removed += n
-
-        def keep(where: str, rec: list) -> None:
-            """`where` could not be read: what was indexed from it stays, and is reported."""
-            if where not in report.kept_subtrees:
-                report.kept_subtrees.append(where)
-            report.articles_kept += sum(n for _, _, n in rec[1])
-
-        # Files indexed from under these paths and not seen now are removed, unless the folder
-        # (or path) holding them could not be listed: then they are kept, and reported.
+        self.gen = self._max_generation() + 1
+        indexed = load_sources(self.root, old) if old else {}
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
-        self.roots = sorted(set(roots) | set((old or {}).get("roots") or []))
-        if self.prune_missing:  # a root that is gone for good is not re-synced any more
-            self.roots = [r for r in self.roots if r not in roots or os.path.exists(r)]
+        self.roots = self._next_roots(roots, old)
         unlisted: list[str] = []  # folders (or roots) whose content could not be listed
-        # listed first: a progress bar needs a total
-        found = list(find_sources(paths, warn, unlisted=unlisted))
-        seen = {src.path for src in found}
-        fresh = [src for src in found
-                 if self.rebuild or (sources.get(src.path) or [None])[0] != src.stamp]
-        report.files_unchanged = len(found) - len(fresh)
-        reading = ReadProgress(progress, sum(src.size for src in fresh))
-        for src in fresh:
-            prev = sources.get(src.path)
+        found = list(find_sources(paths, warn, unlisted=unlisted))  # a progress bar needs
+        changes = plan_changes(indexed, found, roots=roots, unlisted=unlisted,  # a total
+                               rebuild=self.rebuild, prune_missing=self.prune_missing)
+        report.files_unchanged = changes.unchanged
+        ingested = self.ingest(changes, indexed, report, warn, progress, flush_tokens)
+        entries = [] if self.rebuild or not old else list(old["segments"])
+        if not (report.changed or self.rebuild or old is None):  # a new index always commits
+            self._finish_report(report, entries)
+            return
+        self.commit(entries, ingested, report, old)
+        self._finish_report(report, entries)
+
+    def ingest(self, changes: ChangeSet, indexed: dict[str, SourceRecord], report: UpdateReport,
+               warn, progress: Progress | None, flush_tokens: int) -> Ingested:
+        """Read the planned files into new segments; note what is removed or kept."""
+        state = _Ingest(self, indexed, report, flush_tokens)
+        reading = ReadProgress(progress, sum(src.size for src in changes.read))
+        for src in changes.read:
             stream = iter_source(src, warn, reading.file(src))
             first = next(stream, None) if stream is not None else None
             if first is None:
                 report.files_skipped += 1
-            if stream is None:  # unreadable now (permissions, I/O): content unknown
-                reading.finished(src)
-                if prev and self.prune_missing:
-                    forget(sources.pop(src.path))
-                    report.files_removed += 1
-                elif prev:
-                    keep(src.path, prev)
-                continue
-            if first is None and not prev:  # a new file with nothing to index
-                reading.finished(src)
-                continue
-            if prev:
-                forget(prev)
-                report.files_changed += 1
-            else:
-                report.files_added += 1
-            rec: list = [src.stamp, []]
-            current = None
-            for art in itertools.chain([first], stream) if first else ():
-                if current is None:
-                    current = [None, len(self.builder), 0]
-                    rec[1].append(current)
-                    pending.append(current)
-                self.builder.add(art.id, art.title, src.path, list(art.paragraphs))
-                current[2] += 1
-                report.articles_added += 1
-                report.paragraphs_added += len(art.paragraphs)
-                if self.builder.tokens >= flush_tokens:
-                    flush()
-                    current = None
-            sources[src.path] = rec
+            if stream is None and src.path in indexed:  # unreadable now: content unknown
+                self._unreadable(state, src.path)
+            elif first is not None or src.path in indexed:  # (a new empty file: nothing)
+                state.add_file(src, itertools.chain([first], stream) if first else iter(()))
             reading.finished(src)
-        flush()
+        ingested = state.finish()
+        for path in changes.removed:
+            state.forget(path)
+            report.files_removed += 1
+        for path, where in changes.kept:
+            state.keep(where, path)
+        return ingested
 
-        if not self.rebuild:
-            for key in [k for k in sources if k not in seen and _under(k, roots)]:
-                blind = next((u for u in unlisted if _under(key, [u])), None)
-                if blind is not None and not self.prune_missing:
-                    keep(blind, sources[key])  # not seen because not listable: not gone
-                    continue
-                forget(sources.pop(key))
-                report.files_removed += 1
-        if self.rebuild:
-            seg_entries = []
+    def _unreadable(self, state: _Ingest, path: str) -> None:
+        if self.prune_missing:
+            state.forget(path)
+            state.report.files_removed += 1
+        else:
+            state.keep(path, path)
 
-        if not (report.changed or self.rebuild or old is None):  # a new index always commits
-            self._finish_report(report, seg_entries)
-            return
-
-        seg_entries = self._apply_deletions(seg_entries, deletions)
+    def commit(self, entries: list[dict], ingested: Ingested, report: UpdateReport,
+               old: dict | None) -> None:
+        """Deletion files, new segments, a merge if due, then the manifest rename."""
+        entries[:] = self._apply_deletions(entries, ingested.deletions)
         failpoint("deletions-written")
-        seg_entries = seg_entries + new_segments
-        seg_entries, sources = self._maybe_merge(seg_entries, sources, report)
+        entries += ingested.segments
+        sources = self._maybe_merge(entries, ingested.sources, report)
         failpoint("merged")
-        self._commit(seg_entries, sources, settings)
+        self._write_commit(entries, sources, old)
         report.committed = True
-        self._finish_report(report, seg_entries)
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _open_old(self) -> dict | None:
+        """The live manifest an update builds on (None for a new index or a rebuild)."""
+        exists = (self.root / MANIFEST).exists()
+        if self.rebuild and exists:
+            return None
+        if not exists:
+            self._collect_garbage(None)  # a first build that crashed left only garbage
+            return None
+        old = read_manifest(self.root)
+        # its terms would not match new ones
+        AnalyzerSettings.from_manifest(old["analyzer"]).check_version(self.root)
+        self._collect_garbage(old)  # leftovers of a writer that crashed before committing
+        return old
+
+    def _settings(self, old: dict | None) -> AnalyzerSettings:
+        """The index's analyzer settings; a rebuild keeps the old index's choices (under
+        this searchlib's analyzer version) unless told otherwise."""
+        if old:
+            base = AnalyzerSettings.from_manifest(old["analyzer"])
+        elif self.rebuild:
+            base = (recorded_analyzer(self.root) or AnalyzerSettings()).current()
+        else:
+            base = AnalyzerSettings()
+        chosen = {key: value for key, value in self.want.items() if value is not None}
+        for key, value in chosen.items():
+            if old and getattr(base, key) != value:
+                raise InvalidArgument(
+                    f"index at {self.root} uses {key}={getattr(base, key)}; "
+                    "changing it needs a rebuild"
+                )
+        return replace(base, **chosen)
+
+    def _next_roots(self, roots: list[str], old: dict | None) -> list[str]:
+        """The paths the new commit records as indexed (`searchlib index` re-syncs them)."""
+        recorded = sorted(set(roots) | set((old or {}).get("roots") or []))
+        if self.prune_missing:  # a root that is gone for good is not re-synced any more
+            recorded = [r for r in recorded if r not in roots or os.path.exists(r)]
+        return recorded
 
     def _finish_report(self, report: UpdateReport, entries: list[dict]) -> None:
         report.segments = len(entries)
         report.articles = sum(e["articles"] - e.get("deleted_count", 0) for e in entries)
         report.paragraphs = sum(e["paragraphs"] - e.get("deleted_paragraphs", 0) for e in entries)
-
-    def _load_sources(self, manifest: dict) -> dict[str, list]:
-        """The file list, verified first: a wrong range would delete the wrong articles."""
-        name = manifest["sources"]
-        rebuild = "it needs a rebuild"
-        try:
-            data = read_checked(self.root / name, name, *manifest["sources_file"])
-        except CorruptIndex as exc:
-            raise CorruptIndex(f"{exc}, so the index at {self.root} cannot be updated; "
-                               f"{rebuild}") from None
-        segments = {e["name"]: e["articles"] for e in manifest["segments"]}
-        try:
-            sources = json.loads(data.decode("utf-8"))
-            for stamp, ranges in sources.values():  # the layout this version writes
-                if len(stamp) != 4 or any(len(r) != 3 for r in ranges):
-                    raise ValueError("unexpected record")
-                for seg, first, n in ranges:
-                    if seg in segments and not 0 <= first <= first + n <= segments[seg]:
-                        raise ValueError("a range outside its segment")
-            return sources
-        except (ValueError, TypeError, AttributeError, RecursionError):
-            raise CorruptIndex(
-                f"the file list of the index at {self.root} is damaged or from an older "
-                f"searchlib; {rebuild}"
-            ) from None
 
     def _max_generation(self) -> int:
         """The highest generation in use: the live manifest's, or any file's name."""
@@ -355,70 +366,40 @@ class IndexWriter:
                 out.append(entry)
                 continue
             seg_dir = self.root / SEGMENTS / entry["name"]
-            deleted = load_deleted(seg_dir, entry)
-            if deleted is None:
-                deleted = np.zeros(entry["articles"], dtype=bool)
-            deleted = deleted.copy()
+            deleted = read_deletions(seg_dir, entry)
+            deleted = np.zeros(entry["articles"], bool) if deleted is None else deleted.copy()
             for first, n in ranges:
                 deleted[first:first + n] = True
-            entry = dict(entry)
-            if deleted.all():
-                continue  # the whole segment is gone
-            fname = f"deleted-{self.gen:06d}.npy"
-            self._written.append(seg_dir / fname)
-            entry["deleted_file"] = list(write_file(seg_dir / fname, _npy_bytes(deleted)))
-            fsync_dir(seg_dir)
-            label = f"{entry['name']}/art.first.npy"
-            first = npy_array(read_checked(seg_dir / "art.first.npy", label,
-                                           *entry["files"]["art.first.npy"]), label)
-            if first.shape != (entry["articles"] + 1,):
-                raise CorruptIndex(f"index file damaged: {label} does not match its segment")
-            counts = np.diff(first.astype(np.int64))
-            entry["deleted"] = fname
-            entry["deleted_count"] = int(deleted.sum())
-            entry["deleted_paragraphs"] = int(counts[deleted].sum())
-            out.append(entry)
+            if not deleted.all():  # else the whole segment is gone
+                out.append(write_deletions(seg_dir, entry, deleted, self.gen, self.written))
         return out
 
-    def _maybe_merge(self, entries: list[dict], sources: dict, report: UpdateReport):
-        heavy = [e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]]
-        small_first = sorted(
-            entries, key=lambda e: e["paragraphs"] - e.get("deleted_paragraphs", 0)
-        )
-        chosen: list[dict] = list(heavy)
-        if len(entries) > MAX_SEGMENTS:
-            for e in small_first:
-                if len(entries) - len(chosen) + 1 <= MAX_SEGMENTS // 2:
-                    break
-                if e not in chosen:
-                    chosen.append(e)
+    def _maybe_merge(self, entries: list[dict], sources: dict[str, SourceRecord],
+                     report: UpdateReport) -> dict[str, SourceRecord]:
+        """Merge if due (in place in `entries`); returns the file list pointing at the result."""
+        chosen = choose_merge(entries, MAX_SEGMENTS)
         if not chosen:
-            return entries, sources
+            return sources
         name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
-        merged_entry, remap = merge_segments(self.root / SEGMENTS, chosen, name, self._written)
+        merged, remap = merge_segments(self.root / SEGMENTS, chosen, name, self.written)
         report.merged = len(chosen)
-        chosen_names = {e["name"] for e in chosen}
-        for rec in sources.values():
-            for rng in rec[1]:
-                if rng[0] in chosen_names:
-                    rng[1] = int(remap[rng[0]][rng[1]]) if rng[2] else 0
-                    rng[0] = name
-        rest = [e for e in entries if e["name"] not in chosen_names]
-        return (rest + [merged_entry] if merged_entry else rest), sources
+        gone = {e["name"] for e in chosen}
+        entries[:] = [e for e in entries if e["name"] not in gone] + ([merged] if merged else [])
 
-    def _commit(self, entries: list[dict], sources: dict, settings: dict) -> None:
+        def moved(r: ArticleRange) -> ArticleRange:
+            if r.segment not in remap:
+                return r
+            return ArticleRange(name, int(remap[r.segment][r.first]) if r.count else 0, r.count)
+
+        return {path: replace(rec, ranges=tuple(map(moved, rec.ranges)))
+                for path, rec in sources.items()}
+
+    def _write_commit(self, entries: list[dict], sources: dict[str, SourceRecord],
+                      old: dict | None) -> None:
         sources_name = f"sources-{self.gen:06d}.json"
-        self._written.append(self.root / sources_name)
-        size, crc = write_file(self.root / sources_name, json.dumps(sources).encode("utf-8"))
-        stems_name, stems_file = None, None
-        if settings["stemmer"] != "none":
-            stems = load_stems(self.root, self.old)
-            stems.update(self.analyzer.stems)
-            stems_name = f"stems-{self.gen:06d}.tsv"
-            self._written.append(self.root / stems_name)
-            stems_file = write_file(
-                self.root / stems_name,
-                "".join(f"{w}\t{t}\n" for w, t in stems.items()).encode("utf-8"))
+        self.written.append(self.root / sources_name)
+        sources_file = write_file(self.root / sources_name, sources_bytes(sources))
+        stems_name, stems_file = self._write_stems(old)
         fsync_dir(self.root / SEGMENTS)  # the new segment directories' entries
         fsync_dir(self.root)
         manifest = {
@@ -426,19 +407,29 @@ class IndexWriter:
             "version": FORMAT_VERSION,
             "generation": self.gen,
             "created_by": f"searchlib {__version__}",
-            "analyzer": settings,
+            "analyzer": self.settings.to_manifest(),
             "segments": entries,
             "sources": sources_name,
-            "sources_file": [size, crc],
+            "sources_file": list(sources_file),
             "stems": stems_name,  # word → stem: the words as written (Snapshot.word_stems)
             "stems_file": list(stems_file) if stems_file else None,
             "roots": self.roots,  # the paths indexed so far: `searchlib index` re-syncs them
         }
         failpoint("before-manifest")
-        write_manifest(self.root, manifest, on_renamed=self._written.clear)
+        write_manifest(self.root, manifest, on_renamed=self.written.clear)
         failpoint("committed")
         with contextlib.suppress(OSError):  # the commit stands; the next writer cleans up
             self._collect_garbage(manifest)
+
+    def _write_stems(self, old: dict | None) -> tuple[str | None, tuple[int, int] | None]:
+        if self.settings.stemmer == "none":
+            return None, None
+        stems = load_stems(self.root, old)
+        stems.update(self.analyzer.stems)
+        name = f"stems-{self.gen:06d}.tsv"
+        self.written.append(self.root / name)
+        data = "".join(f"{w}\t{t}\n" for w, t in stems.items()).encode("utf-8")
+        return name, write_file(self.root / name, data)
 
     def _collect_garbage(self, manifest: dict | None) -> None:
         """Remove files no commit refers to (older commits, or a crashed writer's leftovers)."""
@@ -470,13 +461,12 @@ class IndexWriter:
         names. What is on disk decides, not how far the code got."""
         if self._maybe_committed():
             return  # anything left over is garbage the next writer collects
-        for p in getattr(self, "_written", []):
+        for p in self.written:
             with contextlib.suppress(OSError):
                 shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
 
     def _maybe_committed(self) -> bool:
-        gen = getattr(self, "gen", None)
-        if gen is None:
+        if self.gen is None:
             return False
         try:
             live = json.loads((self.root / MANIFEST).read_text("utf-8"))
@@ -484,79 +474,4 @@ class IndexWriter:
             return False
         except (OSError, ValueError):
             return True  # cannot tell: keeping files is always safe
-        return not isinstance(live, dict) or live.get("generation") == gen
-
-
-def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path]):
-    """Rewrite the live documents of several segments into one; returns (entry, article remaps).
-
-    Works on arrays only: postings are expanded back to (term, doc, position) triples with
-    merged term ids and renumbered documents, then rebuilt by the same routine as a flush.
-    """
-    segs = [Segment(seg_root / e["name"], e) for e in entries]  # verified: we rewrite them
-    merged_terms = merge_vocabularies(segs)
-    terms = sorted(merged_terms)
-    gid = {t: i for i, t in enumerate(terms)}
-    remaps: dict[str, np.ndarray] = {}
-    arrays: dict[str, list] = {f"{f}.{k}": [] for f in FIELDS for k in ("t", "d", "p", "len")}
-    texts: list[np.ndarray] = []
-    text_lens: list[np.ndarray] = []
-    par_counts: list[np.ndarray] = []
-    articles: list = []
-    doc_base = {"text": 0, "title": 0}
-    for seg in segs:
-        art_live = ~seg.deleted if seg.deleted is not None else np.ones(seg.n_articles, bool)
-        par_live = art_live[seg.para_article]
-        remaps[seg.name] = np.cumsum(art_live) - 1 + doc_base["title"]
-        term_map = np.array([gid[t] for t in seg.vocab], dtype=np.int64)
-        for f, live in (("text", par_live), ("title", art_live)):
-            fp = seg.fields[f]
-            new_doc = np.cumsum(live) - 1 + doc_base[f]
-            post_term = np.repeat(np.arange(len(fp.ptr) - 1), np.diff(fp.ptr))
-            keep_post = live[fp.doc]
-            tf = np.asarray(fp.tf)
-            tok_keep = np.repeat(keep_post, tf)
-            arrays[f"{f}.t"].append(term_map[np.repeat(post_term, tf)[tok_keep]])
-            arrays[f"{f}.d"].append(new_doc[np.repeat(np.asarray(fp.doc), tf)[tok_keep]])
-            arrays[f"{f}.p"].append(np.asarray(fp.pos)[tok_keep])
-            arrays[f"{f}.len"].append(np.asarray(fp.length)[live])
-            doc_base[f] += int(live.sum())
-        off = np.asarray(seg.store_off, dtype=np.int64)
-        lens = np.diff(off)[par_live]
-        text_lens.append(lens)
-        texts.append(np.asarray(seg._store)[expand_ranges(off[:-1][par_live], lens)])
-        par_counts.append(np.diff(np.asarray(seg.art_first, dtype=np.int64))[art_live])
-        articles.extend(a for a, alive in zip(seg.articles, art_live) if alive)
-    n_art, n_par = doc_base["title"], doc_base["text"]
-    if n_art == 0:
-        return None, remaps
-    out: dict[str, np.ndarray] = {}
-    tids = {f: np.concatenate(arrays[f"{f}.t"]) for f in FIELDS}
-    # Words only deleted documents had leave the vocabulary (no ghost did-you-mean).
-    used = np.unique(np.concatenate(list(tids.values())))
-    compact = np.full(len(terms), -1, dtype=np.int64)
-    compact[used] = np.arange(len(used))
-    terms = [terms[i] for i in used]
-    for f in FIELDS:
-        t = compact[tids[f]]
-        d = np.concatenate(arrays[f"{f}.d"])
-        p = np.concatenate(arrays[f"{f}.p"])
-        order = np.lexsort((p, d))
-        built = build_postings(t[order], d[order], p[order], len(terms))
-        built["len"] = np.concatenate(arrays[f"{f}.len"]).astype(np.int32)
-        out.update({f"{f}.{k}": v for k, v in built.items()})
-    counts = np.concatenate(par_counts)
-    out["art.first"] = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-    blob = np.concatenate(texts) if texts else np.zeros(0, np.uint8)
-    out["store.off"] = np.concatenate([[0], np.cumsum(np.concatenate(text_lens))]).astype(np.int64)
-    blobs = {
-        "vocab.txt": "\n".join(terms).encode("utf-8"),
-        "surface.txt": "\n".join(merged_terms[t] for t in terms).encode("utf-8"),
-        "store.bin": blob.tobytes(),
-        "articles.json": json_bytes(articles),
-    }
-    path = seg_root / name
-    written.append(path)
-    entry = write_segment(path, out, blobs, n_art, n_par)
-    fsync_dir(path)
-    return entry, remaps
+        return not isinstance(live, dict) or live.get("generation") == self.gen
