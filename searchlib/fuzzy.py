@@ -25,11 +25,12 @@ MIN_LENGTH = 5
 MAX_EXPANSIONS = 3
 
 
-def max_edits(word: str, forced: bool = False) -> int:
-    """Edits allowed for a word: none under 5 letters (1 if asked for with ~), 1 up to 8, else 2."""
+def max_edits(word: str, forced: bool = False, unknown: bool = False) -> int:
+    """Edits allowed for a word: none under 5 letters (1 if asked for with ~, or at 4 letters
+    if the index lacks the word: "lrge" is a slip, not a word), 1 up to 8, else 2."""
     n = len(word)
     if n < MIN_LENGTH:
-        return 1 if forced and n >= 3 else 0
+        return 1 if (forced and n >= 3) or (unknown and n == MIN_LENGTH - 1) else 0
     return 1 if n <= 8 else 2
 
 
@@ -61,6 +62,7 @@ def expand(word: str, term: str, snap: Snapshot, edits: int,
 # An edit costs this much log-frequency: a candidate one edit away beats one that is as close
 # only if it is e**ALPHA (~20) times rarer or less. Typos are mostly of common words.
 ALPHA = 3.0
+TRUST = 1.0  # weight of the likeliest correction
 MIN_WEIGHT = 0.05  # candidates less likely than this, relative to the best, are dropped
 NEAR_KEY = 0.6  # substituting a keyboard neighbour ("tge" for "the")
 SWAP = 0.7  # two adjacent letters swapped ("teh")
@@ -148,7 +150,7 @@ def corrections(word: str, term: str, snap: Snapshot, edits: int, df: int = 0,
         return []
     top = max([*score.values(), *([math.log(df)] if df > 0 else [])])
     ranked = sorted(score, key=lambda t: (-score[t], t))[:limit]
-    weighted = [(t, math.exp(score[t] - top)) for t in ranked]
+    weighted = [(t, TRUST * math.exp(score[t] - top)) for t in ranked]
     return [(t, w) for t, w in weighted if w >= MIN_WEIGHT]
 
 

@@ -334,7 +334,8 @@ class Compiler:
             self.expand_rare and self.reach(term, fields) < FEW)
         want = forced or (fallback and not self.negated)
         if want:
-            max_edits = forced_edits if forced_edits is not None else fz.max_edits(word, forced)
+            max_edits = (forced_edits if forced_edits is not None
+                         else fz.max_edits(word, forced, unknown=df == 0))
             if df and not forced:  # a rare word that exists: only its nearest neighbours
                 max_edits = min(max_edits, 1)
             found = self._expand(word, term, max_edits, typo_df=None if forced else df)
