@@ -150,8 +150,18 @@ def corrections(word: str, term: str, snap: Snapshot, edits: int, df: int = 0,
         return []
     top = max([*score.values(), *([math.log(df)] if df > 0 else [])])
     ranked = sorted(score, key=lambda t: (-score[t], t))[:limit]
-    weighted = [(t, TRUST * math.exp(score[t] - top)) for t in ranked]
+    # The word means one thing: a rare alternative must not outscore the likeliest word by
+    # its idf, so each term counts with at most the idf of the likeliest one.
+    n = max(snap.stats["text"].docs, 1)
+    cap = _idf(n, dfs[ranked[0]])
+    weighted = [(t, TRUST * math.exp(score[t] - top) * min(1.0, cap / _idf(n, dfs[t])))
+                for t in ranked]
     return [(t, w) for t, w in weighted if w >= MIN_WEIGHT]
+
+
+def _idf(n: int, df: int) -> float:
+    """BM25's idf (as ranking.idf, which imports this module)."""
+    return math.log1p((n - df + 0.5) / (df + 0.5))
 
 
 _STEMS_TEXT: WeakKeyDictionary[Snapshot, str] = WeakKeyDictionary()
