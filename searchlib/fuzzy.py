@@ -6,6 +6,9 @@ as a stem (against the terms themselves), with optimal-string-alignment distance
 swapped pair of letters ("Acemolgu") costs one edit. Short words are not expanded: at four
 letters one edit reaches too many unrelated words.
 
+The typo fallback ranks the close words as a noisy channel would (`corrections`): how
+common a word is against how costly the slip (swaps and keyboard neighbours are cheap).
+
 A prefix is compared with the words as written (folded, unstemmed): `communis*` must find
 communist and communism, not every word whose *stem* starts like the stem of "communis"
 (communiqué, communication).
