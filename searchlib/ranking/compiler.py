@@ -189,18 +189,21 @@ class Compiler:
                                           cost=self._cost(terms, fields))
         return self._plans[key]
 
-    def _expand(self, word: str, term: str, edits: int,
-                limit: int = fz.MAX_EXPANSIONS) -> list[tuple[str, float]]:
-        """fuzzy.expand within the budget: long words and words beyond the first few that
-        asked for it are not compared with the vocabulary."""
+    def _expand(self, word: str, term: str, edits: int, limit: int = fz.MAX_EXPANSIONS,
+                typo_df: int | None = None) -> list[tuple[str, float]]:
+        """fuzzy.expand (fuzzy.corrections for a typo: `typo_df` is the typed word's df)
+        within the budget: long words and words beyond the first few that asked for it are
+        not compared with the vocabulary."""
         if edits <= 0:
             return []
         limit = min(limit, self.spend.expansion_room(word + "~"))
-        key = (word, term, edits, limit)
+        key = (word, term, edits, limit, typo_df)
         if key not in self.spend.looked_up:
             if not limit or not self.spend.fuzzy(word):
                 return []
-            self.spend.looked_up[key] = fz.expand(word, term, self.snap, edits, limit=limit)
+            self.spend.looked_up[key] = (
+                fz.expand(word, term, self.snap, edits, limit=limit) if typo_df is None
+                else fz.corrections(word, term, self.snap, edits, typo_df, limit=limit))
         found = self.spend.looked_up[key]
         self.spend.expansions += len(found)
         return found
@@ -254,10 +257,11 @@ class Compiler:
             self.expand_rare and self.reach(term, fields) < FEW)
         want = forced or (fallback and not self.negated)
         if want:
-            max_edits = forced_edits if forced_edits is not None else fz.max_edits(word, forced)
+            max_edits = (forced_edits if forced_edits is not None
+                         else fz.max_edits(word, forced, unknown=df == 0))
             if df and not forced:  # a rare word that exists: only its nearest neighbours
                 max_edits = min(max_edits, 1)
-            found = self._expand(word, term, max_edits)
+            found = self._expand(word, term, max_edits, typo_df=None if forced else df)
             found = [(t, w) for t, w in found if t != term]
             if found:
                 self.state.expanded = True
@@ -330,7 +334,7 @@ class Compiler:
             for i in unknown:
                 typed = raw[tokens[i].start:tokens[i].end]
                 word = self.analyzer.normalize(typed)
-                found = self._expand(word, terms[i], fz.max_edits(word), limit=1)
+                found = self._expand(word, terms[i], fz.max_edits(word), limit=1, typo_df=0)
                 if not found:
                     break
                 fixed[i] = found[0][0]
