@@ -133,8 +133,7 @@ class AnalyzerSettings:
         older = isinstance(self.version, int) and self.version < ANALYZER_VERSION
         raise IncompatibleIndex(
             f"index at {where} was built by {'an older' if older else 'another'} analyzer "
-            f"(version {self.version}; this searchlib uses {ANALYZER_VERSION}): rebuild it "
-            "(Index.build, or --rebuild on the command line)"
+            f"(version {self.version}; this searchlib uses {ANALYZER_VERSION}): it needs a rebuild"
         )
 
 

@@ -50,6 +50,14 @@ class QuerySyntaxError(SearchlibError):
         self.query = query
         super().__init__(f"{message} (at position {position})")
 
-    def caret(self) -> str:
-        """The query with a caret line under the offending character (for terminals)."""
-        return f"{self.query}\n{' ' * self.position}^"
+    def caret(self, context: int = 40) -> str:
+        """The query around the offending character with a caret line under it (for
+        terminals): at most `context` characters either side, on one line, so a pasted page
+        does not come back whole."""
+        lo = max(0, self.position - context)
+        hi = self.position + context + 1
+        before = self.query[lo:self.position]
+        shown = ("…" if lo else "") + before + self.query[self.position:hi]
+        shown += "…" if hi < len(self.query) else ""
+        shown = shown.translate({ord(c): " " for c in "\n\r\t"})  # one line, caret aligned
+        return f"{shown}\n{' ' * (len(before) + (1 if lo else 0))}^"

@@ -123,6 +123,22 @@ def _words(snap: Snapshot) -> tuple[list[str], list[str]]:
     return pair
 
 
+_SPELLINGS: WeakKeyDictionary[Snapshot, dict[str, list[str]]] = WeakKeyDictionary()
+
+
+def spelling(snap: Snapshot, typed: str, term: str) -> str:
+    """The index word with `term` written closest to what was typed, for "did you mean":
+    `heting` means *heating*, although *heat* has the same stem and is shorter."""
+    by_term = _SPELLINGS.get(snap)
+    if by_term is None:
+        by_term = {}
+        for word, stem in zip(*_words(snap)):
+            by_term.setdefault(stem, []).append(word)
+        _SPELLINGS[snap] = by_term
+    choices = by_term.get(term) or [surface_of(snap, term)]
+    return min(choices, key=lambda w: (edit_cost(typed, w), len(w), w))
+
+
 def corrections(word: str, term: str, snap: Snapshot, edits: int, df: int = 0,
                 limit: int = MAX_EXPANSIONS) -> list[tuple[str, float]]:
     """What a typed word probably meant: up to `limit` terms within `edits` of it, ranked by

@@ -134,10 +134,13 @@ class Index:
         return cls(root, **params)
 
     @classmethod
-    def build(cls, paths, root: str | os.PathLike, *, stemmer: str = "snowball",
-              stopwords: bool = True, warn=None, progress=None, **params) -> Index:
-        """Index `paths` from scratch into `root` (replacing an existing searchlib index)."""
-        _check_stemmer(stemmer)
+    def build(cls, paths, root: str | os.PathLike, *, stemmer: str | None = None,
+              stopwords: bool | None = None, warn=None, progress=None, **params) -> Index:
+        """Index `paths` from scratch into `root` (replacing an existing searchlib index).
+        `stemmer` and `stopwords` default to the replaced index's own settings, or to
+        Snowball with stopwords removed for a new index."""
+        if stemmer is not None:
+            _check_stemmer(stemmer)
         from .index.writer import IndexWriter  # the writer is not needed to search
 
         IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
@@ -313,6 +316,14 @@ class Index:
             generation=snap.generation, analyzer=dict(snap.manifest["analyzer"]),
             top_terms=top_terms,
         )
+
+    @staticmethod
+    def check_files(root: str | os.PathLike) -> list[str]:
+        """Verify every file of the latest commit at `root` without opening the index (for an
+        index too damaged to open): one line per damaged or missing file."""
+        from .index.snapshot import check_commit
+
+        return check_commit(Path(root))
 
     def check(self) -> list[str]:
         """Verify every file of this index's commit against its checksum; [] means OK.

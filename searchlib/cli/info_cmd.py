@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import CorruptIndex
 from ..search import Index
 from .common import EXIT_ERROR, as_dir, index_option
 from .output import clean, plural, stats_text
@@ -37,7 +38,15 @@ def check(ctx: click.Context, index_dir: Path) -> None:
     Example:
       searchlib check --index index/ || searchlib index --rebuild seeds/
     """
-    idx = Index.open(index_dir)  # opening already rejects missing or truncated files
+    # Open without the full verification: check() then reports every damaged file, once;
+    # an index too damaged to open has its files verified one by one instead.
+    try:
+        idx = Index.open(index_dir, verify=False)
+    except CorruptIndex as exc:
+        problems = Index.check_files(index_dir) or [str(exc)]
+        for problem in problems:
+            click.echo(f"searchlib: error: {index_dir}: {clean(problem)}", err=True)
+        ctx.exit(EXIT_ERROR)
     problems = idx.check()
     for problem in problems:
         click.echo(f"searchlib: error: {index_dir}: {clean(problem)}", err=True)

@@ -202,3 +202,30 @@ def _changed(root: Path, manifest: dict) -> bool:
         return latest.get("generation") != manifest["generation"]
     except (OSError, ValueError, AttributeError):
         return False
+
+
+def check_commit(root: Path) -> list[str]:
+    """Every file the latest commit names, verified against its recorded size and checksum
+    without opening the index: what `searchlib check` lists when the index is too damaged to
+    open, so the user sees every bad file, not only the first."""
+    manifest = read_manifest(root)
+    named = []
+    for entry in manifest["segments"]:
+        files = dict(entry["files"])
+        if entry.get("deleted"):
+            files[entry["deleted"]] = entry["deleted_file"]
+        folder = Path(SEGMENTS) / entry["name"]
+        named += [(folder / f, size, crc) for f, (size, crc) in files.items()]
+    for key in EXTRAS:
+        if manifest.get(key):
+            named.append((Path(manifest[key]), *manifest[f"{key}_file"]))
+    problems = []
+    for rel, size, crc in named:
+        try:
+            data = verify(root / rel, size, crc, str(rel).replace(f"{SEGMENTS}/", "", 1))
+        except CorruptIndex as exc:
+            problems.append(str(exc))
+        else:
+            if isinstance(data, mmap.mmap):
+                data.close()
+    return problems

@@ -280,7 +280,8 @@ class Compiler:
             best = max((t for t, _ in found), key=lambda t: self.df(t, "text"))
             if self.df(best, "text") < FEW:
                 return
-        self.state.corrections[raw] = fz.match_case(raw, fz.surface_of(self.snap, best))
+        typed = self.analyzer.normalize(raw)
+        self.state.corrections[raw] = fz.match_case(raw, fz.spelling(self.snap, typed, best))
 
     def _prefix(self, node: Prefix) -> Weight | None:
         """The index words starting with what was typed, mapped to their terms; the most
@@ -295,9 +296,9 @@ class Compiler:
         fields = self.fields(node.field)
         dfs = {t: sum(self.df(t, f) for f, _ in fields) for t in fz.prefix_terms(self.snap, word)}
         found = sorted((t for t, df in dfs.items() if df), key=lambda t: (-dfs[t], t))
-        if not found:
+        if not found:  # `label` is no term: the clause matches nothing, as it should
             self.state.unknown.append(label)
-            return self._leaf(label, node.field, [word], [1.0], False)
+            return self._leaf(label, node.field, [label], [1.0], False)
         if len(found) > limit:
             found = found[:limit]
             self.state.warnings.append(
@@ -330,18 +331,19 @@ class Compiler:
         if unknown and self.expand_unknown and not self.negated:
             # A typo inside a phrase: search the phrase with the closest index word instead
             # (hits are then flagged fuzzy, and the correction becomes "did you mean").
-            fixed = list(terms)
+            fixed, spelled = list(terms), {}
             for i in unknown:
                 typed = raw[tokens[i].start:tokens[i].end]
                 word = self.analyzer.normalize(typed)
-                found = self._expand(word, terms[i], fz.max_edits(word), limit=1, typo_df=0)
+                found = self._expand(word, terms[i], fz.max_edits(word, unknown=True), limit=1,
+                                     typo_df=0)
                 if not found:
-                    break
+                    break  # the phrase cannot be fixed: it is searched (and suggested) as typed
                 fixed[i] = found[0][0]
-                self.state.corrections[typed] = fz.match_case(
-                    typed, fz.surface_of(self.snap, found[0][0]))
+                spelled[typed] = fz.match_case(typed, fz.spelling(self.snap, word, fixed[i]))
             else:
                 self.state.expanded = True
+                self.state.corrections.update(spelled)
                 terms = tuple(fixed)
         key = ("phrase", fields, terms, offsets, slop)
         if key not in self._plans:
