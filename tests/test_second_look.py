@@ -3,6 +3,7 @@ every damaged file, rebuild keeping the analyzer, typos and prefixes in edge pos
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,36 @@ def test_a_phrase_that_could_not_be_fixed_suggests_nothing(small):
 def test_a_prefix_that_starts_no_word_matches_nothing(small):
     res = small.search("heatx*")
     assert res.total == 0 and not res.hits
+
+
+def test_pruning_a_missing_root_that_held_nothing_is_remembered(tmp_path):
+    docs, gone = tmp_path / "docs", tmp_path / "gone"
+    docs.mkdir()
+    gone.mkdir()
+    (docs / "a.txt").write_text("Zebra crossing.\n")
+    root = tmp_path / "idx"
+    searchlib.Index.build([docs, gone], root)
+    gone.rmdir()
+    idx = searchlib.Index.open(root)
+    idx.update([docs, gone], prune_missing=True)
+    assert str(gone) not in searchlib.Index.open(root).roots
+    warnings: list[str] = []
+    searchlib.Index.open(root).update(searchlib.Index.open(root).roots, warn=warnings.append)
+    assert not any("gone" in w for w in warnings), warnings
+
+
+def test_a_rebuild_refuses_to_drop_a_folder_it_cannot_read(tmp_path):
+    docs, drive = tmp_path / "docs", tmp_path / "drive"
+    docs.mkdir()
+    drive.mkdir()
+    (docs / "a.txt").write_text("Zebra crossing.\n")
+    (drive / "b.txt").write_text("Okapi sighting.\n")
+    root = tmp_path / "idx"
+    searchlib.Index.build([docs, drive], root)
+    shutil.move(drive, tmp_path / "unmounted")
+    with pytest.raises(searchlib.IndexWriteError, match="would be lost"):
+        searchlib.Index.build([docs, drive], root)
+    assert searchlib.Index.open(root).search("okapi").total == 1  # the previous commit stands
+    rebuilt = searchlib.Index.create_or_update([docs, drive], root, rebuild=True,
+                                               prune_missing=True)[0]
+    assert rebuilt.search("okapi").total == 0

@@ -34,6 +34,7 @@ from .changes import (
     load_sources,
     plan_changes,
     sources_bytes,
+    under,
 )
 from .merge import choose_merge, merge_segments
 from .segment import read_deletions, write_deletions, write_segment
@@ -50,6 +51,7 @@ from .storage import (
     load_stems,
     read_manifest,
     recorded_analyzer,
+    recorded_roots,
     write_file,
     write_manifest,
 )
@@ -245,12 +247,22 @@ class IndexWriter:
         self.roots = self._next_roots(roots, old)
         unlisted: list[str] = []  # folders (or roots) whose content could not be listed
         found = list(find_sources(paths, warn, unlisted=unlisted))  # a progress bar needs
+        lost = [u for u in unlisted if under(u, recorded_roots(self.root))] if (
+            self.rebuild and not self.prune_missing) else []
+        if lost:  # a rebuild starts empty: what cannot be read now would be gone for good
+            raise IndexWriteError(
+                f"cannot rebuild the index at {self.root}: {lost[0]}"
+                f"{f' and {len(lost) - 1} more' if len(lost) > 1 else ''} cannot be read now "
+                "and the articles indexed from it would be lost; the previous commit is intact "
+                "(prune_missing drops them on purpose)")
         changes = plan_changes(indexed, found, roots=roots, unlisted=unlisted,  # a total
                                rebuild=self.rebuild, prune_missing=self.prune_missing)
         report.files_unchanged = changes.unchanged
         ingested = self.ingest(changes, indexed, report, warn, progress, flush_tokens)
         entries = [] if self.rebuild or not old else list(old["segments"])
-        if not (report.changed or self.rebuild or old is None):  # a new index always commits
+        roots_moved = old is not None and self.roots != list(old.get("roots") or [])
+        if not (report.changed or self.rebuild or old is None or roots_moved):
+            # (a new index always commits; so does a pruned root, so it stops being re-synced)
             self._finish_report(report, entries)
             return
         self.commit(entries, ingested, report, old)
