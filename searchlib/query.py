@@ -291,7 +291,8 @@ class _Parser:
         """(capped lines, how many were left out): garbage input makes thousands of problems."""
         ordered = sorted(self.problems, key=lambda p: p[0])
         lines = [f"{msg} at {pos}: {fix}" for pos, msg, fix in ordered[:MAX_WARNINGS]]
-        kept, omitted = _cap(lines + self.notes, len(ordered) - len(lines), MAX_WARNINGS)
+        # notes first: "the rest is ignored" must survive the cap whatever else went wrong
+        kept, omitted = _cap(self.notes + lines, len(ordered) - len(lines), MAX_WARNINGS)
         return (*kept, *([f"… and {omitted} more"] if omitted else [])), omitted
 
     def run(self) -> Node | None:

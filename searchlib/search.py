@@ -22,12 +22,11 @@ from .budget import DEFAULT_BUDGET, QueryBudget
 from .errors import CorruptIndex, InvalidArgument, SearchlibError
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
-from .ranking import BM25, FEW, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
+from .ranking import BM25, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
 
 if TYPE_CHECKING:
     from .index.writer import UpdateReport
 
-MIN_HITS = FEW  # below this many matching paragraphs the fuzzy fallback is tried
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
 

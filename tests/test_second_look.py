@@ -146,3 +146,10 @@ def test_a_rebuild_refuses_to_drop_a_folder_it_cannot_read(tmp_path):
     rebuilt = searchlib.Index.create_or_update([docs, drive], root, rebuild=True,
                                                prune_missing=True)[0]
     assert rebuilt.search("okapi").total == 0
+
+
+def test_the_truncation_warning_survives_many_syntax_problems(tmp_path):
+    idx = searchlib.Index.build([SEEDS], tmp_path / "idx")
+    query = "((((( korea " + "x" * 100_500
+    warnings = idx.search(query).warnings
+    assert any("longer than 100,000 characters" in w for w in warnings), warnings
