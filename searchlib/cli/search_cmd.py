@@ -71,7 +71,7 @@ def color_option(f):
 @click.option("--and", "all_words", is_flag=True,
               help="Require every word (AND between words instead of OR).")
 @click.option("--strict", is_flag=True,
-              help="Reject a malformed query or an unknown field: (exit 2, caret at the "
+              help="Reject a malformed query or an unknown field (exit 2, caret at the "
                    "problem) instead of repairing it with a warning.")
 @click.option("--no-fuzzy", is_flag=True, help="No typo-tolerant fallback for rare words.")
 @click.option("--explain", is_flag=True, help="Show the BM25 score breakdown of each hit.")
@@ -98,7 +98,7 @@ def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, 
       searchlib search north korea artillery shells
       searchlib search '"artillery shells" AND russia' -k 3 --explain
       searchlib search -- korea -russia        # after --, -word excludes a word
-      searchlib search --json korea | jq -r .text
+      searchlib search --json korea | jq -r 'select(.type=="hit").text'
     """
     text = " ".join(query)
     if not text.strip():
