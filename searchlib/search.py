@@ -138,12 +138,13 @@ class Index:
     """An on-disk index. Reads are from an immutable snapshot; `update` commits atomically."""
 
     def __init__(self, root: str | os.PathLike, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
-                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True,
+                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = False,
                  budget: QueryBudget = DEFAULT_BUDGET) -> None:
-        """Open the latest commit at `root`. With verify=True (the default) every file is
-        checked against its checksum first (~2 ms per MB), so damage is an error, never
-        silently wrong results; pass verify=False to open very large indexes faster.
-        `budget` caps the work one query may cause (see searchlib.budget)."""
+        """Open the latest commit at `root`. Opening checks the index's structure (manifest,
+        file sizes, array headers and shapes, offsets), which costs the same at any index
+        size; stored text is checked per block as hits read it. verify=True also checks
+        every byte of every file against its checksum first (~2 ms per MB), as `check()`
+        does. `budget` caps the work one query may cause (see searchlib.budget)."""
         self.root = Path(root)
         self.params = _checked(BM25(k1, b, title_boost))
         self.budget = budget

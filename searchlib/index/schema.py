@@ -44,7 +44,11 @@ FIELD_COLUMNS = (  # for each field: CSR postings with positions, and document l
 SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's offsets
     Column("art.first", "int32", per="article", offsets="paragraph"),
     Column("store.off", "int64", per="paragraph", offsets="byte"),
+    # CRC-32 of the stored text of each block of STORE_BLOCK paragraphs: opening checks no
+    # byte of store.bin, so a hit checks its block when it first reads its text
+    Column("store.crc", "uint32", per="block"),
 )
+STORE_BLOCK = 64  # paragraphs per checksummed block of store.bin (~30 KB of news text)
 COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},
            **{c.name: c for c in SEGMENT_COLUMNS}}
 BLOBS = ("vocab.txt", "surface.txt", "store.bin", "articles.json")

@@ -12,6 +12,7 @@ iterate that declaration):
   title.*                   the same for the title field; its "documents" are articles
   art.first (A+1) int32     paragraphs of article a are art.first[a]:art.first[a+1]
   store.off (P+1) int64     byte offsets of each paragraph's UTF-8 text in store.bin
+  store.crc uint32          CRC-32 of store.bin's text per block of STORE_BLOCK paragraphs
   articles.json             [[article id, title, source path], ...]
   deleted-<gen>.npy         bool per article, deleted by a later commit (named by the manifest)
 
@@ -27,6 +28,7 @@ import io
 import json
 import math
 import mmap
+import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +40,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import CorruptIndex
-from .schema import BLOBS, COLUMNS, FIELDS, Column
+from .schema import BLOBS, COLUMNS, FIELDS, STORE_BLOCK, Column
 from .storage import Mapped, fsync_dir, read_verified, verify, write_file
 
 __all__ = ["FIELDS", "FieldPostings", "FieldTriples", "Segment", "SegmentContent",
@@ -123,6 +125,7 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
         arrays.update({f"{name}.{part}": values for part, values in built.items()})
     arrays["art.first"] = _offsets(content.paragraph_counts)
     arrays["store.off"] = _offsets(content.paragraph_bytes)
+    arrays["store.crc"] = block_crcs(content.store, arrays["store.off"])
     blobs = {
         "vocab.txt": "\n".join(content.terms).encode("utf-8"),
         "surface.txt": "\n".join(content.surface).encode("utf-8"),
@@ -139,6 +142,16 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
     fsync_dir(directory)
     return {"name": directory.name, "articles": content.n_articles,
             "paragraphs": content.n_paragraphs, "files": files}
+
+
+def block_crcs(store: bytes, offsets: np.ndarray) -> np.ndarray:
+    """CRC-32 of each block of STORE_BLOCK paragraphs' text (what `paragraph_text` checks)."""
+    view = memoryview(store)
+    bounds = offsets[::STORE_BLOCK].tolist()
+    if (len(offsets) - 1) % STORE_BLOCK:
+        bounds.append(int(offsets[-1]))
+    return np.array([zlib.crc32(view[lo:hi]) for lo, hi in zip(bounds, bounds[1:])],
+                    dtype=np.uint32)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -266,11 +279,14 @@ class Segment:
 
     Every file is mapped once, when the segment is opened: the snapshot keeps reading (and
     `check` keeps verifying) the files of its own commit even after a writer unlinks them.
+    Opening checks structure, not every byte (so it costs the same at any size): each file's
+    size, .npy headers, shapes and offsets; `verify=True` also checks every file's CRC-32
+    (as a merge does). Stored text is checked per block when first read (`paragraph_text`).
     Everything parsed from a file is checked for shape here or where it is first decoded,
-    so a damaged file is a `CorruptIndex`, also with verify=False.
+    so a damaged file is a `CorruptIndex`, not a wrong answer.
     """
 
-    def __init__(self, directory: Path, entry: dict, verify: bool = True) -> None:
+    def __init__(self, directory: Path, entry: dict, verify: bool = False) -> None:
         self.dir = directory
         self.name = entry["name"]
         self.entry = entry
@@ -278,6 +294,7 @@ class Segment:
         self.n_paragraphs = int(entry["paragraphs"])
         self._maps: dict[str, Mapped] = {}
         self._expected: dict[str, tuple[int, int]] = {}
+        self._checked_blocks: set[int] = set()  # blocks of store.bin whose CRC matched
         try:
             for fname, (size, crc) in entry["files"].items():
                 self._open(fname, size, crc, checksum=verify)
@@ -327,7 +344,8 @@ class Segment:
         """How many rows of each unit this segment has (what `Column.per` refers to)."""
         units: dict[str, int | None] = {
             "article": self.n_articles, "paragraph": self.n_paragraphs,
-            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1}
+            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1,
+            "block": -(-self.n_paragraphs // STORE_BLOCK)}
         if field_name is not None:  # positions are checked where they are used (pos_ptr)
             units["doc"] = self.n_paragraphs if field_name == "text" else self.n_articles
             units["posting"] = len(self.columns[f"{field_name}.doc"])
@@ -414,11 +432,25 @@ class Segment:
         return i if i < len(vocab) and vocab[i] == term else -1
 
     def paragraph_text(self, pid: int) -> str:
+        """A paragraph's stored text, its block of store.bin checked on first read."""
+        block = pid // STORE_BLOCK
+        if block not in self._checked_blocks:
+            self._check_block(block)
         lo, hi = int(self.store_off[pid]), int(self.store_off[pid + 1])
         try:
             return bytes(self.store[lo:hi]).decode("utf-8")
         except UnicodeDecodeError:
             raise CorruptIndex(f"index file damaged: {self.name}/store.bin is not UTF-8") from None
+
+
+    def _check_block(self, block: int) -> None:
+        first = block * STORE_BLOCK
+        last = min(first + STORE_BLOCK, self.n_paragraphs)
+        lo, hi = int(self.store_off[first]), int(self.store_off[last])
+        if zlib.crc32(self.store[lo:hi]) != int(self.columns["store.crc"][block]):
+            raise CorruptIndex(f"index file damaged: {self.name}/store.bin fails the checksum "
+                               f"of paragraphs {first}-{last - 1}")
+        self._checked_blocks.add(block)
 
 
 _NPY_HEADER_MAX = 65536 + 16  # magic, length and the largest header format 1.0 allows
