@@ -77,3 +77,23 @@ def test_opening_checks_structure_and_verify_true_every_byte(tmp_path, monkeypat
     read.clear()
     searchlib.Index.open(root, verify=True).close()
     assert read and all(read)
+
+
+def test_a_search_decodes_its_records_and_terms_only(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    titles = ['Quotes "], [" inside', "Ünïcode — title", "back\\slash", "plain"]
+    for i, title in enumerate(titles):
+        (src / f"a{i}.txt").write_text(f"{title}\n\nzebra number {i} grazes. Word{i} alone.\n")
+    idx = searchlib.Index.build([src], tmp_path / "idx")
+    seg = idx.snapshot.segments[0]
+    hits = idx.search("zebra", k=10).hits
+    assert sorted(h.title for h in hits) == sorted(titles)
+    assert "vocab" not in seg.__dict__ and seg.articles._all is None  # nothing split whole
+    by_offsets = [seg.articles[i] for i in range(len(titles))]
+    assert by_offsets == list(seg.articles)  # the same records as decoding the whole file
+    vocab = searchlib.Index.open(tmp_path / "idx").snapshot.segments[0].vocab
+    probes = vocab + [t + "x" for t in vocab] + ["", "a", "zzzz", "\uffff"]
+    assert [seg.term_id(t) for t in probes] == [
+        vocab.index(t) if t in vocab else -1 for t in probes]
+    assert "vocab" not in seg.__dict__  # found by bisecting the file's bytes
