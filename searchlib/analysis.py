@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 
 from .errors import IncompatibleIndex
 
@@ -141,8 +141,8 @@ class AnalyzerSettings:
 def stopword_list(language: str = "en") -> frozenset[str]:
     """The packaged stopwords of a language; ``#`` starts a comment that runs to the end of
     its line (a comment's words must not become stopwords)."""
-    name = LANGUAGES[language][1]
-    text = resources.files("searchlib").joinpath(f"data/{name}").read_text("utf-8")
+    name = LANGUAGES[language][1]  # read beside this module: importlib.resources costs a
+    text = (Path(__file__).parent / "data" / name).read_text("utf-8")  # one-shot 10 ms
     return frozenset(w for line in text.splitlines() for w in line.split("#", 1)[0].split())
 
 

@@ -32,16 +32,49 @@ DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
 @dataclass
 class Hit:
+    """One ranked paragraph. `text` and `spans` (highlight offsets into `text`) are decoded
+    and computed when first read: a search for k=1000 that shows ten pays for ten."""
+
     article_id: str
     title: str
     paragraph: int  # 1-based within the article
     score: float
-    text: str
-    spans: list[tuple[int, int]]
     fuzzy: bool = False
     source: str = ""
     _ref: tuple[int, int, int] = field(default=(0, 0, 0), repr=False, compare=False)
     _execution: Execution | None = field(default=None, repr=False, compare=False)
+    _body: _HitBody | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        return self._body.text if self._body is not None else ""
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return self._body.spans if self._body is not None else []
+
+
+class _HitBody:
+    """A hit's paragraph text and highlight spans, computed once, on first access."""
+
+    __slots__ = ("_analyzer", "_seg", "_pid", "_terms", "_text", "_spans")
+
+    def __init__(self, analyzer, seg, pid: int, terms: set[str]) -> None:
+        self._analyzer, self._seg, self._pid, self._terms = analyzer, seg, pid, terms
+        self._text: str | None = None
+        self._spans: list[tuple[int, int]] | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = self._seg.paragraph_text(self._pid)
+        return self._text
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        if self._spans is None:
+            self._spans = highlight.spans(self._analyzer, self.text, self._terms)
+        return self._spans
 
 
 @dataclass
@@ -104,12 +137,13 @@ class Index:
     """An on-disk index. Reads are from an immutable snapshot; `update` commits atomically."""
 
     def __init__(self, root: str | os.PathLike, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
-                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True,
+                 title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = False,
                  budget: QueryBudget = DEFAULT_BUDGET) -> None:
-        """Open the latest commit at `root`. With verify=True (the default) every file is
-        checked against its checksum first (~2 ms per MB), so damage is an error, never
-        silently wrong results; pass verify=False to open very large indexes faster.
-        `budget` caps the work one query may cause (see searchlib.budget)."""
+        """Open the latest commit at `root`. Opening checks the index's structure (manifest,
+        file sizes, array headers and shapes, offsets), which costs the same at any index
+        size; stored text is checked per block as hits read it. verify=True also checks
+        every byte of every file against its checksum first (~2 ms per MB), as `check()`
+        does. `budget` caps the work one query may cause (see searchlib.budget)."""
         self.root = Path(root)
         self.params = _checked(BM25(k1, b, title_boost))
         self.budget = budget
@@ -244,12 +278,12 @@ class Index:
              execution: Execution, fuzzy: bool) -> Hit:
         seg, ai, paragraph = _locate(snap, address)
         art_id, title, source = seg.articles[ai]
-        text = seg.paragraph_text(address.paragraph)
+        seg.store  # noqa: B018 - maps the text now: it stays readable after close()/refresh()
         return Hit(
-            article_id=art_id, title=title, paragraph=paragraph,
-            score=score, text=text, spans=highlight.spans(snap.analyzer, text, terms),
+            article_id=art_id, title=title, paragraph=paragraph, score=score,
             fuzzy=fuzzy, source=source,
             _ref=(snap.generation, address.segment, address.paragraph), _execution=execution,
+            _body=_HitBody(snap.analyzer, seg, address.paragraph, terms),
         )
 
     def explain(self, query: str, hit: Hit, *, default_operator: str = "OR", fuzzy: bool = True,

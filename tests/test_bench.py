@@ -372,6 +372,7 @@ def test_speed_run_on_a_tiny_corpus(tmp_path: Path) -> None:
     assert result.paragraphs == 50 and result.index_bytes > 0 and result.peak_rss_bytes > 0
     assert all(result.latency[kind].found == 1.0 for kind in speed.KINDS)
     assert "paragraphs/s" in speed.tables([result])
+    assert result.open_ms > 0 and "open ms" in speed.tables([result])
     assert json.loads(speed.to_json([result], {}))["results"][0]["engine"] == "sqlite"
 
 

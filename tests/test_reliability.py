@@ -16,6 +16,7 @@ import pytest
 import searchlib
 from searchlib import CorruptIndex, IndexLocked, IndexWriteError, NotAnIndex
 from searchlib.index import storage
+from searchlib.index.storage import FORMAT_VERSION
 
 from .conftest import REPO, SEEDS
 
@@ -220,9 +221,9 @@ def test_overwritten_file_is_detected_by_checksum(built, name):
     data = bytearray(path.read_bytes())
     data[-4:] = b"\xff\xfe\xfd\xfc"
     path.write_bytes(bytes(data))
-    with pytest.raises(CorruptIndex, match="checksum"):
-        searchlib.Index.open(built)
-    idx = searchlib.Index.open(built, verify=False)  # opt-out: `check` still finds it
+    with pytest.raises(CorruptIndex, match="checksum"):  # every byte checked: verify=True
+        searchlib.Index.open(built, verify=True)
+    idx = searchlib.Index.open(built)  # opening checks structure only: `check` finds it
     assert any(name in p for p in idx.check())
 
 
@@ -315,7 +316,7 @@ def _damage(root, kind: str) -> None:
         seg_file(root, "vocab.txt").unlink()
     elif kind == "future-version":
         manifest = json.loads((root / "manifest.json").read_text())
-        manifest["version"] = 2
+        manifest["version"] = FORMAT_VERSION + 1
         (root / "manifest.json").write_text(json.dumps(manifest))
     elif kind == "not-an-index":
         for p in root.iterdir():

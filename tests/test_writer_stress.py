@@ -380,7 +380,7 @@ def _damage(data: bytes, kind: str) -> bytes:
 SEGMENT_FILES = ["text.ptr.npy", "text.doc.npy", "text.tf.npy", "text.pos.npy", "text.len.npy",
                  "title.ptr.npy", "title.doc.npy", "title.tf.npy", "title.pos.npy",
                  "title.len.npy", "art.first.npy", "store.off.npy", "vocab.txt", "surface.txt",
-                 "store.bin", "articles.json"]
+                 "store.bin", "articles.json", "store.crc.npy", "art.off.npy", "vocab.off.npy"]
 
 
 @pytest.mark.parametrize("kind", ["zeros", "ones", "middle", "header-quote", "header-dtype"])
@@ -403,6 +403,7 @@ def test_damage_opened_without_verification_is_a_searchlib_error(small_index, tm
             idx.stats()
             for query in ("korea", '"artillery shells"', "sanction*", "acemolgu", "title:war"):
                 for hit in idx.search(query).hits:
+                    assert all(0 <= a < b <= len(hit.text) for a, b in hit.spans)  # lazy
                     idx.article_of(hit)
             idx.complete("ko")
             idx.rank("korea missiles", k=50)

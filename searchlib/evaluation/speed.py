@@ -53,6 +53,7 @@ class EngineSpeed:
     peak_rss_bytes: int
     rss_before_bytes: int
     latency: dict[str, Latency | None] = field(default_factory=dict)
+    open_ms: float = 0.0  # opening the built index for searching (a one-shot search pays it)
 
 
 def stopwords() -> frozenset[str]:
@@ -232,7 +233,9 @@ def measure(name: str, corpus: str, queries: dict[str, list[Query]], paragraphs:
         peak_rss_bytes=int(built["peak_rss"]), rss_before_bytes=int(built["rss_before"]),
     )
     engine = make(name)
+    started = time.perf_counter()
     engine.open(workdir)
+    result.open_ms = 1000 * (time.perf_counter() - started)
     kinds = getattr(engine, "kinds", frozenset(KINDS))
     for kind in KINDS:
         result.latency[kind] = (
@@ -267,9 +270,9 @@ def tables(results: Sequence[EngineSpeed]) -> str:
     mb = 2**20
     indexing = tabulate(
         [[r.engine, r.paragraphs, r.index_seconds, r.paragraphs_per_second, r.index_bytes / mb,
-          r.peak_rss_bytes / mb, r.rss_before_bytes / mb] for r in results],
+          r.peak_rss_bytes / mb, r.rss_before_bytes / mb, r.open_ms] for r in results],
         headers=["engine", "paragraphs", "index s", "paragraphs/s", "size MB", "peak RSS MB",
-                 "RSS before MB"],
+                 "RSS before MB", "open ms"],
         floatfmt=".1f", intfmt=",",
     )
     rows = []

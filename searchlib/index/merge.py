@@ -38,7 +38,7 @@ def choose_merge(entries: list[dict], max_segments: int) -> list[dict]:
 def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path]):
     """Rewrite the live documents of several segments into one; returns (its manifest entry,
     or None if nothing is live, and each old segment's article number → new number)."""
-    segs = [Segment(seg_root / e["name"], e) for e in entries]  # verified: we rewrite them
+    segs = [Segment(seg_root / e["name"], e, verify=True) for e in entries]  # we rewrite them
     try:
         content, remaps = live_content(segs)
         if content is None:

@@ -44,7 +44,17 @@ FIELD_COLUMNS = (  # for each field: CSR postings with positions, and document l
 SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's offsets
     Column("art.first", "int32", per="article", offsets="paragraph"),
     Column("store.off", "int64", per="paragraph", offsets="byte"),
+    # CRC-32 of the stored text of each block of STORE_BLOCK paragraphs: opening checks no
+    # byte of store.bin, so a hit checks its block when it first reads its text
+    Column("store.crc", "uint32", per="block"),
+    # where each record starts, so one hit decodes one record and a term lookup bisects the
+    # file instead of splitting it whole: articles.json is "[" + ", ".join(records) + "]",
+    # record a is bytes art.off[a]+1 : art.off[a+1]-1; vocab.txt is "\n".join(terms), term t
+    # is bytes vocab.off[t] : vocab.off[t+1]-1
+    Column("art.off", "int64", per="article", offsets="articles byte"),
+    Column("vocab.off", "int64", per="term", offsets="vocab byte"),
 )
+STORE_BLOCK = 64  # paragraphs per checksummed block of store.bin (~30 KB of news text)
 COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},
            **{c.name: c for c in SEGMENT_COLUMNS}}
 BLOBS = ("vocab.txt", "surface.txt", "store.bin", "articles.json")

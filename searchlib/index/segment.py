@@ -12,7 +12,9 @@ iterate that declaration):
   title.*                   the same for the title field; its "documents" are articles
   art.first (A+1) int32     paragraphs of article a are art.first[a]:art.first[a+1]
   store.off (P+1) int64     byte offsets of each paragraph's UTF-8 text in store.bin
+  store.crc uint32          CRC-32 of store.bin's text per block of STORE_BLOCK paragraphs
   articles.json             [[article id, title, source path], ...]
+  art.off, vocab.off int64  where each record of articles.json and vocab.txt starts
   deleted-<gen>.npy         bool per article, deleted by a later commit (named by the manifest)
 
 A segment is written from `SegmentContent`: (term, document, position) triples per field plus
@@ -27,6 +29,8 @@ import io
 import json
 import math
 import mmap
+import operator
+import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,7 +42,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import CorruptIndex
-from .schema import BLOBS, COLUMNS, FIELDS, Column
+from .schema import BLOBS, COLUMNS, FIELDS, STORE_BLOCK, Column
 from .storage import Mapped, fsync_dir, read_verified, verify, write_file
 
 __all__ = ["FIELDS", "FieldPostings", "FieldTriples", "Segment", "SegmentContent",
@@ -123,11 +127,16 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
         arrays.update({f"{name}.{part}": values for part, values in built.items()})
     arrays["art.first"] = _offsets(content.paragraph_counts)
     arrays["store.off"] = _offsets(content.paragraph_bytes)
+    arrays["store.crc"] = block_crcs(content.store, arrays["store.off"])
+    records = [json_bytes(a) for a in content.articles]
+    terms = [t.encode("utf-8") for t in content.terms]
+    arrays["art.off"] = _offsets(np.array([len(r) + 2 for r in records], dtype=np.int64))
+    arrays["vocab.off"] = _offsets(np.array([len(t) + 1 for t in terms], dtype=np.int64))
     blobs = {
-        "vocab.txt": "\n".join(content.terms).encode("utf-8"),
+        "vocab.txt": b"\n".join(terms),
         "surface.txt": "\n".join(content.surface).encode("utf-8"),
         "store.bin": content.store,
-        "articles.json": json_bytes(content.articles),
+        "articles.json": b"[" + b", ".join(records) + b"]",
     }
     directory.mkdir()
     files = {}
@@ -139,6 +148,16 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
     fsync_dir(directory)
     return {"name": directory.name, "articles": content.n_articles,
             "paragraphs": content.n_paragraphs, "files": files}
+
+
+def block_crcs(store: bytes, offsets: np.ndarray) -> np.ndarray:
+    """CRC-32 of each block of STORE_BLOCK paragraphs' text (what `paragraph_text` checks)."""
+    view = memoryview(store)
+    bounds = offsets[::STORE_BLOCK].tolist()
+    if (len(offsets) - 1) % STORE_BLOCK:
+        bounds.append(int(offsets[-1]))
+    return np.array([zlib.crc32(view[lo:hi]) for lo, hi in zip(bounds, bounds[1:])],
+                    dtype=np.uint32)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -186,46 +205,47 @@ def merge_vocabularies(segments) -> dict[str, str]:
 class ArticleTable(Sequence):
     """[id, title, source] per article, as in articles.json, each decoded when asked for.
 
-    A search shows ten articles; decoding all of them costs a one-shot search more than the
-    search itself (12 ms for Reuters-21578). Between two records of three strings the file
-    has `"], ["`, which cannot occur inside a JSON string (its quotes are escaped), so one
-    split finds every record; any other layout is decoded whole, as is iterating over all.
-    A record that does not decode to three strings is damage (`CorruptIndex`)."""
+    A search shows ten articles; decoding (or even splitting) all of them costs a one-shot
+    search more than the search itself. `art.off` says where each record starts, so a hit
+    decodes its record only; iterating decodes the file whole. A record that does not decode
+    to three strings is damage (`CorruptIndex`)."""
 
-    def __init__(self, text: str, n: int, label: str = "articles.json") -> None:
-        self._text = text
+    def __init__(self, data: Mapped, offsets: np.ndarray, label: str = "articles.json") -> None:
+        self._data = data
+        self._off = offsets
         self._label = label
-        self._n = n
+        self._n = len(offsets) - 1
         self._all: list | None = None
-        parts = text[3:-3].split('"], ["') if text.startswith('[["') else []
-        self._parts = parts if n and len(parts) == n and text.endswith('"]]') else None
-        if self._parts is None:
-            self._decode_all()
 
     def _decode_all(self) -> list:
         if self._all is None:
-            articles = self._loads(self._text)
+            articles = self._loads(bytes(self._data))
             if not (isinstance(articles, list) and len(articles) == self._n
                     and all(map(_is_record, articles))):
                 raise CorruptIndex(f"index file damaged: {self._label} does not list the articles")
             self._all = articles
         return self._all
 
-    def _loads(self, text: str):
+    def _loads(self, data: bytes):
         try:
-            return json.loads(text)
-        except (ValueError, RecursionError):
+            return json.loads(data.decode("utf-8"))
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             raise CorruptIndex(f"index file damaged: {self._label} is not valid JSON") from None
 
     def __len__(self) -> int:
-        return len(self._parts) if self._parts is not None else len(self._all or ())
+        return self._n
 
     def __getitem__(self, i):
         if self._all is not None:
             return self._all[i]
         if isinstance(i, slice):
             return [self[j] for j in range(*i.indices(len(self)))]
-        record = self._loads('["' + self._parts[i] + '"]')
+        i = operator.index(i)
+        if i < 0:
+            i += self._n
+        if not 0 <= i < self._n:
+            raise IndexError("article index out of range")
+        record = self._loads(bytes(self._data[int(self._off[i]) + 1:int(self._off[i + 1]) - 1]))
         if not _is_record(record):
             raise CorruptIndex(f"index file damaged: {self._label} does not list the articles")
         return record
@@ -266,11 +286,14 @@ class Segment:
 
     Every file is mapped once, when the segment is opened: the snapshot keeps reading (and
     `check` keeps verifying) the files of its own commit even after a writer unlinks them.
+    Opening checks structure, not every byte (so it costs the same at any size): each file's
+    size, .npy headers, shapes and offsets; `verify=True` also checks every file's CRC-32
+    (as a merge does). Stored text is checked per block when first read (`paragraph_text`).
     Everything parsed from a file is checked for shape here or where it is first decoded,
-    so a damaged file is a `CorruptIndex`, also with verify=False.
+    so a damaged file is a `CorruptIndex`, not a wrong answer.
     """
 
-    def __init__(self, directory: Path, entry: dict, verify: bool = True) -> None:
+    def __init__(self, directory: Path, entry: dict, verify: bool = False) -> None:
         self.dir = directory
         self.name = entry["name"]
         self.entry = entry
@@ -278,6 +301,7 @@ class Segment:
         self.n_paragraphs = int(entry["paragraphs"])
         self._maps: dict[str, Mapped] = {}
         self._expected: dict[str, tuple[int, int]] = {}
+        self._checked_blocks: set[int] = set()  # blocks of store.bin whose CRC matched
         try:
             for fname, (size, crc) in entry["files"].items():
                 self._open(fname, size, crc, checksum=verify)
@@ -327,7 +351,11 @@ class Segment:
         """How many rows of each unit this segment has (what `Column.per` refers to)."""
         units: dict[str, int | None] = {
             "article": self.n_articles, "paragraph": self.n_paragraphs,
-            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1}
+            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1,
+            "block": -(-self.n_paragraphs // STORE_BLOCK),
+            "articles byte": len(self._maps["articles.json"]) if self.n_articles else 0,
+            "vocab byte": len(self._maps["vocab.txt"]) + 1 if len(self.columns["text.ptr"]) > 1
+            else 0}
         if field_name is not None:  # positions are checked where they are used (pos_ptr)
             units["doc"] = self.n_paragraphs if field_name == "text" else self.n_articles
             units["posting"] = len(self.columns[f"{field_name}.doc"])
@@ -374,12 +402,8 @@ class Segment:
 
     @cached_property
     def articles(self) -> ArticleTable:
-        label = f"{self.name}/articles.json"
-        try:
-            text = bytes(self._maps["articles.json"]).decode("utf-8")
-        except UnicodeDecodeError:
-            raise CorruptIndex(f"index file damaged: {label} is not valid JSON") from None
-        return ArticleTable(text, self.n_articles, label)
+        return ArticleTable(self._maps["articles.json"], self.columns["art.off"],
+                            f"{self.name}/articles.json")
 
     @cached_property
     def art_first64(self) -> np.ndarray:
@@ -409,16 +433,44 @@ class Segment:
         return np.frombuffer(self._maps["store.bin"], dtype=np.uint8)
 
     def term_id(self, term: str) -> int:
-        vocab = self.vocab
-        i = bisect_left(vocab, term)
-        return i if i < len(vocab) and vocab[i] == term else -1
+        """The term's row, or -1: a binary search of vocab.txt's bytes (UTF-8 sorts as the
+        code points do), so a query's few terms never split the whole vocabulary."""
+        if "vocab" in self.__dict__:  # already split
+            vocab = self.vocab
+            i = bisect_left(vocab, term)
+            return i if i < len(vocab) and vocab[i] == term else -1
+        key = term.encode("utf-8", "surrogatepass")
+        data, off = self._maps["vocab.txt"], self.columns["vocab.off"]
+        lo, hi = 0, len(off) - 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if data[int(off[mid]):int(off[mid + 1]) - 1] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        found = lo < len(off) - 1 and data[int(off[lo]):int(off[lo + 1]) - 1] == key
+        return lo if found else -1
 
     def paragraph_text(self, pid: int) -> str:
+        """A paragraph's stored text, its block of store.bin checked on first read."""
+        block = pid // STORE_BLOCK
+        if block not in self._checked_blocks:
+            self._check_block(block)
         lo, hi = int(self.store_off[pid]), int(self.store_off[pid + 1])
         try:
             return bytes(self.store[lo:hi]).decode("utf-8")
         except UnicodeDecodeError:
             raise CorruptIndex(f"index file damaged: {self.name}/store.bin is not UTF-8") from None
+
+
+    def _check_block(self, block: int) -> None:
+        first = block * STORE_BLOCK
+        last = min(first + STORE_BLOCK, self.n_paragraphs)
+        lo, hi = int(self.store_off[first]), int(self.store_off[last])
+        if zlib.crc32(self.store[lo:hi]) != int(self.columns["store.crc"][block]):
+            raise CorruptIndex(f"index file damaged: {self.name}/store.bin fails the checksum "
+                               f"of paragraphs {first}-{last - 1}")
+        self._checked_blocks.add(block)
 
 
 _NPY_HEADER_MAX = 65536 + 16  # magic, length and the largest header format 1.0 allows
@@ -442,9 +494,18 @@ def _bounds(arr: np.ndarray, length: int, last: int | None) -> bool:
             and bool(np.all(arr[1:] >= arr[:-1])))
 
 
+def _npy_header_size(data: Mapped) -> int:
+    """Bytes of a .npy file's magic, length and header, as its length field says (copying a
+    fixed 64 KB per file instead cost a 7-segment index 10 ms per open)."""
+    major = data[6] if len(data) > 6 else 0
+    end = 12 if major >= 2 else 10
+    length = int.from_bytes(data[8:end], "little") if len(data) >= end else 0
+    return min(end + length, _NPY_HEADER_MAX)
+
+
 def npy_array(data: Mapped, label: str) -> np.ndarray:
     """A 1.0/2.0 .npy file's array, as a view of `data` (no copy), or CorruptIndex."""
-    head = io.BytesIO(data[:_NPY_HEADER_MAX])
+    head = io.BytesIO(data[:_npy_header_size(data)])
     try:
         version = npformat.read_magic(head)
         readers = {(1, 0): npformat.read_array_header_1_0,
