@@ -13,6 +13,9 @@ iterate that declaration):
   art.first (A+1) int32     paragraphs of article a are art.first[a]:art.first[a+1]
   store.off (P+1) int64     byte offsets of each paragraph's UTF-8 text in store.bin
   articles.json             [[article id, title, source path], ...]
+  meta.date (A) int64       article date, seconds UTC (schema.NO_DATE: none)
+  meta.ptr/meta.code        article a's keyword values: codes meta.code[ptr[a]:ptr[a+1]]
+  meta.json                 the codes' [field, value] dictionary, sorted (metacolumns)
   deleted-<gen>.npy         bool per article, deleted by a later commit (named by the manifest)
 
 A segment is written from `SegmentContent`: (term, document, position) triples per field plus
@@ -38,6 +41,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import CorruptIndex
+from .metacolumns import SegmentMeta
 from .schema import BLOBS, COLUMNS, FIELDS, Column
 from .storage import Mapped, fsync_dir, read_verified, verify, write_file
 
@@ -71,6 +75,7 @@ class SegmentContent:
     paragraph_bytes: np.ndarray  # per paragraph
     articles: list  # (article id, title, source path) per article
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # other declared columns
+    meta_dictionary: list = field(default_factory=list)  # [field, value] rows (metacolumns)
 
     @property
     def n_articles(self) -> int:
@@ -128,6 +133,7 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
         "surface.txt": "\n".join(content.surface).encode("utf-8"),
         "store.bin": content.store,
         "articles.json": json_bytes(content.articles),
+        "meta.json": json_bytes(content.meta_dictionary),
     }
     directory.mkdir()
     files = {}
@@ -327,7 +333,8 @@ class Segment:
         """How many rows of each unit this segment has (what `Column.per` refers to)."""
         units: dict[str, int | None] = {
             "article": self.n_articles, "paragraph": self.n_paragraphs,
-            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1}
+            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1,
+            "keyword": len(self.columns["meta.code"])}
         if field_name is not None:  # positions are checked where they are used (pos_ptr)
             units["doc"] = self.n_paragraphs if field_name == "text" else self.n_articles
             units["posting"] = len(self.columns[f"{field_name}.doc"])
@@ -380,6 +387,13 @@ class Segment:
         except UnicodeDecodeError:
             raise CorruptIndex(f"index file damaged: {label} is not valid JSON") from None
         return ArticleTable(text, self.n_articles, label)
+
+    @cached_property
+    def meta(self) -> SegmentMeta:
+        """The articles' dates and keyword fields (decoded on first use)."""
+        return SegmentMeta(self.columns["meta.date"], self.columns["meta.ptr"],
+                           self.columns["meta.code"], bytes(self._maps["meta.json"]),
+                           f"{self.name}/meta.json")
 
     @cached_property
     def art_first64(self) -> np.ndarray:

@@ -31,7 +31,7 @@ from ..errors import (
 from .schema import analyzer_problem, manifest_problem
 
 FORMAT_NAME = "searchlib-index"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: article metadata columns
 MANIFEST = "manifest.json"
 LOCK = "write.lock"
 SEGMENTS = "segments"
