@@ -6,6 +6,7 @@ and highlight spans. A result keeps its execution, so explaining a hit runs no s
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import os
 import time
@@ -15,11 +16,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import filterargs, highlight
 from . import fuzzy as fuzzy_mod
-from . import highlight
 from .analysis import STEMMERS
 from .budget import DEFAULT_BUDGET, QueryBudget
 from .errors import CorruptIndex, InvalidArgument, SearchlibError
+from .index.schema import NO_DATE
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
 from .ranking import BM25, FEW, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
@@ -27,6 +29,7 @@ from .ranking import BM25, FEW, Execution, ExplainPart, HitAddress, Searcher, Se
 if TYPE_CHECKING:
     from .index.writer import UpdateReport
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 MIN_HITS = FEW  # below this many matching paragraphs the fuzzy fallback is tried
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
@@ -41,6 +44,8 @@ class Hit:
     spans: list[tuple[int, int]]
     fuzzy: bool = False
     source: str = ""
+    date: dt.datetime | None = None  # the article's date (UTC), if it has one
+    meta: dict[str, list[str]] = field(default_factory=dict)  # its keyword fields
     _ref: tuple[int, int, int] = field(default=(0, 0, 0), repr=False, compare=False)
     _execution: Execution | None = field(default=None, repr=False, compare=False)
 
@@ -54,6 +59,7 @@ class SearchResults:
     did_you_mean: str | None = None
     took_ms: float = 0.0
     fuzzy: bool = False  # the fuzzy fallback (or a term~) took part
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # matching articles
     execution: Execution | None = field(default=None, repr=False, compare=False)
 
     def explain(self, hit: Hit) -> Explanation:
@@ -195,11 +201,14 @@ class Index:
                              p.title_boost if title_boost is None else title_boost))
 
     def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
-                 articles) -> SearchOptions:
+                 articles, since=None, until=None, where=None, sort="score",
+                 facets=None) -> SearchOptions:
         """Checked options of one search (InvalidArgument for a bad one)."""
         _check_operator(default_operator)
         return SearchOptions(_check_k(k), strict, default_operator, fuzzy,
-                             self._params(k1, b, title_boost), articles)
+                             self._params(k1, b, title_boost), articles,
+                             filterargs.filters(since, until, where),
+                             filterargs.sort_key(sort), filterargs.facet_names(facets))
 
     def _execute(self, query: str, options: SearchOptions) -> Execution:
         return Searcher(self.snapshot, self.budget).execute(query, options)
@@ -207,14 +216,23 @@ class Index:
     def search(self, query: str, k: int = 10, *, strict: bool = False,
                default_operator: str = "OR", fuzzy: bool = True, k1: float | None = None,
                b: float | None = None, title_boost: float | None = None,
-               articles: bool = False) -> SearchResults:
+               articles: bool = False, since: filterargs.DateArg = None,
+               until: filterargs.DateArg = None, where: dict | None = None,
+               sort: str = "score", facets: list[str] | str | None = None) -> SearchResults:
         """Rank paragraphs for `query`. Lenient by default: never raises on query syntax;
         with strict=True a malformed query raises QuerySyntaxError (with its position).
 
         `articles=True` returns the best paragraph of each of the top k articles instead,
-        and `total` then counts matching articles rather than paragraphs."""
+        and `total` then counts matching articles rather than paragraphs.
+
+        Metadata: `since`/`until` (dates, both inclusive: `until="1987-03"` is up to the end
+        of March), `where={"topics": ["crude"]}` (any of the values, case-insensitive);
+        `sort="-date"` (newest first) or `"date"` gives one hit per article, and a query of
+        filters alone lists its articles newest first; `facets=["topics", "date:month"]`
+        counts matching articles per value (top 10 each) in `SearchResults.facets`."""
         t0 = time.perf_counter()
-        options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles)
+        options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles,
+                                since, until, where, sort, facets)
         snap = self.snapshot
         ex = self._execute(query, options)
         terms = ex.terms
@@ -222,7 +240,7 @@ class Index:
         return SearchResults(
             query=query, hits=hits, total=ex.total, warnings=ex.warnings,
             did_you_mean=ex.did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,
-            fuzzy=ex.fuzzy, execution=ex,
+            fuzzy=ex.fuzzy, facets=ex.facets, execution=ex,
         )
 
     def rank(self, query: str, k: int = 10, *, default_operator: str = "OR", fuzzy: bool = True,
@@ -243,10 +261,13 @@ class Index:
         seg, ai, paragraph = _locate(snap, address)
         art_id, title, source = seg.articles[ai]
         text = seg.paragraph_text(address.paragraph)
+        seconds = int(seg.meta.date[ai])
         return Hit(
             article_id=art_id, title=title, paragraph=paragraph,
             score=score, text=text, spans=highlight.spans(snap.analyzer, text, terms),
             fuzzy=fuzzy, source=source,
+            date=None if seconds == NO_DATE else _EPOCH + dt.timedelta(seconds=seconds),
+            meta=seg.meta.values(ai),
             _ref=(snap.generation, address.segment, address.paragraph), _execution=execution,
         )
 

@@ -57,8 +57,9 @@ def live_content(segs: list[Segment]) -> tuple[SegmentContent | None, dict[str, 
     terms = sorted(merged_terms)
     gid = {t: i for i, t in enumerate(terms)}
     parts: dict[str, list[list[np.ndarray]]] = {f: [[], [], [], []] for f in FIELDS}
+    # other declared columns: their live rows carry over (metadata is re-encoded below)
     plain = {n: c for n, c in COLUMNS.items() if c.per in ("article", "paragraph")
-             and c.offsets is None and not n.startswith("meta.")}  # other declared columns: their live rows carry over
+             and c.offsets is None and not n.startswith("meta.")}
     columns: dict[str, list[np.ndarray]] = {n: [] for n in plain}
     texts, text_lens, par_counts, articles = [], [], [], []
     remaps: dict[str, np.ndarray] = {}
