@@ -134,16 +134,21 @@ class BestPerArticle(TopK):
 
     def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
                 scores: np.ndarray) -> TopDocs:
-        if len(docs):
-            arts = seg.para_article[docs]
-            order = np.lexsort((docs, -scores, arts))
-            arts_sorted = arts[order]
-            first = np.empty(len(order), dtype=bool)
-            first[:1] = True
-            np.not_equal(arts_sorted[1:], arts_sorted[:-1], out=first[1:])
-            keep = np.sort(order[first])
-            docs, scores = docs[keep], scores[keep]
-        return super().collect(ordinal, seg, docs, scores)
+        return super().collect(ordinal, seg, *best_per_article(seg, docs, scores))
+
+
+def best_per_article(seg: Segment, docs: np.ndarray, scores: np.ndarray) -> Postings:
+    """The best-scoring paragraph of each article among `docs` (ties: the earlier one)."""
+    if not len(docs):
+        return docs, scores
+    arts = seg.para_article[docs]
+    order = np.lexsort((docs, -scores, arts))
+    arts_sorted = arts[order]
+    first = np.empty(len(order), dtype=bool)
+    first[:1] = True
+    np.not_equal(arts_sorted[1:], arts_sorted[:-1], out=first[1:])
+    keep = np.sort(order[first])
+    return docs[keep], scores[keep]
 
 
 class Count:
@@ -173,7 +178,7 @@ class Matches:
         return list(fruits)
 
 
-class ByDate(BestPerArticle):
+class ByDate(TopK):
     """The best paragraph of each matching article, the k newest (`newest`) or oldest
     articles first; undated articles come last either way. Exact: each segment keeps its k
     best by date, and the merge picks among those."""
@@ -190,8 +195,12 @@ class ByDate(BestPerArticle):
 
     def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
                 scores: np.ndarray) -> tuple[TopDocs, np.ndarray]:
-        best = super().collect(ordinal, seg, docs, scores)  # one paragraph per article ...
-        return best, self._keys(seg, best.paragraphs)
+        docs, scores = best_per_article(seg, docs, scores)
+        keys = self._keys(seg, docs)
+        if len(docs) > self.k:  # the k first by date (then score, then paragraph)
+            keep = np.sort(np.lexsort((docs, -scores, keys))[: self.k])
+            docs, scores, keys = docs[keep], scores[keep], keys[keep]
+        return TopDocs(scores, np.full(len(docs), ordinal), docs), keys
 
     def merge(self, fruits: list) -> TopDocs:
         if not fruits:
