@@ -25,6 +25,7 @@ from .index.schema import NO_DATE
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
 from .ranking import BM25, FEW, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
+from .ranking.filters import present_fields
 
 if TYPE_CHECKING:
     from .index.writer import UpdateReport
@@ -105,6 +106,8 @@ class IndexStats:
     generation: int
     analyzer: dict
     top_terms: list[tuple[str, int]]
+    dates: tuple[dt.datetime, dt.datetime] | None = None  # oldest and newest article date
+    fields: list[str] = field(default_factory=list)  # metadata fields some article has
 
 
 class Index:
@@ -332,7 +335,8 @@ class Index:
             path=str(self.root), articles=snap.articles, paragraphs=snap.paragraphs,
             vocabulary=len(terms), segments=len(snap.segments), bytes=snap.size,
             generation=snap.generation, analyzer=dict(snap.manifest["analyzer"]),
-            top_terms=top_terms,
+            top_terms=top_terms, dates=_date_range(snap),
+            fields=sorted(present_fields(snap.segments)),
         )
 
     def check(self) -> list[str]:
@@ -341,6 +345,20 @@ class Index:
         It checks the commit this Index opened (call `refresh()` first for the latest), from
         the files it opened: a writer committing meanwhile cannot make it report damage."""
         return self.snapshot.check()
+
+
+def _date_range(snap: Snapshot) -> tuple[dt.datetime, dt.datetime] | None:
+    """The oldest and newest date of the live articles (None: none is dated)."""
+    lo, hi = None, None
+    for seg in snap.segments:
+        dates = seg.meta.date if seg.deleted is None else seg.meta.date[~seg.deleted]
+        dates = dates[dates != NO_DATE]
+        if len(dates):
+            lo = int(dates.min()) if lo is None else min(lo, int(dates.min()))
+            hi = int(dates.max()) if hi is None else max(hi, int(dates.max()))
+    if lo is None or hi is None:
+        return None
+    return _EPOCH + dt.timedelta(seconds=lo), _EPOCH + dt.timedelta(seconds=hi)
 
 
 def _check_k(k) -> int:

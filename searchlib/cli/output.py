@@ -222,6 +222,9 @@ def stats_text(st: IndexStats) -> str:
         ("size", human_bytes(st.bytes)), ("generation", st.generation),
         ("stemmer", analyzer.get("stemmer", "?")),
         ("stopwords", "removed" if analyzer.get("stopwords", True) else "kept"),
+        ("dates", " to ".join(d.strftime("%Y-%m-%d %H:%M") for d in st.dates)
+         if st.dates else "none"),
+        ("fields", ", ".join(st.fields) or "none"),
     ]
     out = tabulate(rows, tablefmt="plain", disable_numparse=True)
     if st.top_terms:
