@@ -107,13 +107,29 @@ class SegmentMeta:
         names = np.array([f for f, _ in self.dictionary], dtype=object)
         return {f: names == f for f in self.fields}
 
+    @cached_property
+    def _by_code(self) -> tuple[np.ndarray, np.ndarray]:
+        """The articles of each code (CSR: offsets per code, articles): a filter then reads
+        only the articles it selects, not every keyword entry."""
+        order = np.argsort(self.code, kind="stable")
+        ptr = np.zeros(len(self.dictionary) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(self.code, minlength=len(self.dictionary)), out=ptr[1:])
+        return ptr, self.entry_article[order]
+
     def has_any(self, field: str, values: Iterable[str]) -> np.ndarray:
         """Bool per article: it has one of `values` (compared folded) in `field`."""
-        table = np.zeros(len(self.dictionary), dtype=bool)
-        for value in values:
-            table[self._folded.get((field, fold(value)), [])] = True
-        hit = table[self.code] if len(self.code) else np.zeros(0, dtype=bool)
-        return np.bincount(self.entry_article[hit], minlength=len(self.date)) > 0
+        mask = np.zeros(len(self.date), dtype=bool)
+        codes = [c for value in values for c in self._folded.get((field, fold(value)), [])]
+        if codes:
+            ptr, articles = self._by_code
+            for c in codes:
+                mask[articles[ptr[c]:ptr[c + 1]]] = True
+        return mask
+
+    @cached_property
+    def dated(self) -> bool:
+        """Whether some article of the segment has a date."""
+        return bool((self.date != NO_DATE).any())
 
     def in_range(self, lo: int | None, hi: int | None) -> np.ndarray:
         """Bool per article: dated, and lo <= date < hi (None: unbounded)."""

@@ -90,6 +90,6 @@ def present_fields(segments: Iterable[Segment]) -> frozenset[str]:
     out: set[str] = set()
     for seg in segments:
         out |= seg.meta.fields
-        if "date" not in out and seg.meta.in_range(None, None).any():
+        if seg.meta.dated:
             out.add("date")
     return frozenset(out)
