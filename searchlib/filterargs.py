@@ -108,3 +108,30 @@ def facet_names(facets: object) -> tuple[str, ...]:
             raise InvalidArgument(f"facet {name!r} is not a metadata field")
         out.append(name)
     return tuple(dict.fromkeys(out))
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+
+
+def recency(half_life: str | float | None, now: DateArg = None):
+    """`half_life` ('30d', '12h', '2w', or seconds) and `now` → a `Recency` (None: off)."""
+    from .ranking.recency import Recency
+
+    if half_life is None:
+        if now is not None:
+            raise InvalidArgument("now only applies with a recency half-life")
+        return None
+    seconds: float | None = None
+    if isinstance(half_life, (int, float)) and not isinstance(half_life, bool):
+        seconds = float(half_life)
+    elif isinstance(half_life, str):
+        text = half_life.strip().lower()
+        unit = _UNITS.get(text[-1:]) if text else None
+        try:
+            seconds = float(text[:-1]) * unit if unit else float(text)
+        except ValueError:
+            seconds = None
+    if seconds is None or not seconds > 0 or seconds == float("inf"):
+        raise InvalidArgument(f"recency half-life must be a positive duration like 30d, 12h "
+                              f"or 2w, not {half_life!r}")
+    return Recency(seconds, _bound(now, "now", False))

@@ -205,13 +205,14 @@ class Index:
 
     def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
                  articles, since=None, until=None, where=None, sort="score",
-                 facets=None) -> SearchOptions:
+                 facets=None, recency=None, now=None) -> SearchOptions:
         """Checked options of one search (InvalidArgument for a bad one)."""
         _check_operator(default_operator)
         return SearchOptions(_check_k(k), strict, default_operator, fuzzy,
                              self._params(k1, b, title_boost), articles,
                              filterargs.filters(since, until, where),
-                             filterargs.sort_key(sort), filterargs.facet_names(facets))
+                             filterargs.sort_key(sort), filterargs.facet_names(facets),
+                             filterargs.recency(recency, now))
 
     def _execute(self, query: str, options: SearchOptions) -> Execution:
         return Searcher(self.snapshot, self.budget).execute(query, options)
@@ -221,7 +222,9 @@ class Index:
                b: float | None = None, title_boost: float | None = None,
                articles: bool = False, since: filterargs.DateArg = None,
                until: filterargs.DateArg = None, where: dict | None = None,
-               sort: str = "score", facets: list[str] | str | None = None) -> SearchResults:
+               sort: str = "score", facets: list[str] | str | None = None,
+               recency: str | float | None = None,
+               now: filterargs.DateArg = None) -> SearchResults:
         """Rank paragraphs for `query`. Lenient by default: never raises on query syntax;
         with strict=True a malformed query raises QuerySyntaxError (with its position).
 
@@ -232,10 +235,12 @@ class Index:
         of March), `where={"topics": ["crude"]}` (any of the values, case-insensitive);
         `sort="-date"` (newest first) or `"date"` gives one hit per article, and a query of
         filters alone lists its articles newest first; `facets=["topics", "date:month"]`
-        counts matching articles per value (top 10 each) in `SearchResults.facets`."""
+        counts matching articles per value (top 10 each) in `SearchResults.facets`;
+        `recency="30d"` multiplies scores by 0.5 per 30 days of age (from `now`, or the
+        newest matching date; off by default)."""
         t0 = time.perf_counter()
         options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles,
-                                since, until, where, sort, facets)
+                                since, until, where, sort, facets, recency, now)
         snap = self.snapshot
         ex = self._execute(query, options)
         terms = ex.terms

@@ -244,3 +244,21 @@ def test_cli_metadata_options(tmp_path: Path) -> None:
     stats = run("stats", "--index", str(root)).output
     assert "1986-12-31 23:59 to 1987-04-05 00:00" in stats
     assert "author, date, source, topics" in stats
+
+
+def test_recency_decays_scores_by_age(index: searchlib.Index) -> None:
+    plain = {h.article_id: h.score for h in index.search("oil", k=20).hits}
+    decayed = index.search("oil", k=20, recency="30d")
+    newest = max(h.date for h in decayed.hits if h.date is not None)  # c, 1987-04-05
+    for hit in decayed.hits:
+        age = (newest - (hit.date or min(h.date for h in decayed.hits if h.date))).total_seconds()
+        assert hit.score == pytest.approx(plain[hit.article_id] * 0.5 ** (age / (30 * 86400)))
+    assert plain["c"] < max(plain.values())  # the newest is not the best match ...
+    assert index.search("oil", recency="1d").hits[0].article_id == "c"  # ... until recency
+    fixed = index.search("oil", k=20, recency="1d", now="1987-03-02T10:00:00")
+    assert {h.article_id: h.score for h in fixed.hits}["a"] == pytest.approx(plain["a"])
+    for bad in ("0d", "soon", "-3h", True):
+        with pytest.raises(InvalidArgument):
+            index.search("oil", recency=bad)
+    with pytest.raises(InvalidArgument):
+        index.search("oil", now="1987-03-01")  # now without a half-life

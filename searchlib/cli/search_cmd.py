@@ -97,12 +97,16 @@ def color_option(f):
                    "into \"text\". Errors and messages are JSON too: {\"type\": \"error\"}, "
                    "\"warning\" or \"note\".")
 @metadata_options
+@click.option("--recency", metavar="HALF_LIFE",
+              help="Favour recent articles: scores halve every HALF_LIFE of age (30d, 12h, "
+                   "2w), counted from the newest matching date (or --now). Off by default.")
+@click.option("--now", metavar="DATE", help="The date --recency counts ages from.")
 @color_option
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, articles: bool,
            all_words: bool, strict: bool, no_fuzzy: bool, explain: bool, as_json: bool,
            color: str, since: str | None, until: str | None, sort: str,
-           facets: str | None) -> None:
+           facets: str | None, recency: str | None, now: str | None) -> None:
     """Search the index for QUERY (the words are joined with spaces).
 
     Query syntax: words, "exact phrases", AND / OR / NOT, +must, -exclude, (groups),
@@ -128,7 +132,8 @@ def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, 
     idx = open_index(ctx, index_dir)
     operator = "AND" if all_words else "OR"
     res = idx.search(text, k=k, strict=strict, default_operator=operator, fuzzy=not no_fuzzy,
-                     articles=articles, since=since, until=until, sort=sort, facets=facets)
+                     articles=articles, since=since, until=until, sort=sort, facets=facets,
+                     recency=recency, now=now)
     articles = articles or res.execution is not None and (
         res.execution.options.per_article or res.execution.options.sort != "score")
     explanations = None

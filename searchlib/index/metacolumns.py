@@ -67,7 +67,7 @@ class SegmentMeta:
     """One segment's metadata columns, read on first use (a search without filters never
     decodes the dictionary)."""
 
-    def __init__(self, date: np.ndarray, ptr: np.ndarray, code: np.ndarray, raw: bytes,
+    def __init__(self, date: np.ndarray, ptr: np.ndarray, code: np.ndarray, raw,
                  label: str) -> None:
         self.date, self.ptr, self.code = date, ptr, code
         self._raw = raw
@@ -76,7 +76,7 @@ class SegmentMeta:
     @cached_property
     def dictionary(self) -> list[tuple[str, str]]:
         try:
-            values = json.loads(self._raw.decode("utf-8")) if self._raw else []
+            values = json.loads(bytes(self._raw).decode("utf-8")) if len(self._raw) else []
         except (ValueError, UnicodeDecodeError, RecursionError):
             values = None
         if not (isinstance(values, list) and all(

@@ -392,7 +392,7 @@ class Segment:
     def meta(self) -> SegmentMeta:
         """The articles' dates and keyword fields (decoded on first use)."""
         return SegmentMeta(self.columns["meta.date"], self.columns["meta.ptr"],
-                           self.columns["meta.code"], bytes(self._maps["meta.json"]),
+                           self.columns["meta.code"], self._maps["meta.json"],
                            f"{self.name}/meta.json")
 
     @cached_property

@@ -48,6 +48,7 @@ from .collectors import (
 from .compiler import FEW, Compiler, CompileState
 from .filters import all_of, index_fields
 from .postings import EMPTY, member
+from .recency import Recency
 from .scoring import BM25, CollectionStats
 from .weights import BoolWeight, ExplainPart, SegmentScorer, Weight, leaves, positive_terms
 
@@ -63,6 +64,7 @@ class SearchOptions:
     filters: tuple[Filter, ...] = ()  # metadata conditions every hit meets (since/until/where)
     sort: str = "score"  # or "-date" (newest first) / "date": one hit per article
     facets: tuple[str, ...] = ()  # fields to count matching articles by
+    recency: Recency | None = None  # scores decay with the article's age (off: None)
 
     def same_ranking(self, other: SearchOptions) -> bool:
         """Whether a query run with `other` scores every paragraph as with these."""
@@ -98,19 +100,32 @@ class Execution:
         return self.searcher.explain(self.weight, address, self.options.params)
 
 
+def segment_matches(seg: Segment, stats: CollectionStats, weight: Weight | None,
+                    params: BM25) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's scored matches, filtered (live, metadata) and collapsed."""
+    if weight is None:
+        return EMPTY
+    scorer = SegmentScorer(seg, stats, params)
+    docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
+    if scorer.title_hit and len(docs):
+        docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
+    return docs, scores
+
+
 def run(segments: Sequence[Segment], stats: CollectionStats, weight: Weight | None,
-        params: BM25, collectors: Sequence[Collector]) -> list:
+        params: BM25, collectors: Sequence[Collector],
+        recency: Recency | None = None) -> list:
     """Score every segment, filter and collapse its matches, feed them to each collector;
-    the collectors' merged fruits, in their order."""
+    the collectors' merged fruits, in their order. With `recency`, every segment is scored
+    first: the decay counts from the newest date among all matches."""
     fruits: list[list] = [[] for _ in collectors]
+    matched = None
+    if recency is not None:
+        matched = recency.apply(segments, [segment_matches(seg, stats, weight, params)
+                                           for seg in segments])
     for ordinal, seg in enumerate(segments):
-        if weight is None:
-            docs, scores = EMPTY
-        else:
-            scorer = SegmentScorer(seg, stats, params)
-            docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
-            if scorer.title_hit and len(docs):
-                docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
+        docs, scores = (matched[ordinal] if matched is not None
+                        else segment_matches(seg, stats, weight, params))
         for collector, out in zip(collectors, fruits):
             out.append(collector.collect(ordinal, seg, docs, scores))
     return [collector.merge(out) for collector, out in zip(collectors, fruits)]
@@ -185,7 +200,8 @@ class Searcher:
         collectors = [top, Count(options.per_article or by_date), Matches()]
         if options.facets:
             collectors.append(Facets(options.facets))
-        fruits = run(self.snapshot.segments, self.stats, weight, options.params, collectors)
+        fruits = run(self.snapshot.segments, self.stats, weight, options.params, collectors,
+                     options.recency)
         return (*fruits[:3], fruits[3] if options.facets else {})
 
 
