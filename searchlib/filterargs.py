@@ -135,3 +135,9 @@ def recency(half_life: str | float | None, now: DateArg = None):
         raise InvalidArgument(f"recency half-life must be a positive duration like 30d, 12h "
                               f"or 2w, not {half_life!r}")
     return Recency(seconds, _bound(now, "now", False))
+
+
+def scope(value: str) -> str:
+    if value not in ("paragraph", "article"):
+        raise InvalidArgument(f"scope must be 'paragraph' or 'article', not {value!r}")
+    return value

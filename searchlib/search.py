@@ -205,14 +205,14 @@ class Index:
 
     def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
                  articles, since=None, until=None, where=None, sort="score",
-                 facets=None, recency=None, now=None) -> SearchOptions:
+                 facets=None, recency=None, now=None, scope="paragraph") -> SearchOptions:
         """Checked options of one search (InvalidArgument for a bad one)."""
         _check_operator(default_operator)
         return SearchOptions(_check_k(k), strict, default_operator, fuzzy,
                              self._params(k1, b, title_boost), articles,
                              filterargs.filters(since, until, where),
                              filterargs.sort_key(sort), filterargs.facet_names(facets),
-                             filterargs.recency(recency, now))
+                             filterargs.recency(recency, now), filterargs.scope(scope))
 
     def _execute(self, query: str, options: SearchOptions) -> Execution:
         return Searcher(self.snapshot, self.budget).execute(query, options)
@@ -224,7 +224,7 @@ class Index:
                until: filterargs.DateArg = None, where: dict | None = None,
                sort: str = "score", facets: list[str] | str | None = None,
                recency: str | float | None = None,
-               now: filterargs.DateArg = None) -> SearchResults:
+               now: filterargs.DateArg = None, scope: str = "paragraph") -> SearchResults:
         """Rank paragraphs for `query`. Lenient by default: never raises on query syntax;
         with strict=True a malformed query raises QuerySyntaxError (with its position).
 
@@ -237,10 +237,12 @@ class Index:
         filters alone lists its articles newest first; `facets=["topics", "date:month"]`
         counts matching articles per value (top 10 each) in `SearchResults.facets`;
         `recency="30d"` multiplies scores by 0.5 per 30 days of age (from `now`, or the
-        newest matching date; off by default)."""
+        newest matching date; off by default). `scope="article"` applies AND, NOT and
+        phrases-as-terms to whole articles (any of their paragraphs), one hit each: its best
+        paragraph."""
         t0 = time.perf_counter()
         options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles,
-                                since, until, where, sort, facets, recency, now)
+                                since, until, where, sort, facets, recency, now, scope)
         snap = self.snapshot
         ex = self._execute(query, options)
         terms = ex.terms

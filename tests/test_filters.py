@@ -262,3 +262,22 @@ def test_recency_decays_scores_by_age(index: searchlib.Index) -> None:
             index.search("oil", recency=bad)
     with pytest.raises(InvalidArgument):
         index.search("oil", now="1987-03-01")  # now without a half-life
+
+
+def test_article_scope_combines_the_paragraphs_of_an_article(tmp_path: Path) -> None:
+    idx = searchlib.Index.build([write(tmp_path / "s.jsonl", [
+        {"id": "x", "title": "Talks", "text": "Kennedy arrived.\n\nMacmillan met him.\n\n"
+                                              "Kennedy and the press."},
+        {"id": "y", "title": "Other", "text": "Kennedy alone here."},
+        {"id": "z", "title": "Third", "text": "Macmillan alone.", "source": "AP"},
+    ])], tmp_path / "index")
+    assert idx.search("Kennedy AND Macmillan").hits == []  # paragraph scope: the default
+    res = idx.search("Kennedy AND Macmillan", scope="article")
+    assert [(h.article_id, h.paragraph) for h in res.hits] == [("x", 2)] and res.total == 1
+    assert ids(idx.search("kennedy NOT macmillan")) == {"x", "y"}
+    assert ids(idx.search("kennedy NOT macmillan", scope="article")) == {"y"}
+    assert ids(idx.search('"kennedy arrived" macmillan', scope="article",
+                          default_operator="AND")) == {"x"}
+    assert ids(idx.search("macmillan source:ap", scope="article")) == {"z"}
+    with pytest.raises(InvalidArgument):
+        idx.search("kennedy", scope="sentence")

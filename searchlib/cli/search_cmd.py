@@ -101,12 +101,16 @@ def color_option(f):
               help="Favour recent articles: scores halve every HALF_LIFE of age (30d, 12h, "
                    "2w), counted from the newest matching date (or --now). Off by default.")
 @click.option("--now", metavar="DATE", help="The date --recency counts ages from.")
+@click.option("--scope", type=click.Choice(["paragraph", "article"]), default="paragraph",
+              show_default=True,
+              help="article: AND, NOT and phrases apply to the whole article (any of its "
+                   "paragraphs); one hit per article, its best paragraph.")
 @color_option
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, articles: bool,
            all_words: bool, strict: bool, no_fuzzy: bool, explain: bool, as_json: bool,
            color: str, since: str | None, until: str | None, sort: str,
-           facets: str | None, recency: str | None, now: str | None) -> None:
+           facets: str | None, recency: str | None, now: str | None, scope: str) -> None:
     """Search the index for QUERY (the words are joined with spaces).
 
     Query syntax: words, "exact phrases", AND / OR / NOT, +must, -exclude, (groups),
@@ -133,7 +137,7 @@ def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, 
     operator = "AND" if all_words else "OR"
     res = idx.search(text, k=k, strict=strict, default_operator=operator, fuzzy=not no_fuzzy,
                      articles=articles, since=since, until=until, sort=sort, facets=facets,
-                     recency=recency, now=now)
+                     recency=recency, now=now, scope=scope)
     articles = articles or res.execution is not None and (
         res.execution.options.per_article or res.execution.options.sort != "score")
     explanations = None

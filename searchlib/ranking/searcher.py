@@ -65,6 +65,7 @@ class SearchOptions:
     sort: str = "score"  # or "-date" (newest first) / "date": one hit per article
     facets: tuple[str, ...] = ()  # fields to count matching articles by
     recency: Recency | None = None  # scores decay with the article's age (off: None)
+    scope: str = "paragraph"  # "article": AND/NOT over an article's paragraphs together
 
     def same_ranking(self, other: SearchOptions) -> bool:
         """Whether a query run with `other` scores every paragraph as with these."""
@@ -101,11 +102,12 @@ class Execution:
 
 
 def segment_matches(seg: Segment, stats: CollectionStats, weight: Weight | None,
-                    params: BM25) -> tuple[np.ndarray, np.ndarray]:
-    """A segment's scored matches, filtered (live, metadata) and collapsed."""
+                    params: BM25, article_scope: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's scored matches, filtered (live, metadata) and collapsed (article scope:
+    one paragraph per matching article already)."""
     if weight is None:
         return EMPTY
-    scorer = SegmentScorer(seg, stats, params)
+    scorer = SegmentScorer(seg, stats, params, article_scope=article_scope)
     docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
     if scorer.title_hit and len(docs):
         docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
@@ -114,18 +116,18 @@ def segment_matches(seg: Segment, stats: CollectionStats, weight: Weight | None,
 
 def run(segments: Sequence[Segment], stats: CollectionStats, weight: Weight | None,
         params: BM25, collectors: Sequence[Collector],
-        recency: Recency | None = None) -> list:
+        recency: Recency | None = None, article_scope: bool = False) -> list:
     """Score every segment, filter and collapse its matches, feed them to each collector;
     the collectors' merged fruits, in their order. With `recency`, every segment is scored
     first: the decay counts from the newest date among all matches."""
     fruits: list[list] = [[] for _ in collectors]
     matched = None
     if recency is not None:
-        matched = recency.apply(segments, [segment_matches(seg, stats, weight, params)
-                                           for seg in segments])
+        matched = recency.apply(segments, [segment_matches(seg, stats, weight, params,
+                                                           article_scope) for seg in segments])
     for ordinal, seg in enumerate(segments):
         docs, scores = (matched[ordinal] if matched is not None
-                        else segment_matches(seg, stats, weight, params))
+                        else segment_matches(seg, stats, weight, params, article_scope))
         for collector, out in zip(collectors, fruits):
             out.append(collector.collect(ordinal, seg, docs, scores))
     return [collector.merge(out) for collector, out in zip(collectors, fruits)]
@@ -146,6 +148,8 @@ class Searcher:
         fields = index_fields(self.snapshot.segments) if ":" in query else frozenset()
         parsed = parse(query, default_operator=options.default_operator, strict=options.strict,
                        max_chars=self.budget.max_chars, filters=fields)
+        if options.scope == "article":  # one hit (its best paragraph) per article
+            options = replace(options, per_article=True)
         spend = Spend(self.budget)  # shared by this search's compiles
         first = self._compiler(options.params, spend)
         weight = _restricted(first.compile(parsed.root), options, first)
@@ -201,7 +205,7 @@ class Searcher:
         if options.facets:
             collectors.append(Facets(options.facets))
         fruits = run(self.snapshot.segments, self.stats, weight, options.params, collectors,
-                     options.recency)
+                     options.recency, options.scope == "article")
         return (*fruits[:3], fruits[3] if options.facets else {})
 
 

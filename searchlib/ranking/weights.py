@@ -142,8 +142,12 @@ class SegmentScorer:
     for the title) and leaves a trace: that is `explain`, the same code as `evaluate`."""
 
     def __init__(self, seg: Segment, stats: CollectionStats, params: BM25,
-                 only: int | None = None) -> None:
+                 only: int | None = None, article_scope: bool = False) -> None:
         self.seg = seg
+        # article scope: clauses combine per article (AND over paragraphs of one article);
+        # each leaf's paragraph matches are kept to pick each article's best paragraph
+        self.article_scope = article_scope and only is None
+        self._paragraph_pieces: list[Scored] = []
         self.stats = stats
         self.params = params
         self.explaining = only is not None
@@ -155,7 +159,39 @@ class SegmentScorer:
 
     def evaluate(self, weight: Weight) -> Postings:
         docs, scores, _ = self._scored(weight)
+        if self.article_scope:
+            return self._best_paragraphs(docs, scores)
         return docs, scores
+
+    def _owner(self, docs: np.ndarray) -> np.ndarray:
+        """The article of each document of the current scope."""
+        return docs if self.article_scope else self.seg.para_article[docs]
+
+    def _to_articles(self, piece: Scored) -> Scored:
+        """A leaf's paragraph matches as article matches: each article's best score."""
+        docs, scores, parts = piece
+        if not len(docs):
+            return piece
+        arts = self.seg.para_article[docs].astype(np.int64)  # sorted, as docs are
+        starts = np.flatnonzero(np.r_[True, arts[1:] != arts[:-1]])
+        return arts[starts], np.maximum.reduceat(scores, starts), parts
+
+    def _best_paragraphs(self, arts: np.ndarray, scores: np.ndarray) -> Postings:
+        """Matched articles (with their scores) → each one's best paragraph by the query's
+        positive words (its first paragraph when only filters or exclusions matched)."""
+        if not len(arts):
+            return EMPTY
+        from .collectors import best_per_article
+
+        seg = self.seg
+        pdocs, pscores = EMPTY[0], EMPTY[1]
+        if self._paragraph_pieces:
+            pdocs, pscores, _ = _sum(self._paragraph_pieces)
+            keep = member(seg.para_article[pdocs].astype(np.int64), arts)
+            pdocs, pscores = best_per_article(seg, pdocs[keep], pscores[keep])
+        missing = arts[~member(arts, seg.para_article[pdocs].astype(np.int64))]
+        docs = np.sort(np.concatenate([pdocs.astype(np.int64), seg.art_first64[missing]]))
+        return docs, scores[np.searchsorted(arts, seg.para_article[docs])]
 
     def explain(self, weight: Weight | None) -> tuple[float, list[ExplainPart]]:
         """(score, the leaf contributions it is the sum of) of the paragraph bound as `only`."""
@@ -219,7 +255,8 @@ class SegmentScorer:
         if isinstance(weight, BoolWeight):
             return [self._scored(weight)]
         if isinstance(weight, FilterWeight):  # matches its articles' paragraphs, scores 0
-            docs = self.restrict("text", weight.paragraphs(self.seg))[0]
+            docs = (np.flatnonzero(weight.articles(self.seg)) if self.article_scope
+                    else self.restrict("text", weight.paragraphs(self.seg))[0])
             return [(docs, np.zeros(len(docs)), ())]
         pieces = []
         for fld, field_weight in weight.fields:
@@ -237,6 +274,10 @@ class SegmentScorer:
                 if self.explaining:
                     docs, scores = self.restrict("text", docs, scores)
             pieces.append((docs, scores, parts))
+        if self.article_scope:
+            if not self._excluding:
+                self._paragraph_pieces += pieces
+            return [self._to_articles(p) for p in pieces]
         return pieces
 
     def _bool(self, weight: BoolWeight) -> Scored:
@@ -267,13 +308,12 @@ class SegmentScorer:
         if result is None and required is not None:  # filters alone: their paragraphs
             result = self._pieces(required)[0]
         elif result is not None and required is not None and len(result[0]):
-            result = _masked(result, required.articles(self.seg)[self.seg.para_article[
-                result[0]]])
+            result = _masked(result, required.articles(self.seg)[self._owner(result[0])])
         if result is None:  # only exclusions: nothing to match
             return _NOTHING
         if excluded and len(result[0]):
             banned_articles = np.logical_or.reduce([c.articles(self.seg) for c in excluded])
-            result = _masked(result, ~banned_articles[self.seg.para_article[result[0]]])
+            result = _masked(result, ~banned_articles[self._owner(result[0])])
         others = [c for c in weight.must_not if not isinstance(c, FilterWeight)]
         if others and len(result[0]):
             self._excluding += 1
