@@ -315,7 +315,7 @@ def _damage(root, kind: str) -> None:
         seg_file(root, "vocab.txt").unlink()
     elif kind == "future-version":
         manifest = json.loads((root / "manifest.json").read_text())
-        manifest["version"] = 2
+        manifest["version"] = 99
         (root / "manifest.json").write_text(json.dumps(manifest))
     elif kind == "not-an-index":
         for p in root.iterdir():
