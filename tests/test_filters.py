@@ -281,3 +281,17 @@ def test_article_scope_combines_the_paragraphs_of_an_article(tmp_path: Path) -> 
     assert ids(idx.search("macmillan source:ap", scope="article")) == {"z"}
     with pytest.raises(InvalidArgument):
         idx.search("kennedy", scope="sentence")
+
+
+def test_shell_metadata_commands(tmp_path: Path) -> None:
+    root = tmp_path / "index"
+    searchlib.Index.build([write(tmp_path / "news.jsonl", STORIES)], root)
+    script = ":since 1987-03\n:sort -date\n:facets source\noil\n:since 1987-99\n:since\noil\n"
+    res = CliRunner().invoke(cli, ["shell", "--index", str(root)], input=script)
+    assert res.exit_code == 0, res.output
+    first, _, second = res.stdout.partition("source (articles)")
+    heads = [line.split("[")[1].split("]")[0] for line in first.splitlines()
+             if line[:3].strip().rstrip(".").isdigit()]
+    assert heads == ["c", "b", "a"]  # since March, newest first
+    assert "since: date '1987-99' is not a date" in res.stderr
+    assert "[d]" in second and "[e]" in second  # :since with no date: any date again
