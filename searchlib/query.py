@@ -52,7 +52,7 @@ from dataclasses import dataclass, replace
 
 from searchlib.errors import InvalidArgument, QuerySyntaxError
 
-__all__ = ["Bool", "Fuzzy", "Node", "ParsedQuery", "Phrase", "Prefix", "Term", "parse"]
+__all__ = ["Bool", "Filter", "Fuzzy", "Node", "ParsedQuery", "Phrase", "Prefix", "Term", "parse"]
 
 MAX_DEPTH = 64  # deeper parentheses are flattened: bounds recursion whatever the input
 MAX_EDITS = 2
@@ -97,6 +97,19 @@ class Fuzzy:
 
 
 @dataclass(frozen=True, slots=True)
+class Filter:
+    """``source:reuters``, ``date:1987-03``: a condition on an article's metadata that
+    scores nothing. ``lo``/``hi`` bound a date ([lo, hi), None: open); ``valid`` is False
+    for a value that could not be read (it matches nothing)."""
+
+    field: str
+    value: str
+    lo: int | None = None
+    hi: int | None = None
+    valid: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class Bool:
     """Match = all ``must`` AND (one ``should`` if ``must`` is empty) AND NOT any ``must_not``."""
 
@@ -105,7 +118,7 @@ class Bool:
     must_not: tuple[Node, ...] = ()
 
 
-Node = Term | Phrase | Prefix | Fuzzy | Bool
+Node = Term | Phrase | Prefix | Fuzzy | Filter | Bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +171,15 @@ def parse(
     strict: bool = False,
     fields: frozenset[str] = DEFAULT_FIELDS,
     max_chars: int | None = None,
+    filters: frozenset[str] = frozenset(),
 ) -> ParsedQuery:
     """Parse ``text``; lenient never raises, strict raises only ``QuerySyntaxError``.
-    Beyond ``max_chars`` characters the text is ignored (a problem at that position)."""
+    Beyond ``max_chars`` characters the text is ignored (a problem at that position).
+    ``filters`` are the metadata fields (``date`` and the index's keyword fields)."""
     operator = default_operator.upper() if isinstance(default_operator, str) else None
     if operator not in ("AND", "OR"):
         raise InvalidArgument(f"default_operator must be 'AND' or 'OR', not {default_operator!r}")
-    parser = _Parser(text, fields, and_default=operator == "AND")
+    parser = _Parser(text, fields, and_default=operator == "AND", filters=filters)
     if max_chars is not None and len(text) > max_chars:
         message = f"query is longer than {max_chars:,} characters"
         if strict:
@@ -268,6 +283,13 @@ def _chain(chain: list[_Clause]) -> _Clause:
     return live[0] if len(live) == 1 else (_SHOULD, _combine(live, True))
 
 
+def is_filter(node: Node | None) -> bool:
+    """Whether a clause is only conditions on metadata (it scores nothing)."""
+    if isinstance(node, Bool):
+        return all(map(is_filter, (*node.must, *node.should, *node.must_not)))
+    return isinstance(node, Filter)
+
+
 def _only_excluded(node: Node | None) -> bool:
     return isinstance(node, Bool) and not node.must and not node.should
 
@@ -275,9 +297,11 @@ def _only_excluded(node: Node | None) -> bool:
 class _Parser:
     """Tokenizer, parenthesis balancer and recursive-descent parser sharing one problem list."""
 
-    def __init__(self, text: str, fields: frozenset[str], and_default: bool) -> None:
+    def __init__(self, text: str, fields: frozenset[str], and_default: bool,
+                 filters: frozenset[str] = frozenset()) -> None:
         self.text = text
-        self.fields = {f.lower(): f for f in fields}
+        self.filters = frozenset(f.lower() for f in filters) - {f.lower() for f in fields}
+        self.fields = {**{f: f for f in self.filters}, **{f.lower(): f for f in fields}}
         self.and_default = and_default
         self.problems: list[tuple[int, str, str]] = []  # (position, message, what we did)
         self.notes: list[str] = []  # warnings that are not syntax errors
@@ -444,6 +468,26 @@ class _Parser:
             self.problem(f"invalid fuzzy suffix '~{shown(suffix)}'", pos + tilde, "using auto")
         return Fuzzy(base, edits=edits)
 
+    def _filter(self, node: Node, name: str, pos: int) -> Node:
+        """The value(s) after a metadata field as filters (``topics:(crude OR grain)``)."""
+        if isinstance(node, Bool):
+            return Bool(*(tuple(self._filter(n, name, pos) for n in group)
+                          for group in (node.must, node.should, node.must_not)))
+        if isinstance(node, Filter):
+            return node
+        value = node.text
+        if name != "date":
+            return Filter(name, value)
+        from .datespec import date_range  # only queries with a date filter need it
+        from .metadata import DateError
+
+        try:
+            lo, hi = date_range(value)
+        except DateError as exc:
+            self.problem(f"date '{shown(value)}' {exc}", pos, "matches nothing")
+            return Filter(name, value, valid=False)
+        return Filter(name, value, lo, hi)
+
     def _balance(self) -> None:
         """Drop stray and too-deep parentheses so the parser's recursion stays bounded."""
         kept: list[_Tok] = []
@@ -481,6 +525,7 @@ class _Parser:
         chain: list[_Clause] = []  # the current run of AND-joined units
         pending: _Tok | None = None  # AND/OR waiting for its right-hand side
         implicit = "AND" if self.and_default else "OR"
+        explicit_or = False
         while self.i < n and (tok := toks[self.i])[0] != ")":
             kind = tok[0]
             if kind in ("AND", "OR"):
@@ -492,6 +537,7 @@ class _Parser:
                     self.problem(f"{_show(tok[2])} needs a term before it", tok[1], "ignored")
                 else:
                     pending = tok
+                    explicit_or |= kind == "OR"
                 continue
             if chain and (pending[0] if pending else implicit) != "AND":
                 clauses.append(_chain(chain))
@@ -509,6 +555,9 @@ class _Parser:
             self.problem(f"{_show(pending[2])} needs a term after it", pending[1], "ignored")
         if chain:
             clauses.append(_chain(chain))
+        if not explicit_or:  # `opec source:reuters`: a filter next to words restricts them
+            clauses = [(_MUST if occur == _SHOULD and is_filter(node) else occur, node)
+                       for occur, node in clauses]
         return _combine(clauses, False)
 
     def _unit(self) -> _Clause:
@@ -538,6 +587,8 @@ class _Parser:
                 self.problem(f"field '{text}:' has no value", pos, "ignored")
                 return None
             node = self._primary()
+            if node is not None and text in self.filters:
+                return self._filter(node, text, pos)
             return None if node is None else _with_field(node, text)
         start = self.i  # kind is "(": _balance kept its ")" unless the input ended first
         node = self._group()

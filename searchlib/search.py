@@ -6,6 +6,7 @@ and highlight spans. A result keeps its execution, so explaining a hit runs no s
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 import os
 import time
@@ -15,18 +16,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import filterargs, highlight
 from . import fuzzy as fuzzy_mod
-from . import highlight
 from .analysis import STEMMERS
 from .budget import DEFAULT_BUDGET, QueryBudget
 from .errors import CorruptIndex, InvalidArgument, SearchlibError
+from .index.schema import NO_DATE
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
 from .ranking import BM25, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
+from .ranking.filters import present_fields
 
 if TYPE_CHECKING:
     from .index.writer import UpdateReport
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 
 
@@ -41,6 +45,8 @@ class Hit:
     score: float
     fuzzy: bool = False
     source: str = ""
+    date: dt.datetime | None = None  # the article's date (UTC), if it has one
+    meta: dict[str, list[str]] = field(default_factory=dict)  # its keyword fields
     _ref: tuple[int, int, int] = field(default=(0, 0, 0), repr=False, compare=False)
     _execution: Execution | None = field(default=None, repr=False, compare=False)
     _body: _HitBody | None = field(default=None, repr=False, compare=False)
@@ -86,6 +92,7 @@ class SearchResults:
     did_you_mean: str | None = None
     took_ms: float = 0.0
     fuzzy: bool = False  # the fuzzy fallback (or a term~) took part
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # matching articles
     execution: Execution | None = field(default=None, repr=False, compare=False)
 
     def explain(self, hit: Hit) -> Explanation:
@@ -131,6 +138,8 @@ class IndexStats:
     generation: int
     analyzer: dict
     top_terms: list[tuple[str, int]]
+    dates: tuple[dt.datetime, dt.datetime] | None = None  # oldest and newest article date
+    fields: list[str] = field(default_factory=list)  # metadata fields some article has
 
 
 class Index:
@@ -231,11 +240,15 @@ class Index:
                              p.title_boost if title_boost is None else title_boost))
 
     def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
-                 articles) -> SearchOptions:
+                 articles, since=None, until=None, where=None, sort="score",
+                 facets=None, recency=None, now=None, scope="paragraph") -> SearchOptions:
         """Checked options of one search (InvalidArgument for a bad one)."""
         _check_operator(default_operator)
         return SearchOptions(_check_k(k), strict, default_operator, fuzzy,
-                             self._params(k1, b, title_boost), articles)
+                             self._params(k1, b, title_boost), articles,
+                             filterargs.filters(since, until, where),
+                             filterargs.sort_key(sort), filterargs.facet_names(facets),
+                             filterargs.recency(recency, now), filterargs.scope(scope))
 
     def _execute(self, query: str, options: SearchOptions) -> Execution:
         return Searcher(self.snapshot, self.budget).execute(query, options)
@@ -243,14 +256,29 @@ class Index:
     def search(self, query: str, k: int = 10, *, strict: bool = False,
                default_operator: str = "OR", fuzzy: bool = True, k1: float | None = None,
                b: float | None = None, title_boost: float | None = None,
-               articles: bool = False) -> SearchResults:
+               articles: bool = False, since: filterargs.DateArg = None,
+               until: filterargs.DateArg = None, where: dict | None = None,
+               sort: str = "score", facets: list[str] | str | None = None,
+               recency: str | float | None = None,
+               now: filterargs.DateArg = None, scope: str = "paragraph") -> SearchResults:
         """Rank paragraphs for `query`. Lenient by default: never raises on query syntax;
         with strict=True a malformed query raises QuerySyntaxError (with its position).
 
         `articles=True` returns the best paragraph of each of the top k articles instead,
-        and `total` then counts matching articles rather than paragraphs."""
+        and `total` then counts matching articles rather than paragraphs.
+
+        Metadata: `since`/`until` (dates, both inclusive: `until="1987-03"` is up to the end
+        of March), `where={"topics": ["crude"]}` (any of the values, case-insensitive);
+        `sort="-date"` (newest first) or `"date"` gives one hit per article, and a query of
+        filters alone lists its articles newest first; `facets=["topics", "date:month"]`
+        counts matching articles per value (top 10 each) in `SearchResults.facets`;
+        `recency="30d"` multiplies scores by 0.5 per 30 days of age (from `now`, or the
+        newest matching date; off by default). `scope="article"` applies AND, NOT and
+        phrases-as-terms to whole articles (any of their paragraphs), one hit each: its best
+        paragraph."""
         t0 = time.perf_counter()
-        options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles)
+        options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles,
+                                since, until, where, sort, facets, recency, now, scope)
         snap = self.snapshot
         ex = self._execute(query, options)
         terms = ex.terms
@@ -258,7 +286,7 @@ class Index:
         return SearchResults(
             query=query, hits=hits, total=ex.total, warnings=ex.warnings,
             did_you_mean=ex.did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,
-            fuzzy=ex.fuzzy, execution=ex,
+            fuzzy=ex.fuzzy, facets=ex.facets, execution=ex,
         )
 
     def rank(self, query: str, k: int = 10, *, default_operator: str = "OR", fuzzy: bool = True,
@@ -279,9 +307,12 @@ class Index:
         seg, ai, paragraph = _locate(snap, address)
         art_id, title, source = seg.articles[ai]
         seg.store  # noqa: B018 - maps the text now: it stays readable after close()/refresh()
+        seconds = int(seg.meta.date[ai])
         return Hit(
             article_id=art_id, title=title, paragraph=paragraph, score=score,
             fuzzy=fuzzy, source=source,
+            date=None if seconds == NO_DATE else _EPOCH + dt.timedelta(seconds=seconds),
+            meta=seg.meta.values(ai),
             _ref=(snap.generation, address.segment, address.paragraph), _execution=execution,
             _body=_HitBody(snap.analyzer, seg, address.paragraph, terms),
         )
@@ -347,7 +378,8 @@ class Index:
             path=str(self.root), articles=snap.articles, paragraphs=snap.paragraphs,
             vocabulary=len(terms), segments=len(snap.segments), bytes=snap.size,
             generation=snap.generation, analyzer=dict(snap.manifest["analyzer"]),
-            top_terms=top_terms,
+            top_terms=top_terms, dates=_date_range(snap),
+            fields=sorted(present_fields(snap.segments)),
         )
 
     @staticmethod
@@ -364,6 +396,20 @@ class Index:
         It checks the commit this Index opened (call `refresh()` first for the latest), from
         the files it opened: a writer committing meanwhile cannot make it report damage."""
         return self.snapshot.check()
+
+
+def _date_range(snap: Snapshot) -> tuple[dt.datetime, dt.datetime] | None:
+    """The oldest and newest date of the live articles (None: none is dated)."""
+    lo, hi = None, None
+    for seg in snap.segments:
+        dates = seg.meta.date if seg.deleted is None else seg.meta.date[~seg.deleted]
+        dates = dates[dates != NO_DATE]
+        if len(dates):
+            lo = int(dates.min()) if lo is None else min(lo, int(dates.min()))
+            hi = int(dates.max()) if hi is None else max(hi, int(dates.max()))
+    if lo is None or hi is None:
+        return None
+    return _EPOCH + dt.timedelta(seconds=lo), _EPOCH + dt.timedelta(seconds=hi)
 
 
 def _check_k(k) -> int:

@@ -184,8 +184,8 @@ def test_unknown_field_is_a_strict_error_and_a_lenient_warning(seed_index, runne
     strict = runner.invoke(cli, ["search", "--strict", "korea foo:bar", *idx_args(seed_index)])
     assert strict.exit_code == 2
     lines = error_lines(strict.stderr)
-    assert lines[0] == ("searchlib: error: unknown field 'foo' (fields: text, title) "
-                        "(at position 6)")
+    assert lines[0] == ("searchlib: error: unknown field 'foo' (fields: author, date, "
+                        "language, source, text, title, url) (at position 6)")
     assert lines[2].index("^") - lines[1].index("korea") == 6
     lenient = runner.invoke(cli, ["search", "korea foo:bar", *idx_args(seed_index)])
     assert lenient.exit_code == 0

@@ -118,6 +118,10 @@ def hit_lines(rank: int, hit: Hit, style: Style, width: int) -> list[str]:
     head += f"  ¶{hit.paragraph}  {style.dim('[' + clean(hit.article_id) + ']')}"
     if hit.fuzzy:
         head += "  " + style.fuzzy("~fuzzy")
+    about = [hit.date.strftime("%Y-%m-%d %H:%M")] if hit.date is not None else []
+    about += hit.meta.get("source", [])[:1]
+    if about:
+        head += "  " + style.dim(clean(" · ".join(about)))
     window = min(300, 3 * (width - len(INDENT)))
     text, spans = highlight.snippet(hit.text, hit.spans, window)
     return [head, *wrap_marked(text, spans, width, style)]
@@ -142,7 +146,18 @@ def results_text(res: SearchResults, style: Style, width: int, *, articles: bool
     lines.append(footer)
     if res.did_you_mean:
         lines.append(f"did you mean: {style.title(clean(res.did_you_mean))}")
+    lines += facet_lines(res.facets, style)
     return "\n".join(lines)
+
+
+def facet_lines(facets: dict[str, list[tuple[str, int]]], style: Style) -> list[str]:
+    """Each facet: its name, then `count  value` lines (the most frequent first)."""
+    lines: list[str] = []
+    for name, counts in facets.items():
+        lines += ["", style.title(f"{name} (articles)")]
+        lines += [f"{INDENT}{n:>6}  {clean(value)}" for value, n in counts] or [
+            f"{INDENT}(none)"]
+    return lines
 
 
 def hit_record(rank: int, hit: Hit, explanation: Explanation | None = None) -> dict:
@@ -150,6 +165,7 @@ def hit_record(rank: int, hit: Hit, explanation: Explanation | None = None) -> d
         "type": "hit", "rank": rank, "score": round(hit.score, 6), "article": hit.article_id,
         "title": hit.title, "paragraph": hit.paragraph, "text": hit.text,
         "spans": [[s, e] for s, e in hit.spans], "fuzzy": hit.fuzzy,
+        "date": None if hit.date is None else hit.date.isoformat(), "meta": hit.meta,
     }
     if explanation is not None:
         rec["explanation"] = {"score": explanation.score, "k1": explanation.k1,
@@ -166,6 +182,8 @@ def json_lines(res: SearchResults,
         "type": "summary", "query": res.query, "total": res.total,
         "took_ms": round(res.took_ms, 3), "did_you_mean": res.did_you_mean,
         "warnings": list(res.warnings),
+        "facets": {name: [[value, n] for value, n in counts]
+                   for name, counts in res.facets.items()},
     })
 
 
@@ -204,6 +222,9 @@ def stats_text(st: IndexStats) -> str:
         ("size", human_bytes(st.bytes)), ("generation", st.generation),
         ("stemmer", analyzer.get("stemmer", "?")),
         ("stopwords", "removed" if analyzer.get("stopwords", True) else "kept"),
+        ("dates", " to ".join(d.strftime("%Y-%m-%d %H:%M") for d in st.dates)
+         if st.dates else "none"),
+        ("fields", ", ".join(st.fields) or "none"),
     ]
     out = tabulate(rows, tablefmt="plain", disable_numparse=True)
     if st.top_terms:

@@ -55,6 +55,22 @@ COLOR_HELP = (
 )
 
 
+def metadata_options(f):
+    """--since, --until, --sort, --facets (search and shell alike)."""
+    f = click.option("--facets", metavar="FIELDS",
+                     help="Count matching articles per value of these fields, e.g. "
+                          "topics,source,date:month (top 10 each).")(f)
+    f = click.option("--sort", type=click.Choice(["score", "date", "-date"]), default="score",
+                     show_default=True,
+                     help="Order: by score, or by date (-date: newest first; one hit per "
+                          "article).")(f)
+    f = click.option("--until", metavar="DATE",
+                     help="Only articles dated up to DATE (inclusive: 1987-03 is up to the "
+                          "end of March).")(f)
+    return click.option("--since", metavar="DATE",
+                        help="Only articles dated from DATE on (1987, 1987-03, 1987-03-01).")(f)
+
+
 def color_option(f):
     return click.option("--color", type=click.Choice(["auto", "always", "never"]),
                         default="auto", show_default=True, help=COLOR_HELP)(f)
@@ -80,16 +96,27 @@ def color_option(f):
                    "{\"type\": \"summary\"}. Spans are [start, end) character offsets "
                    "into \"text\". Errors and messages are JSON too: {\"type\": \"error\"}, "
                    "\"warning\" or \"note\".")
+@metadata_options
+@click.option("--recency", metavar="HALF_LIFE",
+              help="Favour recent articles: scores halve every HALF_LIFE of age (30d, 12h, "
+                   "2w), counted from the newest matching date (or --now). Off by default.")
+@click.option("--now", metavar="DATE", help="The date --recency counts ages from.")
+@click.option("--scope", type=click.Choice(["paragraph", "article"]), default="paragraph",
+              show_default=True,
+              help="article: AND, NOT and phrases apply to the whole article (any of its "
+                   "paragraphs); one hit per article, its best paragraph.")
 @color_option
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, articles: bool,
            all_words: bool, strict: bool, no_fuzzy: bool, explain: bool, as_json: bool,
-           color: str) -> None:
+           color: str, since: str | None, until: str | None, sort: str,
+           facets: str | None, recency: str | None, now: str | None, scope: str) -> None:
     """Search the index for QUERY (the words are joined with spaces).
 
     Query syntax: words, "exact phrases", AND / OR / NOT, +must, -exclude, (groups),
-    title:word, prefix*, fuzzy~. Without an index yet and with a seeds/ folder here,
-    the default index is built first.
+    title:word, prefix*, fuzzy~, and metadata filters: source:reuters, topics:crude,
+    author:"Jane Doe", date:1987-03, date:1987-03-01..1987-03-15, date:>=1987-03.
+    Without an index yet and with a seeds/ folder here, the default index is built first.
 
     Exit status: 0 hits found, 1 no hits, 2 error.
 
@@ -99,15 +126,20 @@ def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, 
       searchlib search '"artillery shells" AND russia' -k 3 --explain
       searchlib search -- korea -russia        # after --, -word excludes a word
       searchlib search --json korea | jq -r 'select(.type=="hit").text'
+      searchlib search opec --since 1987-03-01 --until 1987-03-31 --sort -date
+      searchlib search 'topics:crude' --facets places,date:month
     """
     text = " ".join(query)
-    if not text.strip():
+    if not text.strip() and not (since or until):
         raise UsageLine("empty query: give words to search for, e.g. searchlib search korea",
                         ctx)
     idx = open_index(ctx, index_dir)
     operator = "AND" if all_words else "OR"
     res = idx.search(text, k=k, strict=strict, default_operator=operator, fuzzy=not no_fuzzy,
-                     articles=articles)
+                     articles=articles, since=since, until=until, sort=sort, facets=facets,
+                     recency=recency, now=now, scope=scope)
+    articles = articles or res.execution is not None and (
+        res.execution.options.per_article or res.execution.options.sort != "score")
     explanations = None
     if explain:
         explanations = [res.explain(hit) for hit in res.hits]  # no second search

@@ -17,6 +17,7 @@ from typing import Any
 
 import click
 
+from .. import filterargs
 from ..errors import SearchlibError
 from ..search import Hit, Index, SearchResults
 from .common import error_lines, index_option, isatty, open_index, warn
@@ -28,6 +29,10 @@ COMMANDS = [
     (":help", "this list"),
     (":k N", "show N hits per query"),
     (":articles", "toggle one hit per article (best paragraph)"),
+    (":since DATE", "only articles dated from DATE on (no DATE: any)"),
+    (":until DATE", "only articles dated up to DATE, inclusive (no DATE: any)"),
+    (":sort ORDER", "score, date or -date (newest first)"),
+    (":facets F,G", "count matching articles per value of F, G (none: off)"),
     (":explain N", "why hit N of the last results scored what it did"),
     (":open N", "the whole article of hit N, that paragraph marked >>"),
     (":quit", "leave (or Ctrl-D); Ctrl-C cancels the line being typed"),
@@ -52,6 +57,8 @@ class Shell:
         self.pager = pager
         self.k = 10
         self.articles = False
+        self.filters: dict[str, Any] = {"since": None, "until": None, "sort": "score",
+                                        "facets": None}
         self.last: SearchResults | None = None
         self.separate = False  # without a prompt between them, answers need a blank line
 
@@ -95,7 +102,7 @@ class Shell:
         return True
 
     def search(self, query: str) -> None:
-        res = self.index.search(query, k=self.k, articles=self.articles)
+        res = self.index.search(query, k=self.k, articles=self.articles, **self.filters)
         for message in res.warnings:
             warn(message)
         self.last = res
@@ -113,6 +120,8 @@ class Shell:
                 f"  {cmd:<{width}}  {what}" for cmd, what in COMMANDS))
         elif name == "k":
             self._set_k(arg)
+        elif name in ("since", "until", "sort", "facets"):
+            self._set_filter(name, arg)
         elif name == "articles":
             self.articles = not self.articles
             self.hint("one hit per article" if self.articles else "one hit per paragraph")
@@ -130,6 +139,20 @@ class Shell:
         else:
             self.hint(f"unknown command :{name} (type :help for the list)")
         return True
+
+    def _set_filter(self, name: str, arg: str) -> None:
+        """Set one metadata option for the following queries (checked now, not at search)."""
+        value: str | None = arg or ("score" if name == "sort" else None)
+        trial = {**self.filters, name: value}
+        try:
+            filterargs.filters(trial["since"], trial["until"])
+            filterargs.sort_key(trial["sort"])
+            filterargs.facet_names(trial["facets"])
+        except SearchlibError as exc:
+            self.hint(str(exc))
+            return
+        self.filters = trial
+        self.hint(f"{name}: {value if value is not None else 'off'}")
 
     def _set_k(self, arg: str) -> None:
         if not arg:
@@ -248,7 +271,8 @@ def shell(ctx: click.Context, index_dir: Path, color: str) -> None:
     """Search interactively: line editing, history, Tab completes index words.
 
     History is kept in $XDG_DATA_HOME/searchlib/history (~/.local/share/searchlib/history).
-    Commands: :help, :k N, :articles, :explain N, :open N, :quit. When stdin is not a
+    Commands: :help, :k N, :articles, :since/:until DATE, :sort ORDER, :facets F,G,
+    :explain N, :open N, :quit. When stdin is not a
     terminal, queries and commands are read one per line until EOF.
 
     \b

@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import Analyzer
+from ..metadata import NO_METADATA, Metadata
+from .metacolumns import encode, keyword_pairs
 from .segment import FieldTriples, SegmentContent, stored_paragraphs
 
 
@@ -29,6 +31,8 @@ class SegmentBuilder:
         self.paragraphs: list[str] = []
         self.articles: list[tuple[str, str, str]] = []
         self.paragraph_counts: list[int] = []
+        self.keywords: list[list[tuple[str, str]]] = []
+        self.dates: list[int | None] = []
         self.tokens = 0
 
     def _tid(self, raw: str) -> int:
@@ -55,7 +59,8 @@ class SegmentBuilder:
         except KeyError:
             return [raw[w] if w in raw else self._tid(w) for w in words]
 
-    def add(self, article_id: str, title: str, source: str, paragraphs: list[str]) -> None:
+    def add(self, article_id: str, title: str, source: str, paragraphs: list[str],
+            meta: Metadata = NO_METADATA) -> None:
         paragraphs = stored_paragraphs(title, paragraphs)
         ids = self._ids(title)
         self.title_ids.extend(ids)
@@ -68,6 +73,8 @@ class SegmentBuilder:
         self.paragraphs.extend(paragraphs)
         self.articles.append((article_id, title, source))
         self.paragraph_counts.append(len(paragraphs))
+        self.keywords.append(keyword_pairs(meta))
+        self.dates.append(meta.date)
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -78,6 +85,7 @@ class SegmentBuilder:
         remap = np.empty(len(order), dtype=np.int64)
         remap[np.array(order, dtype=np.int64)] = np.arange(len(order))
         encoded = [p.encode("utf-8") for p in self.paragraphs]
+        columns, dictionary = encode(self.keywords, self.dates)
         return SegmentContent(
             terms=[self.terms[i] for i in order],
             surface=[self.surface[i] for i in order],
@@ -86,7 +94,7 @@ class SegmentBuilder:
             paragraph_counts=np.array(self.paragraph_counts, dtype=np.int64),
             store=b"".join(encoded),
             paragraph_bytes=np.array([len(b) for b in encoded], dtype=np.int64),
-            articles=self.articles,
+            articles=self.articles, columns=columns, meta_dictionary=dictionary,
         )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import metacolumns
 from .schema import COLUMNS, FIELDS
 from .segment import (
     FieldPostings,
@@ -56,14 +57,17 @@ def live_content(segs: list[Segment]) -> tuple[SegmentContent | None, dict[str, 
     terms = sorted(merged_terms)
     gid = {t: i for i, t in enumerate(terms)}
     parts: dict[str, list[list[np.ndarray]]] = {f: [[], [], [], []] for f in FIELDS}
+    # other declared columns: their live rows carry over (metadata is re-encoded below)
     plain = {n: c for n, c in COLUMNS.items() if c.per in ("article", "paragraph")
-             and c.offsets is None}  # other declared columns: their live rows carry over
+             and c.offsets is None and not n.startswith("meta.")}
     columns: dict[str, list[np.ndarray]] = {n: [] for n in plain}
     texts, text_lens, par_counts, articles = [], [], [], []
     remaps: dict[str, np.ndarray] = {}
     base = {"text": 0, "title": 0}
+    meta_parts = []
     for seg in segs:
         art_live = ~seg.deleted if seg.deleted is not None else np.ones(seg.n_articles, bool)
+        meta_parts.append((seg.meta, art_live))
         par_live = art_live[seg.para_article]
         remaps[seg.name] = np.cumsum(art_live) - 1 + base["title"]
         term_map = np.array([gid[t] for t in seg.vocab], dtype=np.int64)
@@ -82,12 +86,14 @@ def live_content(segs: list[Segment]) -> tuple[SegmentContent | None, dict[str, 
         articles.extend(a for a, alive in zip(seg.articles, art_live) if alive)
     if base["title"] == 0:
         return None, remaps
+    meta_columns, dictionary = metacolumns.merged(meta_parts)
     fields, terms = _compact({f: [np.concatenate(p) for p in parts[f]] for f in FIELDS}, terms)
     content = SegmentContent(
         terms=terms, surface=[merged_terms[t] for t in terms], fields=fields,
         paragraph_counts=np.concatenate(par_counts), store=np.concatenate(texts).tobytes(),
         paragraph_bytes=np.concatenate(text_lens), articles=articles,
-        columns={n: np.concatenate(v) for n, v in columns.items()})
+        columns={**{n: np.concatenate(v) for n, v in columns.items()}, **meta_columns},
+        meta_dictionary=dictionary)
     return content, remaps
 
 

@@ -53,11 +53,17 @@ SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's 
     # is bytes vocab.off[t] : vocab.off[t+1]-1
     Column("art.off", "int64", per="article", offsets="articles byte"),
     Column("vocab.off", "int64", per="term", offsets="vocab byte"),
+    # article metadata (see segment_meta): a date per article (NO_DATE: none) and its keyword
+    # values as CSR, each a code into the segment's dictionary of (field, value) in meta.json
+    Column("meta.date", "int64", per="article"),
+    Column("meta.ptr", "int64", per="article", offsets="keyword"),
+    Column("meta.code", "int32", per="keyword"),
 )
 STORE_BLOCK = 64  # paragraphs per checksummed block of store.bin (~30 KB of news text)
+NO_DATE = -(2**63)  # meta.date of an article without a date: sorts before every real date
 COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},
            **{c.name: c for c in SEGMENT_COLUMNS}}
-BLOBS = ("vocab.txt", "surface.txt", "store.bin", "articles.json")
+BLOBS = ("vocab.txt", "surface.txt", "store.bin", "articles.json", "meta.json")
 
 
 def segment_files() -> set[str]:

@@ -15,6 +15,9 @@ iterate that declaration):
   store.crc uint32          CRC-32 of store.bin's text per block of STORE_BLOCK paragraphs
   articles.json             [[article id, title, source path], ...]
   art.off, vocab.off int64  where each record of articles.json and vocab.txt starts
+  meta.date (A) int64       article date, seconds UTC (schema.NO_DATE: none)
+  meta.ptr/meta.code        article a's keyword values: codes meta.code[ptr[a]:ptr[a+1]]
+  meta.json                 the codes' [field, value] dictionary, sorted (metacolumns)
   deleted-<gen>.npy         bool per article, deleted by a later commit (named by the manifest)
 
 A segment is written from `SegmentContent`: (term, document, position) triples per field plus
@@ -42,6 +45,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import CorruptIndex
+from .metacolumns import SegmentMeta
 from .schema import BLOBS, COLUMNS, FIELDS, STORE_BLOCK, Column
 from .storage import Mapped, fsync_dir, read_verified, verify, write_file
 
@@ -75,6 +79,7 @@ class SegmentContent:
     paragraph_bytes: np.ndarray  # per paragraph
     articles: list  # (article id, title, source path) per article
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # other declared columns
+    meta_dictionary: list = field(default_factory=list)  # [field, value] rows (metacolumns)
 
     @property
     def n_articles(self) -> int:
@@ -137,6 +142,7 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
         "surface.txt": "\n".join(content.surface).encode("utf-8"),
         "store.bin": content.store,
         "articles.json": b"[" + b", ".join(records) + b"]",
+        "meta.json": json_bytes(content.meta_dictionary),
     }
     directory.mkdir()
     files = {}
@@ -355,7 +361,8 @@ class Segment:
             "block": -(-self.n_paragraphs // STORE_BLOCK),
             "articles byte": len(self._maps["articles.json"]) if self.n_articles else 0,
             "vocab byte": len(self._maps["vocab.txt"]) + 1 if len(self.columns["text.ptr"]) > 1
-            else 0}
+            else 0,
+            "keyword": len(self.columns["meta.code"])}
         if field_name is not None:  # positions are checked where they are used (pos_ptr)
             units["doc"] = self.n_paragraphs if field_name == "text" else self.n_articles
             units["posting"] = len(self.columns[f"{field_name}.doc"])
@@ -404,6 +411,13 @@ class Segment:
     def articles(self) -> ArticleTable:
         return ArticleTable(self._maps["articles.json"], self.columns["art.off"],
                             f"{self.name}/articles.json")
+
+    @cached_property
+    def meta(self) -> SegmentMeta:
+        """The articles' dates and keyword fields (decoded on first use)."""
+        return SegmentMeta(self.columns["meta.date"], self.columns["meta.ptr"],
+                           self.columns["meta.code"], self._maps["meta.json"],
+                           f"{self.name}/meta.json")
 
     @cached_property
     def art_first64(self) -> np.ndarray:

@@ -165,7 +165,7 @@ class _Ingest:
         for art in articles:
             if not (self.pending and self.pending[-1][0] == src.path):
                 self.pending.append([src.path, len(self.builder), 0])
-            self.builder.add(art.id, art.title, src.path, list(art.paragraphs))
+            self.builder.add(art.id, art.title, src.path, list(art.paragraphs), art.meta)
             self.pending[-1][2] += 1
             self.report.articles_added += 1
             self.report.paragraphs_added += len(art.paragraphs)

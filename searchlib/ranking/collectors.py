@@ -11,11 +11,13 @@ paragraph id, so an answer never depends on k or on how a partial sort chose amo
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
+from ..index.schema import NO_DATE
 from ..index.segment import Segment
 from .postings import Postings
 
@@ -132,16 +134,21 @@ class BestPerArticle(TopK):
 
     def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
                 scores: np.ndarray) -> TopDocs:
-        if len(docs):
-            arts = seg.para_article[docs]
-            order = np.lexsort((docs, -scores, arts))
-            arts_sorted = arts[order]
-            first = np.empty(len(order), dtype=bool)
-            first[:1] = True
-            np.not_equal(arts_sorted[1:], arts_sorted[:-1], out=first[1:])
-            keep = np.sort(order[first])
-            docs, scores = docs[keep], scores[keep]
-        return super().collect(ordinal, seg, docs, scores)
+        return super().collect(ordinal, seg, *best_per_article(seg, docs, scores))
+
+
+def best_per_article(seg: Segment, docs: np.ndarray, scores: np.ndarray) -> Postings:
+    """The best-scoring paragraph of each article among `docs` (ties: the earlier one)."""
+    if not len(docs):
+        return docs, scores
+    arts = seg.para_article[docs]
+    order = np.lexsort((docs, -scores, arts))
+    arts_sorted = arts[order]
+    first = np.empty(len(order), dtype=bool)
+    first[:1] = True
+    np.not_equal(arts_sorted[1:], arts_sorted[:-1], out=first[1:])
+    keep = np.sort(order[first])
+    return docs[keep], scores[keep]
 
 
 class Count:
@@ -169,3 +176,79 @@ class Matches:
 
     def merge(self, fruits: list[np.ndarray]) -> list[np.ndarray]:
         return list(fruits)
+
+
+class ByDate(TopK):
+    """The best paragraph of each matching article, the k newest (`newest`) or oldest
+    articles first; undated articles come last either way. Exact: each segment keeps its k
+    best by date, and the merge picks among those."""
+
+    def __init__(self, k: int, newest: bool = True) -> None:
+        super().__init__(k)
+        self.newest = newest
+
+    def _keys(self, seg: Segment, docs: np.ndarray) -> np.ndarray:
+        dates = seg.meta.date[seg.para_article[docs]]
+        if self.newest:
+            return -dates.astype(np.float64)  # NO_DATE (the minimum) becomes the largest key
+        return np.where(dates == NO_DATE, np.inf, dates.astype(np.float64))
+
+    def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
+                scores: np.ndarray) -> tuple[TopDocs, np.ndarray]:
+        docs, scores = best_per_article(seg, docs, scores)
+        keys = self._keys(seg, docs)
+        if len(docs) > self.k:  # the k first by date (then score, then paragraph)
+            keep = np.sort(np.lexsort((docs, -scores, keys))[: self.k])
+            docs, scores, keys = docs[keep], scores[keep], keys[keep]
+        return TopDocs(scores, np.full(len(docs), ordinal), docs), keys
+
+    def merge(self, fruits: list) -> TopDocs:
+        if not fruits:
+            return super().merge([])
+        sc = np.concatenate([f.scores for f, _ in fruits])
+        sg = np.concatenate([f.segments for f, _ in fruits])
+        pid = np.concatenate([f.paragraphs for f, _ in fruits])
+        keys = np.concatenate([k for _, k in fruits])
+        order = np.lexsort((pid, sg, -sc, keys))[: self.k]
+        return TopDocs(sc[order], sg[order], pid[order])
+
+
+class Facets:
+    """Counts of matching articles per value of each field (`date:month`/`date:year`/
+    `date:day` bucket the dates), the `limit` most frequent values of each."""
+
+    def __init__(self, fields: tuple[str, ...], limit: int = 10) -> None:
+        self.fields = fields
+        self.limit = limit
+
+    def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
+                scores: np.ndarray) -> dict[str, Counter]:
+        articles = np.zeros(seg.n_articles, dtype=bool)
+        articles[seg.para_article[docs]] = True
+        out: dict[str, Counter] = {}
+        for name in self.fields:
+            if name.startswith("date"):
+                out[name] = _date_counts(seg.meta.date[articles], name.partition(":")[2])
+            else:
+                out[name] = Counter(seg.meta.counts(name, articles))
+        return out
+
+    def merge(self, fruits: list[dict[str, Counter]]) -> dict[str, list[tuple[str, int]]]:
+        out = {}
+        for name in self.fields:
+            total: Counter = Counter()
+            for fruit in fruits:
+                total.update(fruit[name])
+            out[name] = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[: self.limit]
+        return out
+
+
+_BUCKETS = {"year": ("Y", 4), "month": ("M", 7), "day": ("D", 10), "": ("M", 7)}
+
+
+def _date_counts(dates: np.ndarray, unit: str) -> Counter:
+    dates = dates[dates != NO_DATE]
+    code, width = _BUCKETS[unit]
+    buckets, counts = np.unique(dates.astype("datetime64[s]").astype(f"datetime64[{code}]"),
+                                return_counts=True)
+    return Counter({str(b)[:width]: int(c) for b, c in zip(buckets, counts.tolist())})

@@ -13,7 +13,8 @@ from .. import fuzzy as fz
 from ..budget import DEFAULT_BUDGET, Spend
 from ..index.segment import expand_ranges
 from ..index.snapshot import Snapshot
-from ..query import Bool, Fuzzy, Node, Phrase, Prefix, Term, shown
+from ..query import Bool, Filter, Fuzzy, Node, Phrase, Prefix, Term, is_filter, shown
+from .filters import FilterWeight, present_fields
 from .scoring import BM25, CollectionStats, idf
 from .weights import BoolWeight, PhraseWeight, TermWeight, Weight, leaves, without
 
@@ -56,6 +57,7 @@ class Compiler:
         # their id() can key the groups holding them.
         self._plans: dict[tuple, Weight] = {}
         self._memo: dict[tuple[Node, bool], Weight | None] = {}
+        self._present: frozenset[str] | None = None  # metadata fields, once a filter asks
         self._title_fanout = (self.stats.num_docs("text")
                               / max(self.stats.num_docs("title"), 1))
 
@@ -119,6 +121,8 @@ class Compiler:
         node (cheap to hash), groups by the identity of their compiled children."""
         if node is None:
             return None
+        if is_filter(node):
+            return self._filter(node)
         if isinstance(node, Bool):
             if not self.spend.clause():
                 return None
@@ -135,6 +139,24 @@ class Compiler:
         if key not in self._memo:
             self._memo[key] = self._leaf_node(node) if self.spend.clause() else None
         return self._memo[key]
+
+    def compile_filter(self, node: Filter) -> FilterWeight:
+        """A filter given outside the query (since/until/where)."""
+        return self._filter(node)
+
+    def _filter(self, node: Node) -> FilterWeight:
+        """A metadata condition; one on a field no article has matches nothing (warned)."""
+        if isinstance(node, Bool):
+            return FilterWeight(must=tuple(map(self._filter, node.must)),
+                                should=tuple(map(self._filter, node.should)),
+                                must_not=tuple(map(self._filter, node.must_not)))
+        assert isinstance(node, Filter)
+        if self._present is None:
+            self._present = present_fields(self.snap.segments)
+        if node.valid and node.field not in self._present:
+            self.state.warnings.append(f"no article has a '{node.field}' field: "
+                                       f"{node.field}:{shown(node.value)} matches nothing")
+        return FilterWeight.of(node)
 
     def _leaf_node(self, node: Node) -> Weight | None:
         if isinstance(node, Phrase):

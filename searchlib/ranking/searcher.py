@@ -12,31 +12,45 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from ..budget import DEFAULT_BUDGET, QueryBudget, Spend
 from ..index.segment import Segment
 from ..index.snapshot import Snapshot
-from ..query import Bool, Fuzzy, Node, ParsedQuery, Term, capped, listing, parse, stopwords_warning
+from ..query import (
+    Bool,
+    Filter,
+    Fuzzy,
+    Node,
+    ParsedQuery,
+    Term,
+    capped,
+    listing,
+    parse,
+    stopwords_warning,
+)
 from .collectors import (
     BestPerArticle,
+    ByDate,
     Collector,
     Count,
+    Facets,
     HitAddress,
     Matches,
     ScoredHit,
-    TopDocs,
     TopK,
     apply_mask,
     collapse_title_only,
     filter_mask,
 )
 from .compiler import FEW, Compiler, CompileState
+from .filters import all_of, index_fields
 from .postings import EMPTY, member
+from .recency import Recency
 from .scoring import BM25, CollectionStats
-from .weights import ExplainPart, SegmentScorer, Weight, positive_terms
+from .weights import BoolWeight, ExplainPart, SegmentScorer, Weight, leaves, positive_terms
 
 
 @dataclass(frozen=True)
@@ -47,6 +61,11 @@ class SearchOptions:
     fuzzy: bool = True  # try the fuzzy fallback
     params: BM25 = BM25()
     per_article: bool = False  # the best paragraph of each of the top k articles
+    filters: tuple[Filter, ...] = ()  # metadata conditions every hit meets (since/until/where)
+    sort: str = "score"  # or "-date" (newest first) / "date": one hit per article
+    facets: tuple[str, ...] = ()  # fields to count matching articles by
+    recency: Recency | None = None  # scores decay with the article's age (off: None)
+    scope: str = "paragraph"  # "article": AND/NOT over an article's paragraphs together
 
     def same_ranking(self, other: SearchOptions) -> bool:
         """Whether a query run with `other` scores every paragraph as with these."""
@@ -69,6 +88,7 @@ class Execution:
     fuzzy: bool  # expansions took part (the fallback or a word~)
     did_you_mean: str | None
     searcher: Searcher = field(repr=False)
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
 
     @property
     def terms(self) -> set[str]:
@@ -81,19 +101,33 @@ class Execution:
         return self.searcher.explain(self.weight, address, self.options.params)
 
 
+def segment_matches(seg: Segment, stats: CollectionStats, weight: Weight | None,
+                    params: BM25, article_scope: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """A segment's scored matches, filtered (live, metadata) and collapsed (article scope:
+    one paragraph per matching article already)."""
+    if weight is None:
+        return EMPTY
+    scorer = SegmentScorer(seg, stats, params, article_scope=article_scope)
+    docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
+    if scorer.title_hit and len(docs):
+        docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
+    return docs, scores
+
+
 def run(segments: Sequence[Segment], stats: CollectionStats, weight: Weight | None,
-        params: BM25, collectors: Sequence[Collector]) -> list:
+        params: BM25, collectors: Sequence[Collector],
+        recency: Recency | None = None, article_scope: bool = False) -> list:
     """Score every segment, filter and collapse its matches, feed them to each collector;
-    the collectors' merged fruits, in their order."""
+    the collectors' merged fruits, in their order. With `recency`, every segment is scored
+    first: the decay counts from the newest date among all matches."""
     fruits: list[list] = [[] for _ in collectors]
+    matched = None
+    if recency is not None:
+        matched = recency.apply(segments, [segment_matches(seg, stats, weight, params,
+                                                           article_scope) for seg in segments])
     for ordinal, seg in enumerate(segments):
-        if weight is None:
-            docs, scores = EMPTY
-        else:
-            scorer = SegmentScorer(seg, stats, params)
-            docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
-            if scorer.title_hit and len(docs):
-                docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
+        docs, scores = (matched[ordinal] if matched is not None
+                        else segment_matches(seg, stats, weight, params, article_scope))
         for collector, out in zip(collectors, fruits):
             out.append(collector.collect(ordinal, seg, docs, scores))
     return [collector.merge(out) for collector, out in zip(collectors, fruits)]
@@ -110,12 +144,19 @@ class Searcher:
         self.stats: CollectionStats = snapshot if stats is None else stats
 
     def execute(self, query: str, options: SearchOptions) -> Execution:
+        # the metadata fields are read only for a query that may name one
+        fields = index_fields(self.snapshot.segments) if ":" in query else frozenset()
         parsed = parse(query, default_operator=options.default_operator, strict=options.strict,
-                       max_chars=self.budget.max_chars)
+                       max_chars=self.budget.max_chars, filters=fields)
+        if options.scope == "article":  # one hit (its best paragraph) per article
+            options = replace(options, per_article=True)
         spend = Spend(self.budget)  # shared by this search's compiles
         first = self._compiler(options.params, spend)
-        weight = first.compile(parsed.root)
-        top, total, exact = self._run(weight, options)
+        weight = _restricted(first.compile(parsed.root), options, first)
+        if weight is not None and not any(leaves(weight)):  # filters alone: list articles
+            options = replace(options, per_article=True,
+                              sort="-date" if options.sort == "score" else options.sort)
+        top, total, exact, facets = self._run(weight, options)
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
@@ -123,15 +164,17 @@ class Searcher:
         state = first.state
         if options.fuzzy and parsed.root is not None and (state.unknown or total < FEW):
             wide = self._compiler(options.params, spend, expand_unknown=True, expand_rare=True)
-            wide_weight = wide.compile(parsed.root)
+            wide_weight = _restricted(wide.compile(parsed.root), options, wide)
             if wide.state.expanded:  # its weights answer: its figures are the ones to show
                 limits.update(wide.state.limits)
                 weight, state = wide_weight, wide.state
-                top, total, _ = self._run(weight, options)
+                top, total, _, facets = self._run(weight, options)
             for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
                 limits.setdefault(cap, message)
         if state.expanded and first.state.expanded:  # word~ in the query: the plain word
-            plain = self._compiler(options.params, spend).compile(_unfuzz(parsed.root))
+            plain_compiler = self._compiler(options.params, spend)
+            plain = _restricted(plain_compiler.compile(_unfuzz(parsed.root)), options,
+                                plain_compiler)
             exact = run(self.snapshot.segments, self.stats, plain, options.params,
                         [Matches()])[0]
         hits = top.hits()
@@ -142,7 +185,7 @@ class Searcher:
         warnings = [*limits.values(), *warnings]  # caps first: capped() keeps the first lines
         return Execution(query, options, parsed, weight, state, hits, total,
                          capped(warnings, parsed.omitted), state.expanded,
-                         _did_you_mean(query, state), self)
+                         _did_you_mean(query, state), self, facets)
 
     def explain(self, weight: Weight | None, address: HitAddress,
                 params: BM25) -> tuple[float, list[ExplainPart]]:
@@ -152,12 +195,27 @@ class Searcher:
     def _compiler(self, params: BM25, spend: Spend, **expand: bool) -> Compiler:
         return Compiler(self.snapshot, params, spend=spend, stats=self.stats, **expand)
 
-    def _run(self, weight: Weight | None,
-             options: SearchOptions) -> tuple[TopDocs, int, list[np.ndarray]]:
-        top = BestPerArticle(options.k) if options.per_article else TopK(options.k)
-        found, total, matched = run(self.snapshot.segments, self.stats, weight, options.params,
-                                    [top, Count(options.per_article), Matches()])
-        return found, total, matched
+    def _run(self, weight: Weight | None, options: SearchOptions) -> tuple:
+        """(top hits, total, matches per segment, facets)."""
+        by_date = options.sort in ("date", "-date")
+        top: Collector = (ByDate(options.k, newest=options.sort == "-date") if by_date
+                          else BestPerArticle(options.k) if options.per_article
+                          else TopK(options.k))
+        collectors = [top, Count(options.per_article or by_date), Matches()]
+        if options.facets:
+            collectors.append(Facets(options.facets))
+        fruits = run(self.snapshot.segments, self.stats, weight, options.params, collectors,
+                     options.recency, options.scope == "article")
+        return (*fruits[:3], fruits[3] if options.facets else {})
+
+
+def _restricted(weight: Weight | None, options: SearchOptions,
+                compiler: Compiler) -> Weight | None:
+    """The query's weight required to pass the options' filters (unchanged without any)."""
+    if not options.filters:
+        return weight
+    required = all_of(map(compiler.compile_filter, options.filters))
+    return required if weight is None else BoolWeight(must=(weight, required))
 
 
 def _fuzzy_only(address: HitAddress, exact: list[np.ndarray]) -> bool:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from ..index.segment import Segment, expand_ranges
+from .filters import FilterWeight, all_of
 from .postings import EMPTY, Postings, blended_tf, member, phrase_matches, union
 from .scoring import BM25, CollectionStats, avg_length, leaf_score
 
@@ -131,7 +132,7 @@ class BoolWeight:
     scale: float = 1.0
 
 
-Weight = TermWeight | PhraseWeight | BoolWeight
+Weight = TermWeight | PhraseWeight | BoolWeight | FilterWeight
 
 
 class SegmentScorer:
@@ -141,8 +142,12 @@ class SegmentScorer:
     for the title) and leaves a trace: that is `explain`, the same code as `evaluate`."""
 
     def __init__(self, seg: Segment, stats: CollectionStats, params: BM25,
-                 only: int | None = None) -> None:
+                 only: int | None = None, article_scope: bool = False) -> None:
         self.seg = seg
+        # article scope: clauses combine per article (AND over paragraphs of one article);
+        # each leaf's paragraph matches are kept to pick each article's best paragraph
+        self.article_scope = article_scope and only is None
+        self._paragraph_pieces: list[Scored] = []
         self.stats = stats
         self.params = params
         self.explaining = only is not None
@@ -154,7 +159,39 @@ class SegmentScorer:
 
     def evaluate(self, weight: Weight) -> Postings:
         docs, scores, _ = self._scored(weight)
+        if self.article_scope:
+            return self._best_paragraphs(docs, scores)
         return docs, scores
+
+    def _owner(self, docs: np.ndarray) -> np.ndarray:
+        """The article of each document of the current scope."""
+        return docs if self.article_scope else self.seg.para_article[docs]
+
+    def _to_articles(self, piece: Scored) -> Scored:
+        """A leaf's paragraph matches as article matches: each article's best score."""
+        docs, scores, parts = piece
+        if not len(docs):
+            return piece
+        arts = self.seg.para_article[docs].astype(np.int64)  # sorted, as docs are
+        starts = np.flatnonzero(np.r_[True, arts[1:] != arts[:-1]])
+        return arts[starts], np.maximum.reduceat(scores, starts), parts
+
+    def _best_paragraphs(self, arts: np.ndarray, scores: np.ndarray) -> Postings:
+        """Matched articles (with their scores) → each one's best paragraph by the query's
+        positive words (its first paragraph when only filters or exclusions matched)."""
+        if not len(arts):
+            return EMPTY
+        from .collectors import best_per_article
+
+        seg = self.seg
+        pdocs, pscores = EMPTY[0], EMPTY[1]
+        if self._paragraph_pieces:
+            pdocs, pscores, _ = _sum(self._paragraph_pieces)
+            keep = member(seg.para_article[pdocs].astype(np.int64), arts)
+            pdocs, pscores = best_per_article(seg, pdocs[keep], pscores[keep])
+        missing = arts[~member(arts, seg.para_article[pdocs].astype(np.int64))]
+        docs = np.sort(np.concatenate([pdocs.astype(np.int64), seg.art_first64[missing]]))
+        return docs, scores[np.searchsorted(arts, seg.para_article[docs])]
 
     def explain(self, weight: Weight | None) -> tuple[float, list[ExplainPart]]:
         """(score, the leaf contributions it is the sum of) of the paragraph bound as `only`."""
@@ -217,6 +254,10 @@ class SegmentScorer:
         merges all its children's pieces in one pass instead of merging twice."""
         if isinstance(weight, BoolWeight):
             return [self._scored(weight)]
+        if isinstance(weight, FilterWeight):  # matches its articles' paragraphs, scores 0
+            docs = (np.flatnonzero(weight.articles(self.seg)) if self.article_scope
+                    else self.restrict("text", weight.paragraphs(self.seg))[0])
+            return [(docs, np.zeros(len(docs)), ())]
         pieces = []
         for fld, field_weight in weight.fields:
             docs, scores, parts = weight.field_scores(self, fld, field_weight * weight.scale)
@@ -233,11 +274,18 @@ class SegmentScorer:
                 if self.explaining:
                     docs, scores = self.restrict("text", docs, scores)
             pieces.append((docs, scores, parts))
+        if self.article_scope:
+            if not self._excluding:
+                self._paragraph_pieces += pieces
+            return [self._to_articles(p) for p in pieces]
         return pieces
 
     def _bool(self, weight: BoolWeight) -> Scored:
         result: Scored | None = None
-        for child in sorted(weight.must, key=_cost):
+        required = all_of(c for c in weight.must if isinstance(c, FilterWeight))
+        excluded = [c for c in weight.must_not if isinstance(c, FilterWeight)]
+        scored = [c for c in weight.must if not isinstance(c, FilterWeight)]
+        for child in sorted(scored, key=_cost):
             docs, scores, parts = self._scored(child)
             if result is None:
                 result = (docs, scores, parts)
@@ -257,15 +305,27 @@ class SegmentScorer:
                 found = should[0][idx] == result[0]
                 result = (result[0], result[1] + np.where(found, should[1][idx], 0.0),
                           result[2] + should[2] if found.any() else result[2])
+        if result is None and required is not None:  # filters alone: their paragraphs
+            result = self._pieces(required)[0]
+        elif result is not None and required is not None and len(result[0]):
+            result = _masked(result, required.articles(self.seg)[self._owner(result[0])])
         if result is None:  # only exclusions: nothing to match
             return _NOTHING
-        if weight.must_not and len(result[0]):
+        if excluded and len(result[0]):
+            banned_articles = np.logical_or.reduce([c.articles(self.seg) for c in excluded])
+            result = _masked(result, ~banned_articles[self._owner(result[0])])
+        others = [c for c in weight.must_not if not isinstance(c, FilterWeight)]
+        if others and len(result[0]):
             self._excluding += 1
-            banned = _sum([part for c in weight.must_not for part in self._pieces(c)])[0]
+            banned = _sum([part for c in others for part in self._pieces(c)])[0]
             self._excluding -= 1
             keep = ~member(result[0], banned)
             result = (result[0][keep], result[1][keep], result[2] if keep.all() else ())
         return result
+
+
+def _masked(result: Scored, keep: np.ndarray) -> Scored:
+    return result[0][keep], result[1][keep], result[2] if keep.all() else ()
 
 
 def _sum(pieces: list[Scored], reduce=np.add) -> Scored:
@@ -286,7 +346,7 @@ def leaves(weight: Weight | None) -> Iterator[TermWeight | PhraseWeight]:
     if isinstance(weight, BoolWeight):
         for child in weight.must + weight.should + weight.must_not:
             yield from leaves(child)
-    elif weight is not None:
+    elif weight is not None and not isinstance(weight, FilterWeight):
         yield weight
 
 
@@ -306,7 +366,7 @@ def without(weight: Weight | None, dropped: set[int]) -> Weight | None:
 def positive_terms(weight: Weight | None) -> set[str]:
     """Terms that can make a paragraph's text match (what highlighting marks in it); a
     `title:` word matched the title, so it is not marked in the paragraph."""
-    if weight is None:
+    if weight is None or isinstance(weight, FilterWeight):
         return set()
     if isinstance(weight, BoolWeight):
         out: set[str] = set()
