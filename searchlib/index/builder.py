@@ -1,8 +1,10 @@
 """Analyzed articles → the content of one segment (the in-memory side of a flush).
 
-Token streams arrive in (document, position) order and become (term, document, position)
-triples per field, which `segment.write_segment` turns into postings, the same way it does
-for a merge. Raw tokens are mapped to term ids through one dict lookup each (the hot loop).
+Articles arrive analyzed in chunks (`analyze.ChunkTokens`: raw-token ids, from this process
+or a worker) and are added one by one, in order, so a flush falls between the same two
+articles however many workers analyzed them. Raw tokens become this segment's term ids
+through a per-chunk numpy table; the (term, document, position) triples that
+`segment.write_segment` turns into postings are made only at the flush.
 """
 
 from __future__ import annotations
@@ -10,7 +12,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import Analyzer
-from .segment import FieldTriples, SegmentContent, stored_paragraphs
+from .analyze import ChunkTokens
+from .segment import FieldTriples, SegmentContent
+
+# Bytes a flush needs per buffered token (int32 ids now; int64 triples, the sort and the
+# postings at the flush) and per character of stored text (str, utf-8 parts, joined store).
+FLUSH_BYTES_PER_TOKEN = 100
+FLUSH_BYTES_PER_CHAR = 4
+ARTICLE_BYTES = 400
 
 
 class SegmentBuilder:
@@ -21,50 +30,61 @@ class SegmentBuilder:
         self.terms: list[str] = []
         self.surface: list[str] = []
         self._term_ids: dict[str, int] = {}
-        self._raw: dict[str, int] = {}
-        self.text_ids: list[int] = []
-        self.text_counts: list[int] = []
-        self.title_ids: list[int] = []
-        self.title_counts: list[int] = []
+        self._chunk: ChunkTokens | None = None
+        self._map = np.zeros(0, dtype=np.int32)  # raw-token id of `_chunk` → term id
+        self.text_ids: list[np.ndarray] = []
+        self.text_counts: list[np.ndarray] = []
+        self.title_ids: list[np.ndarray] = []
         self.paragraphs: list[str] = []
         self.articles: list[tuple[str, str, str]] = []
         self.paragraph_counts: list[int] = []
         self.tokens = 0
+        self.chars = 0
 
-    def _tid(self, raw: str) -> int:
-        term = self.analyzer.term(raw)
+    def estimated_bytes(self) -> int:
+        """What flushing this builder would take in memory, roughly (the memory budget)."""
+        return (self.tokens * FLUSH_BYTES_PER_TOKEN + self.chars * FLUSH_BYTES_PER_CHAR
+                + len(self.articles) * ARTICLE_BYTES)
+
+    def _tid(self, chunk: ChunkTokens, raw_id: int) -> int:
+        term = chunk.terms[raw_id]
         if term is None:
-            tid = -1
-        else:
-            tid = self._term_ids.get(term, -1)
-            word = self.analyzer.normalize(raw)
-            if tid < 0:
-                tid = self._term_ids[term] = len(self.terms)
-                self.terms.append(term)
-                self.surface.append(word)
-            elif len(word) < len(self.surface[tid]):
-                self.surface[tid] = word
-        self._raw[raw] = tid
+            return -1
+        word = chunk.words[raw_id]
+        tid = self._term_ids.get(term, -1)
+        if tid < 0:
+            tid = self._term_ids[term] = len(self.terms)
+            self.terms.append(term)
+            self.surface.append(word)
+        elif len(word) < len(self.surface[tid]):
+            self.surface[tid] = word
         return tid
 
-    def _ids(self, text: str) -> list[int]:
-        raw = self._raw
-        words = self.analyzer.words(text)
-        try:
-            return list(map(raw.__getitem__, words))
-        except KeyError:
-            return [raw[w] if w in raw else self._tid(w) for w in words]
+    def _term_ids_of(self, chunk: ChunkTokens, raw_ids: np.ndarray) -> np.ndarray:
+        """Term ids of a run of raw-token ids; new terms numbered in order of appearance."""
+        if chunk is not self._chunk:
+            self._chunk = chunk
+            self._map = np.full(len(chunk.raws), -2, dtype=np.int32)
+        mapped = self._map[raw_ids]
+        unseen = mapped == -2
+        if unseen.any():
+            new, first = np.unique(raw_ids[unseen], return_index=True)
+            for raw_id in new[np.argsort(first, kind="stable")].tolist():
+                self._map[raw_id] = self._tid(chunk, raw_id)
+            mapped = self._map[raw_ids]
+        return mapped
 
-    def add(self, article_id: str, title: str, source: str, paragraphs: list[str]) -> None:
-        paragraphs = stored_paragraphs(title, paragraphs)
-        ids = self._ids(title)
-        self.title_ids.extend(ids)
-        self.title_counts.append(len(ids))
-        for para in paragraphs:
-            ids = self._ids(para)
-            self.text_ids.extend(ids)
-            self.text_counts.append(len(ids))
-            self.tokens += len(ids)
+    def add(self, article_id: str, title: str, source: str, paragraphs: list[str],
+            chunk: ChunkTokens, tokens: slice, counts: slice) -> None:
+        """Add one article: `paragraphs` as stored, its tokens `chunk.ids[tokens]` (title
+        first), its paragraphs' token counts `chunk.para_counts[counts]`."""
+        ids = self._term_ids_of(chunk, chunk.ids[tokens])
+        n_title = len(ids) - int(chunk.para_counts[counts].sum())
+        self.title_ids.append(ids[:n_title])
+        self.text_ids.append(ids[n_title:])
+        self.text_counts.append(chunk.para_counts[counts])
+        self.tokens += len(ids) - n_title
+        self.chars += sum(map(len, paragraphs))
         self.paragraphs.extend(paragraphs)
         self.articles.append((article_id, title, source))
         self.paragraph_counts.append(len(paragraphs))
@@ -82,7 +102,8 @@ class SegmentBuilder:
             terms=[self.terms[i] for i in order],
             surface=[self.surface[i] for i in order],
             fields={"text": _triples(self.text_ids, self.text_counts, remap),
-                    "title": _triples(self.title_ids, self.title_counts, remap)},
+                    "title": _triples(self.title_ids,
+                                      [np.array([len(a) for a in self.title_ids])], remap)},
             paragraph_counts=np.array(self.paragraph_counts, dtype=np.int64),
             store=b"".join(encoded),
             paragraph_bytes=np.array([len(b) for b in encoded], dtype=np.int64),
@@ -90,10 +111,11 @@ class SegmentBuilder:
         )
 
 
-def _triples(ids: list[int], counts: list[int], remap: np.ndarray) -> FieldTriples:
+def _triples(ids: list[np.ndarray], counts: list[np.ndarray],
+             remap: np.ndarray) -> FieldTriples:
     """Token ids by document (-1: a stopword, which only takes up its position) → triples."""
-    tids = np.array(ids, dtype=np.int64)
-    counts_arr = np.array(counts, dtype=np.int64)
+    tids = np.concatenate([np.zeros(0, np.int64), *ids]).astype(np.int64)
+    counts_arr = np.concatenate([np.zeros(0, np.int64), *counts]).astype(np.int64)
     docs = np.repeat(np.arange(len(counts_arr), dtype=np.int64), counts_arr)
     pos = np.arange(len(tids), dtype=np.int64) - np.repeat(
         np.cumsum(counts_arr) - counts_arr, counts_arr
