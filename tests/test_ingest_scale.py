@@ -91,3 +91,22 @@ def test_merges_take_only_what_the_budget_holds_never_everything():
     chosen = merge.choose_merge(entries, max_segments=8, budget=budget)
     assert [e["name"] for e in chosen] == ["s0", "s1", "s2"]
     assert len(merge.choose_merge(entries, max_segments=8)) == 7  # unbounded: down to 4
+
+
+def test_cli_index_takes_jobs_and_a_memory_budget(tmp_path):
+    from click.testing import CliRunner
+
+    from searchlib.cli import cli as main
+
+    corpus(tmp_path / "data")
+    runner = CliRunner()
+    root = tmp_path / "idx"
+    ok = runner.invoke(main, ["index", str(tmp_path / "data"), "--index", str(root),
+                              "--jobs", "2", "--memory-budget", "0.05"])
+    assert ok.exit_code == 0, ok.output
+    assert len(searchlib.Index.open(root).snapshot.segments) > 1
+    for bad in (["--jobs", "0"], ["--memory-budget", "-1"]):
+        res = runner.invoke(main, ["index", str(tmp_path / "data"), "--index",
+                                   str(tmp_path / "other"), *bad])
+        assert res.exit_code == 2 and "Traceback" not in res.output
+        assert not (tmp_path / "other").exists()

@@ -233,13 +233,15 @@ def _columns(stream: TextIO) -> int:
 
 
 def build(paths: Sequence[str | os.PathLike], root: Path, *, rebuild: bool = False,
-          stemmer: str | None = None, prune_missing: bool = False) -> tuple[Index, UpdateReport]:
+          stemmer: str | None = None, prune_missing: bool = False, jobs: int | None = None,
+          memory_budget: float | None = None) -> tuple[Index, UpdateReport]:
     """Create or update the index at `root`, with progress and warnings on stderr."""
     progress = Progress()
     try:
         return Index.create_or_update(
             list(paths), root, rebuild=rebuild, stemmer=stemmer, warn=progress.warn,
-            progress=progress, prune_missing=prune_missing,
+            progress=progress, prune_missing=prune_missing, jobs=jobs,
+            memory_budget=memory_budget,
         )
     finally:
         progress.clear()
