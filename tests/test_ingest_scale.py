@@ -15,7 +15,10 @@ from searchlib.index import writer as writer_mod
 
 from .conftest import SEEDS
 
-WORDS = ["Running", "runs", "runner", "RUN", "ran", "Shipping", "shipped", "ships", "U.S.", "U.K.", "AT&T", "O'Brien", "can't", "harvest", "harvests", "grain", "Grains", "port", "ports", "cargo", "oil", "prices", "rose", "fell", "1987", "the", "a", "of", "and", "rock'n'roll"]
+WORDS = ['Running', 'runs', 'runner', 'RUN', 'ran', 'Shipping', 'shipped', 'ships', 'U.S.',
+         'U.K.', 'AT&T', "O'Brien", "can't", 'harvest', 'harvests', 'grain', 'Grains', 'port',
+         'ports', 'cargo', 'oil', 'prices', 'rose', 'fell', '1987', 'the', 'a', 'of', 'and',
+         "rock'n'roll"]
 
 
 def corpus(folder, articles: int = 400, seed: int = 3) -> None:
