@@ -105,6 +105,8 @@ class Pipeline:
 
     def __init__(self, analyzer: Analyzer, jobs: int,
                  place: Callable[[list, ChunkTokens], None]) -> None:
+        if multiprocessing.current_process().daemon:
+            jobs = 1  # a daemonic process (a multiprocessing.Pool's) may not start workers
         self.analyzer, self.jobs, self.place = analyzer, jobs, place
         self.items: list = []
         self.docs: list[tuple[str, list[str]]] = []
