@@ -494,7 +494,7 @@ class IndexWriter:
         stems.update(self.analyzer.stems)
         name = f"stems-{self.gen:06d}.tsv"
         self.written.append(self.root / name)
-        data = "".join(f"{w}\t{t}\n" for w, t in stems.items()).encode("utf-8")
+        data = "".join(f"{w}\t{t}\n" for w, t in sorted(stems.items())).encode("utf-8")
         return name, write_file(self.root / name, data)
 
     def _collect_garbage(self, manifest: dict | None) -> None:
