@@ -92,6 +92,8 @@ def test_merges_take_only_what_the_budget_holds_never_everything():
     chosen = merge.choose_merge(entries, max_segments=8, budget=budget)
     assert [e["name"] for e in chosen] == ["s0", "s1", "s2"]
     assert len(merge.choose_merge(entries, max_segments=8)) == 7  # unbounded: down to 4
+    full = [entry(f"f{i}", 1000) for i in range(10)]  # each over half the budget: a full tier
+    assert merge.choose_merge(full, max_segments=8, budget=merge.merge_cost(full[0]) * 1.5) == []
 
 
 def test_cli_index_takes_jobs_and_a_memory_budget(tmp_path):
@@ -111,3 +113,21 @@ def test_cli_index_takes_jobs_and_a_memory_budget(tmp_path):
                                    str(tmp_path / "other"), *bad])
         assert res.exit_code == 2 and "Traceback" not in res.output
         assert not (tmp_path / "other").exists()
+
+
+def test_indexing_inside_a_daemonic_process_analyzes_without_workers(tmp_path, monkeypatch):
+    """A multiprocessing.Pool's worker may not start processes: indexing there used to fail."""
+    import multiprocessing
+
+    corpus(tmp_path / "data")
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    root = tmp_path / "idx"
+
+    def build() -> None:
+        writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=2)
+
+    proc = multiprocessing.get_context("fork").Process(target=build, daemon=True)
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == 0
+    assert searchlib.Index.open(root).search("grain").total > 0

@@ -52,7 +52,7 @@ UPDATER = textwrap.dedent("""
     import sys
     from searchlib.index import writer
     writer.MAX_SEGMENTS = 1          # force a merge (and garbage to collect) in the update
-    # a tiny memory budget: flushes by the budget, merges as much as it allows
+    writer.MERGE_SHARE = 1000        # a tiny budget for flushes, a merge that takes all
     writer.IndexWriter(sys.argv[1]).update([sys.argv[2]], memory_budget=0.01)
 """)
 

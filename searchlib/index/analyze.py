@@ -37,6 +37,7 @@ class ChunkTokens:
     title_counts: np.ndarray  # tokens of each document's title
     para_counts: np.ndarray  # tokens of each paragraph, all documents in order
     paragraphs: np.ndarray  # paragraphs of each document
+    doc_tokens: np.ndarray  # tokens of each document (title and paragraphs)
     stems: list[tuple[str, str]]  # word → stem pairs computed for the first time
 
 
@@ -53,10 +54,11 @@ def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
         return i
 
     ids: list[int] = []
-    title_counts, para_counts, paragraphs = [], [], []
+    title_counts, para_counts, paragraphs, doc_tokens = [], [], [], []
     words_of = analyzer.words
     get = local.__getitem__
     for title, paras in docs:
+        before = len(ids)
         for k, text in enumerate((title, *paras)):
             ws = words_of(text)
             n = len(ids)
@@ -67,6 +69,7 @@ def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
                 ids.extend([local[w] if w in local else new(w) for w in ws])
             (para_counts if k else title_counts).append(len(ws))
         paragraphs.append(len(paras))
+        doc_tokens.append(len(ids) - before)
     terms = [analyzer.term(r) for r in raws]
     words = [analyzer.normalize(r) if t is not None else "" for r, t in zip(raws, terms)]
     stems: list[tuple[str, str]] = []
@@ -75,7 +78,8 @@ def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
     return ChunkTokens(raws, terms, words, np.array(ids, dtype=np.int32),
                        np.array(title_counts, dtype=np.int64),
                        np.array(para_counts, dtype=np.int64),
-                       np.array(paragraphs, dtype=np.int64), stems)
+                       np.array(paragraphs, dtype=np.int64),
+                       np.array(doc_tokens, dtype=np.int64), stems)
 
 
 _worker: dict = {}

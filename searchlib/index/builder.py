@@ -13,7 +13,7 @@ import numpy as np
 
 from ..analysis import Analyzer
 from .analyze import ChunkTokens
-from .segment import FieldTriples, SegmentContent
+from .segment import FieldTriples, SegmentContent, expand_ranges
 
 # Bytes a flush needs per buffered token (int32 ids now; int64 triples, the sort and the
 # postings at the flush) and per character of stored text (str, utf-8 parts, joined store).
@@ -35,6 +35,7 @@ class SegmentBuilder:
         self.text_ids: list[np.ndarray] = []
         self.text_counts: list[np.ndarray] = []
         self.title_ids: list[np.ndarray] = []
+        self.title_counts: list[np.ndarray] = []
         self.paragraphs: list[str] = []
         self.articles: list[tuple[str, str, str]] = []
         self.paragraph_counts: list[int] = []
@@ -74,20 +75,28 @@ class SegmentBuilder:
             mapped = self._map[raw_ids]
         return mapped
 
-    def add(self, article_id: str, title: str, source: str, paragraphs: list[str],
-            chunk: ChunkTokens, tokens: slice, counts: slice) -> None:
-        """Add one article: `paragraphs` as stored, its tokens `chunk.ids[tokens]` (title
-        first), its paragraphs' token counts `chunk.para_counts[counts]`."""
+    def add(self, items: list[tuple[str, str, str, list[str]]], chunk: ChunkTokens,
+            tokens: slice, docs: slice, counts: slice) -> None:
+        """Add a run of a chunk's articles: `items` ((id, title, source, stored paragraphs)),
+        which are `chunk`'s documents `docs`, its tokens `chunk.ids[tokens]` and its
+        paragraphs `counts`. One run or several give the same segment."""
         ids = self._term_ids_of(chunk, chunk.ids[tokens])
-        n_title = len(ids) - int(chunk.para_counts[counts].sum())
-        self.title_ids.append(ids[:n_title])
-        self.text_ids.append(ids[n_title:])
-        self.text_counts.append(chunk.para_counts[counts])
-        self.tokens += len(ids) - n_title
-        self.chars += sum(map(len, paragraphs))
-        self.paragraphs.extend(paragraphs)
-        self.articles.append((article_id, title, source))
-        self.paragraph_counts.append(len(paragraphs))
+        title_counts = chunk.title_counts[docs]
+        para_counts = chunk.para_counts[counts]
+        doc_tokens = chunk.doc_tokens[docs]
+        starts = np.cumsum(doc_tokens) - doc_tokens
+        is_title = np.zeros(len(ids), dtype=bool)
+        is_title[expand_ranges(starts, title_counts)] = True
+        self.title_ids.append(ids[is_title])
+        self.title_counts.append(title_counts)
+        self.text_ids.append(ids[~is_title])
+        self.text_counts.append(para_counts)
+        self.tokens += len(ids) - int(title_counts.sum())
+        for article_id, title, source, paragraphs in items:
+            self.chars += sum(map(len, paragraphs))
+            self.paragraphs.extend(paragraphs)
+            self.articles.append((article_id, title, source))
+            self.paragraph_counts.append(len(paragraphs))
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -102,8 +111,7 @@ class SegmentBuilder:
             terms=[self.terms[i] for i in order],
             surface=[self.surface[i] for i in order],
             fields={"text": _triples(self.text_ids, self.text_counts, remap),
-                    "title": _triples(self.title_ids,
-                                      [np.array([len(a) for a in self.title_ids])], remap)},
+                    "title": _triples(self.title_ids, self.title_counts, remap)},
             paragraph_counts=np.array(self.paragraph_counts, dtype=np.int64),
             store=b"".join(encoded),
             paragraph_bytes=np.array([len(b) for b in encoded], dtype=np.int64),

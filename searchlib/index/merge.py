@@ -37,8 +37,9 @@ def choose_merge(entries: list[dict], max_segments: int,
                  budget: float = float("inf")) -> list[dict]:
     """Segments worth merging: those more than half deleted, and the smallest ones while
     there are more than `max_segments` (down to half of it) — as many as the memory
-    `budget` allows (the two smallest at least), so a merge never holds the whole index:
-    a tiered policy, where big segments stay as they are and small ones get merged."""
+    `budget` holds. A tiered policy: a segment costing over half the budget (a full flush)
+    is never merged for size, so no merge holds more than the budget and the number of
+    segments grows with the archive instead."""
     chosen: list[dict] = []
     cost = 0
     for e in sorted((e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]),
@@ -47,16 +48,16 @@ def choose_merge(entries: list[dict], max_segments: int,
             chosen.append(e)
             cost += merge_cost(e)
     if len(entries) > max_segments:
-        for e in sorted(entries, key=lambda e: e["paragraphs"] - e.get("deleted_paragraphs", 0)):
+        small = [e for e in entries if e not in chosen and merge_cost(e) * 2 <= budget]
+        for e in sorted(small, key=lambda e: e["paragraphs"] - e.get("deleted_paragraphs", 0)):
             if len(entries) - len(chosen) + 1 <= max_segments // 2:
                 break
-            if e in chosen:
-                continue
-            if cost + merge_cost(e) > budget and len(chosen) >= 2:
+            if cost + merge_cost(e) > budget:
                 break
             chosen.append(e)
             cost += merge_cost(e)
-    return chosen
+    return chosen if len(chosen) > 1 or any(
+        e.get("deleted_count", 0) for e in chosen) else []
 
 
 def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path]):

@@ -27,7 +27,12 @@ from ..analysis import Analyzer, AnalyzerSettings
 from ..corpus import Article, Progress, ReadProgress, Source, find_sources, iter_source
 from ..errors import IndexWriteError, InvalidArgument, NotAnIndex
 from .analyze import INLINE_BYTES, ChunkTokens, Pipeline, default_jobs
-from .builder import SegmentBuilder
+from .builder import (
+    ARTICLE_BYTES,
+    FLUSH_BYTES_PER_CHAR,
+    FLUSH_BYTES_PER_TOKEN,
+    SegmentBuilder,
+)
 from .changes import (
     ArticleRange,
     ChangeSet,
@@ -56,8 +61,8 @@ from .storage import (
 )
 
 MEMORY_BUDGET_MB = 1024  # the default keeps the indexer's peak RSS under about 1 GB
-FLUSH_SHARE = 0.4  # of the budget, for the segment being built (and its flush)
-MERGE_SHARE = 0.6  # of the budget, for one merge (run after the last flush)
+FLUSH_SHARE = 0.25  # of the budget, for the segment being built (and its flush)
+MERGE_SHARE = 0.3  # of the budget, for one merge (run after the last flush)
 MAX_SEGMENTS = 8
 
 
@@ -197,19 +202,26 @@ class _Ingest:
 
     def _place(self, items: list, chunk: ChunkTokens) -> None:
         """Add an analyzed chunk's articles in order, flushing between two of them when the
-        buffer reaches the token limit or the memory budget."""
+        buffer reaches the token limit or the memory budget: the rest of the chunk in one
+        run when it fits, else article by article."""
         counts = np.concatenate([[0], np.cumsum(chunk.paragraphs)])
-        para_tokens = np.concatenate([[0], np.cumsum(chunk.para_counts)])[counts]
-        ends = np.cumsum(chunk.title_counts + np.diff(para_tokens))
-        start = 0
-        for i, (article_id, title, path, paragraphs) in enumerate(items):
-            if not (self.pending and self.pending[-1][0] == path):
-                self.pending.append([path, len(self.builder), 0])
-            end = int(ends[i])
-            self.builder.add(article_id, title, path, paragraphs, chunk, slice(start, end),
-                             slice(int(counts[i]), int(counts[i + 1])))
-            start = end
-            self.pending[-1][2] += 1
+        ends = np.concatenate([[0], np.cumsum(chunk.doc_tokens)])
+        text = chunk.doc_tokens - chunk.title_counts
+        cost = (text * FLUSH_BYTES_PER_TOKEN + ARTICLE_BYTES + FLUSH_BYTES_PER_CHAR
+                * np.array([sum(map(len, item[3])) for item in items], dtype=np.int64))
+        text_left, cost_left = np.cumsum(text[::-1])[::-1], np.cumsum(cost[::-1])[::-1]
+        i, n = 0, len(items)
+        while i < n:
+            fits = (self.builder.tokens + text_left[i] < self.limits.flush_tokens
+                    and self.builder.estimated_bytes() + cost_left[i] < self.limits.flush_bytes)
+            j = n if fits else i + 1
+            for k, (_, _, path, _) in enumerate(items[i:j], start=len(self.builder)):
+                if not (self.pending and self.pending[-1][0] == path):
+                    self.pending.append([path, k, 0])
+                self.pending[-1][2] += 1
+            self.builder.add(items[i:j], chunk, slice(int(ends[i]), int(ends[j])),
+                             slice(i, j), slice(int(counts[i]), int(counts[j])))
+            i = j
             if self.builder.tokens >= self.limits.flush_tokens:
                 self.flush()
             elif self.builder.estimated_bytes() >= self.limits.flush_bytes:
