@@ -30,6 +30,7 @@ class SegmentBuilder:
         self.terms: list[str] = []
         self.surface: list[str] = []
         self._term_ids: dict[str, int] = {}
+        self._raw: dict[str, int] = {}  # raw token → term id (-1: a stopword)
         self._chunk: ChunkTokens | None = None
         self._map = np.zeros(0, dtype=np.int32)  # raw-token id of `_chunk` → term id
         self.text_ids: list[np.ndarray] = []
@@ -70,8 +71,12 @@ class SegmentBuilder:
         unseen = mapped == -2
         if unseen.any():
             new, first = np.unique(raw_ids[unseen], return_index=True)
+            known, raws = self._raw, chunk.raws
             for raw_id in new[np.argsort(first, kind="stable")].tolist():
-                self._map[raw_id] = self._tid(chunk, raw_id)
+                tid = known.get(raws[raw_id])  # seen in an earlier chunk: nothing new
+                if tid is None:
+                    tid = known[raws[raw_id]] = self._tid(chunk, raw_id)
+                self._map[raw_id] = tid
             mapped = self._map[raw_ids]
         return mapped
 
