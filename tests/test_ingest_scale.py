@@ -131,3 +131,18 @@ def test_indexing_inside_a_daemonic_process_analyzes_without_workers(tmp_path, m
     proc.join(120)
     assert proc.exitcode == 0
     assert searchlib.Index.open(root).search("grain").total > 0
+
+
+def test_scale_benchmark_replicates_with_new_ids_and_reports_a_row_per_scale(tmp_path):
+    from searchlib.evaluation import scale
+
+    corpus(tmp_path / "data", articles=30)
+    source = tmp_path / "data" / "feed.jsonl"
+    copy = scale.replicate(str(source), 3, tmp_path / "x3.jsonl")
+    ids = [json.loads(line)["id"] for line in copy.read_text("utf-8").splitlines()]
+    assert len(ids) == 90 and len(set(ids)) == 90 and "a7~3" in ids
+    rows = scale.run(str(source), [1, 2], ["searchlib"])
+    assert [(r.scale, r.paragraphs) for r in rows] == [(1, rows[0].paragraphs),
+                                                        (2, 2 * rows[0].paragraphs)]
+    assert all(r.seconds > 0 and r.peak_rss_bytes > 0 and r.index_bytes > 0 for r in rows)
+    assert "| ×2 | searchlib |" in scale.table(rows)

@@ -62,7 +62,7 @@ from .storage import (
 
 MEMORY_BUDGET_MB = 1024  # the default keeps the indexer's peak RSS under about 1 GB
 FLUSH_SHARE = 0.25  # of the budget, for the segment being built (and its flush)
-MERGE_SHARE = 0.3  # of the budget, for one merge (run after the last flush)
+MERGE_SHARE = 0.25  # of the budget, for one merge: a full flush is never merged for size
 MAX_SEGMENTS = 8
 
 
