@@ -2,15 +2,22 @@
 
     python benchmarks/speed.py --corpus ../shared/datasets/reuters21578 [--engines searchlib,whoosh]
         [--queries 300] [--seed 7] [--limit N] [--json-out FILE]
+    python benchmarks/speed.py --scale 1,5,10 [--corpus ...] [--engines searchlib,tantivy]
 
 Every engine indexes the same corpus (each in its own child process, for clean memory numbers)
 and answers the same sampled OR / AND / phrase queries (k=10, warm, single process). The
 measuring code is ``searchlib.evaluation.speed``; this script is its command line.
+
+``--scale`` measures cost growth instead: the corpus (default Reuters-21578) replicated ×N
+into one JSONL per scale in a temporary folder, indexed by searchlib and tantivy (both on
+every core, tantivy storing the text too); a row per scale: index time, paragraphs/s, peak
+RSS of the whole process tree, index size (``searchlib.evaluation.scale``).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import sys
 import time
@@ -49,7 +56,9 @@ def corpus_file(path: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", required=True, help="corpus.jsonl or a dataset folder")
+    parser.add_argument("--corpus", help="corpus.jsonl or a dataset folder (--scale: "
+                        "default ../shared/datasets/reuters21578)")
+    parser.add_argument("--scale", help="comma list of replication factors, e.g. 1,5,10")
     parser.add_argument("--engines", help="comma list (default: every installed engine)")
     parser.add_argument("--queries", type=int, default=300, help="queries per kind (300)")
     parser.add_argument("--seed", type=int, default=7)
@@ -60,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
 
     from searchlib.evaluation import EngineUnavailable, make_engine, speed
 
+    if args.scale:
+        return scale_main(args)
+    if not args.corpus:
+        parser.error("--corpus is required (unless --scale)")
     corpus = corpus_file(args.corpus)
     engines = args.engines.split(",") if args.engines else available_engines()
     try:
@@ -81,6 +94,41 @@ def main(argv: list[str] | None = None) -> int:
                 "%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         }
         Path(args.json_out).write_text(speed.to_json(results, meta) + "\n", encoding="utf-8")
+    return 0
+
+
+def scale_main(args: argparse.Namespace) -> int:
+    from searchlib.evaluation import EngineUnavailable, make_engine, scale
+
+    try:
+        factors = [int(x) for x in args.scale.split(",")]
+    except ValueError:
+        factors = []
+    if not factors or min(factors) < 1:
+        print(f"error: --scale takes whole numbers ≥ 1 like 1,5,10, not {args.scale!r}",
+              file=sys.stderr)
+        return 2
+    default = Path(__file__).resolve().parents[1].parent / "shared/datasets/reuters21578"
+    corpus = corpus_file(args.corpus or str(default))
+    engines = args.engines.split(",") if args.engines else ["searchlib", "tantivy"]
+    try:
+        for name in engines:
+            make_engine(name)
+    except EngineUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    rows = scale.run(corpus, factors, engines, status,
+                     on_row=lambda r: print(f"# ×{r.scale} {r.engine}: {r.seconds:.1f} s, "
+                                            f"{r.peak_rss_bytes / 2**20:.0f} MB",
+                                            file=sys.stderr, flush=True))
+    if sys.stderr.isatty():
+        sys.stderr.write("\r" + " " * 100 + "\r")
+    print(scale.table(rows))
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(
+            {"corpus": corpus, "python": platform.python_version(),
+             "rows": [dict(vars(r), per_second=r.per_second) for r in rows]}, indent=1) + "\n",
+            encoding="utf-8")
     return 0
 
 

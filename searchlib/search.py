@@ -177,30 +177,36 @@ class Index:
 
     @classmethod
     def build(cls, paths, root: str | os.PathLike, *, stemmer: str | None = None,
-              stopwords: bool | None = None, warn=None, progress=None, **params) -> Index:
+              stopwords: bool | None = None, warn=None, progress=None, jobs: int | None = None,
+              memory_budget: float | None = None, **params) -> Index:
         """Index `paths` from scratch into `root` (replacing an existing searchlib index).
         `stemmer` and `stopwords` default to the replaced index's own settings, or to
-        Snowball with stopwords removed for a new index."""
+        Snowball with stopwords removed for a new index. `jobs`: analysis processes
+        (default: every core); `memory_budget`: MB (1024)."""
         if stemmer is not None:
             _check_stemmer(stemmer)
         from .index.writer import IndexWriter  # the writer is not needed to search
 
         IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
-            _as_list(paths), warn=warn, progress=progress
+            _as_list(paths), warn=warn, progress=progress, jobs=jobs,
+            memory_budget=memory_budget
         )
         return cls(root, **params)
 
     @classmethod
     def create_or_update(cls, paths, root: str | os.PathLike, *, rebuild: bool = False,
                          stemmer: str | None = None, warn=None, progress=None,
-                         prune_missing: bool = False, **params) -> tuple[Index, UpdateReport]:
+                         prune_missing: bool = False, jobs: int | None = None,
+                         memory_budget: float | None = None,
+                         **params) -> tuple[Index, UpdateReport]:
         from .index.writer import IndexWriter  # the writer is not needed to search
 
         if stemmer is not None:
             _check_stemmer(stemmer)
         report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer,
                              prune_missing=prune_missing).update(
-            _as_list(paths), warn=warn, progress=progress
+            _as_list(paths), warn=warn, progress=progress, jobs=jobs,
+            memory_budget=memory_budget
         )
         return cls(root, **params), report
 

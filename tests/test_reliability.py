@@ -53,10 +53,12 @@ UPDATER = textwrap.dedent("""
     import sys
     from searchlib.index import writer
     writer.MAX_SEGMENTS = 1          # force a merge (and garbage to collect) in the update
-    writer.IndexWriter(sys.argv[1]).update([sys.argv[2]], flush_tokens=50)
+    writer.MERGE_SHARE = 1000        # a tiny budget for flushes, a merge that takes all
+    writer.IndexWriter(sys.argv[1]).update([sys.argv[2]], memory_budget=0.01)
 """)
 
-CRASH_POINTS = ["segment-written", "deletions-written", "merged", "before-manifest",
+CRASH_POINTS = ["budget-flush", "segment-written", "deletions-written", "merge-gathered",
+                "merge-written", "merged", "before-manifest",
                 "manifest-temp-written", "committed", "gc-partial"]
 
 

@@ -233,14 +233,16 @@ def _columns(stream: TextIO) -> int:
 
 
 def build(paths: Sequence[str | os.PathLike], root: Path, *, rebuild: bool = False,
-          stemmer: str | None = None, prune_missing: bool = False) -> tuple[Index, UpdateReport]:
+          stemmer: str | None = None, prune_missing: bool = False, jobs: int | None = None,
+          memory_budget: float | None = None) -> tuple[Index, UpdateReport]:
     """Create or update the index at `root`, with progress and warnings on stderr; then
     check every byte of the commit it leaves (damage an update did not touch is reported)."""
     progress = Progress()
     try:
         return Index.create_or_update(
             list(paths), root, rebuild=rebuild, stemmer=stemmer, warn=progress.warn,
-            progress=progress, prune_missing=prune_missing, verify=True,
+            progress=progress, prune_missing=prune_missing, verify=True, jobs=jobs,
+            memory_budget=memory_budget,
         )
     finally:
         progress.clear()

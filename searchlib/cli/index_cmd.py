@@ -34,9 +34,15 @@ from .output import clean, plural
 @click.option("--prune-missing", is_flag=True,
               help="Drop the articles of folders and files that cannot be read now (a "
                    "missing path, an unreadable folder) instead of keeping them.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes analyzing text [default: every core].")
+@click.option("--memory-budget", type=click.FloatRange(min=0, min_open=True), default=None,
+              metavar="MB", help="Memory the indexer aims to stay within, in MB "
+                                 "[default: 1024].")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild: bool,
-          stemmer: str | None, prune_missing: bool) -> None:
+          stemmer: str | None, prune_missing: bool, jobs: int | None,
+          memory_budget: float | None) -> None:
     """Index the articles in PATHs (files or folders).
 
     Without PATH: the paths this index was built from (so `searchlib index` re-syncs an
@@ -70,7 +76,7 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
                             "files or folders to index: searchlib index PATH...", ctx)
         paths = (Path(DEFAULT_SOURCES),)
     _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer,
-                      prune_missing=prune_missing)
+                      prune_missing=prune_missing, jobs=jobs, memory_budget=memory_budget)
     click.echo(update_summary(report, index_dir))
     if report.partial:
         click.echo(f"searchlib: error: {kept_message(report)}", err=True)

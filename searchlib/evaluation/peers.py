@@ -111,9 +111,12 @@ class TantivyEngine:
 
     kinds = frozenset({"or", "and", "phrase"})
 
-    def __init__(self, name: str = "tantivy", heap_bytes: int = 256 * 2**20) -> None:
+    def __init__(self, name: str = "tantivy", heap_bytes: int = 256 * 2**20, threads: int = 1,
+                 store_text: bool = False) -> None:
         self.name = name
         self.heap_bytes = heap_bytes
+        self.threads = threads  # the scale benchmark gives it every core, as searchlib has
+        self.store_text = store_text  # stored text too: index sizes compare like for like
         self._index: Any = None
         self._searcher: Any = None
 
@@ -123,11 +126,11 @@ class TantivyEngine:
         builder.add_text_field("article", stored=True, tokenizer_name="raw")
         builder.add_integer_field("paragraph", stored=True)
         builder.add_text_field("title", tokenizer_name="en_stem")
-        builder.add_text_field("text", tokenizer_name="en_stem")
+        builder.add_text_field("text", stored=self.store_text, tokenizer_name="en_stem")
         folder = Path(workdir) / "tantivy"
         folder.mkdir(parents=True, exist_ok=True)
         self._index = tantivy.Index(builder.build(), path=str(folder))
-        writer = self._index.writer(self.heap_bytes, 1)
+        writer = self._index.writer(self.heap_bytes, self.threads)
         for article, number, title, text in paragraphs(corpus_path):
             writer.add_document(
                 tantivy.Document(article=article, paragraph=number, title=title, text=text)

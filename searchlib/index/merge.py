@@ -21,19 +21,44 @@ from .segment import (
     merge_vocabularies,
     write_segment,
 )
+from .storage import failpoint
+
+MERGE_BYTES_PER_TOKEN = 120  # triples, their sort and the new postings, per position
+MERGE_BYTES_PER_STORED = 3  # the live text gathered, joined and written
 
 
-def choose_merge(entries: list[dict], max_segments: int) -> list[dict]:
+def merge_cost(entry: dict) -> int:
+    """Bytes merging this segment takes in memory, estimated from its file sizes."""
+    files = entry["files"]
+    positions = sum(files[f"{f}.pos.npy"][0] for f in FIELDS) // 4
+    return positions * MERGE_BYTES_PER_TOKEN + files["store.bin"][0] * MERGE_BYTES_PER_STORED
+
+
+def choose_merge(entries: list[dict], max_segments: int,
+                 budget: float = float("inf")) -> list[dict]:
     """Segments worth merging: those more than half deleted, and the smallest ones while
-    there are more than `max_segments` (down to half of it)."""
-    chosen = [e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]]
+    there are more than `max_segments` (down to half of it) — as many as the memory
+    `budget` holds. A tiered policy: a segment costing over half the budget (a full flush)
+    is never merged for size, so no merge holds more than the budget and the number of
+    segments grows with the archive instead."""
+    chosen: list[dict] = []
+    cost = 0
+    for e in sorted((e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]),
+                    key=merge_cost):
+        if cost + merge_cost(e) <= budget or not chosen:
+            chosen.append(e)
+            cost += merge_cost(e)
     if len(entries) > max_segments:
-        for e in sorted(entries, key=lambda e: e["paragraphs"] - e.get("deleted_paragraphs", 0)):
+        small = [e for e in entries if e not in chosen and merge_cost(e) * 2 <= budget]
+        for e in sorted(small, key=lambda e: e["paragraphs"] - e.get("deleted_paragraphs", 0)):
             if len(entries) - len(chosen) + 1 <= max_segments // 2:
                 break
-            if e not in chosen:
-                chosen.append(e)
-    return chosen
+            if cost + merge_cost(e) > budget:
+                break
+            chosen.append(e)
+            cost += merge_cost(e)
+    return chosen if len(chosen) > 1 or any(
+        e.get("deleted_count", 0) for e in chosen) else []
 
 
 def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path]):
@@ -44,8 +69,11 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
         content, remaps = live_content(segs)
         if content is None:
             return None, remaps
+        failpoint("merge-gathered")
         written.append(seg_root / name)
-        return write_segment(seg_root / name, content), remaps
+        entry = write_segment(seg_root / name, content)
+        failpoint("merge-written")
+        return entry, remaps
     finally:
         for seg in segs:
             seg.close()

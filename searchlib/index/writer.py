@@ -26,7 +26,13 @@ from .. import __version__
 from ..analysis import Analyzer, AnalyzerSettings
 from ..corpus import Article, Progress, ReadProgress, Source, find_sources, iter_source
 from ..errors import IndexWriteError, InvalidArgument, NotAnIndex
-from .builder import SegmentBuilder
+from .analyze import INLINE_BYTES, ChunkTokens, Pipeline, default_jobs
+from .builder import (
+    ARTICLE_BYTES,
+    FLUSH_BYTES_PER_CHAR,
+    FLUSH_BYTES_PER_TOKEN,
+    SegmentBuilder,
+)
 from .changes import (
     ArticleRange,
     ChangeSet,
@@ -37,7 +43,7 @@ from .changes import (
     under,
 )
 from .merge import choose_merge, merge_segments
-from .segment import read_deletions, write_deletions, write_segment
+from .segment import read_deletions, stored_paragraphs, write_deletions, write_segment
 from .storage import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -56,8 +62,35 @@ from .storage import (
     write_manifest,
 )
 
-FLUSH_TOKENS = 4_000_000  # tokens buffered before a segment is written (bounds memory)
+MEMORY_BUDGET_MB = 1024  # the default keeps the indexer's peak RSS under about 1 GB
+FLUSH_SHARE = 0.25  # of the budget, for the segment being built (and its flush)
+MERGE_SHARE = 0.25  # of the budget, for one merge: a full flush is never merged for size
 MAX_SEGMENTS = 8
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How an update may use the machine: worker processes, and memory for flushes and
+    merges (estimated, not measured: flushing and merging cost what they buffer)."""
+
+    jobs: int = 1
+    flush_tokens: float = float("inf")  # tokens buffered before a flush (tests force flushes)
+    flush_bytes: float = MEMORY_BUDGET_MB * FLUSH_SHARE * 2**20
+    merge_bytes: float = MEMORY_BUDGET_MB * MERGE_SHARE * 2**20
+
+    @classmethod
+    def make(cls, jobs: int | None, memory_budget: float | None,
+             flush_tokens: int | None) -> Limits:
+        if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int)
+                                 or jobs < 1):
+            raise InvalidArgument(f"jobs must be a whole number of at least 1, not {jobs!r}")
+        budget = MEMORY_BUDGET_MB if memory_budget is None else memory_budget
+        if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not budget > 0:
+            raise InvalidArgument(f"the memory budget must be a positive number of MB, "
+                                  f"not {memory_budget!r}")
+        return cls(jobs or default_jobs(),
+                   float("inf") if flush_tokens is None else flush_tokens,
+                   budget * FLUSH_SHARE * 2**20, budget * MERGE_SHARE * 2**20)
 
 
 @dataclass
@@ -133,10 +166,11 @@ class _Ingest:
     articles land (a range is named once the segment holding it is flushed)."""
 
     def __init__(self, writer: IndexWriter, sources: dict[str, SourceRecord],
-                 report: UpdateReport, flush_tokens: int) -> None:
-        self.writer, self.report, self.flush_tokens = writer, report, flush_tokens
+                 report: UpdateReport, limits: Limits) -> None:
+        self.writer, self.report, self.limits = writer, report, limits
         self.out = Ingested([], dict(sources), {})
         self.builder = SegmentBuilder(writer.analyzer)
+        self.pipeline = Pipeline(writer.analyzer, limits.jobs, self._place)
         self.pending: list[list] = []  # [path, first, count] runs in the unflushed builder
         self.ranges: dict[str, list[ArticleRange]] = {}
         self.stamps: dict[str, tuple[int, ...]] = {}
@@ -163,13 +197,38 @@ class _Ingest:
         self.stamps[src.path] = tuple(src.stamp)
         self.ranges[src.path] = []
         for art in articles:
-            if not (self.pending and self.pending[-1][0] == src.path):
-                self.pending.append([src.path, len(self.builder), 0])
-            self.builder.add(art.id, art.title, src.path, list(art.paragraphs), art.meta)
-            self.pending[-1][2] += 1
+            paragraphs = stored_paragraphs(art.title, list(art.paragraphs))
+            item = (art.id, art.title, src.path, paragraphs, art.meta)
+            self.pipeline.add(item, art.title, paragraphs)
             self.report.articles_added += 1
-            self.report.paragraphs_added += len(art.paragraphs)
-            if self.builder.tokens >= self.flush_tokens:
+            self.report.paragraphs_added += len(paragraphs)
+
+    def _place(self, items: list, chunk: ChunkTokens) -> None:
+        """Add an analyzed chunk's articles in order, flushing between two of them when the
+        buffer reaches the token limit or the memory budget: the rest of the chunk in one
+        run when it fits, else article by article."""
+        counts = np.concatenate([[0], np.cumsum(chunk.paragraphs)])
+        ends = np.concatenate([[0], np.cumsum(chunk.doc_tokens)])
+        text = chunk.doc_tokens - chunk.title_counts
+        cost = (text * FLUSH_BYTES_PER_TOKEN + ARTICLE_BYTES + FLUSH_BYTES_PER_CHAR
+                * np.array([sum(map(len, item[3])) for item in items], dtype=np.int64))
+        text_left, cost_left = np.cumsum(text[::-1])[::-1], np.cumsum(cost[::-1])[::-1]
+        i, n = 0, len(items)
+        while i < n:
+            fits = (self.builder.tokens + text_left[i] < self.limits.flush_tokens
+                    and self.builder.estimated_bytes() + cost_left[i] < self.limits.flush_bytes)
+            j = n if fits else i + 1
+            for k, (_, _, path, _, _) in enumerate(items[i:j], start=len(self.builder)):
+                if not (self.pending and self.pending[-1][0] == path):
+                    self.pending.append([path, k, 0])
+                self.pending[-1][2] += 1
+            self.builder.add(items[i:j], chunk, slice(int(ends[i]), int(ends[j])),
+                             slice(i, j), slice(int(counts[i]), int(counts[j])))
+            i = j
+            if self.builder.tokens >= self.limits.flush_tokens:
+                self.flush()
+            elif self.builder.estimated_bytes() >= self.limits.flush_bytes:
+                failpoint("budget-flush")
                 self.flush()
 
     def flush(self) -> None:
@@ -178,14 +237,17 @@ class _Ingest:
         name = f"seg-{self.writer.gen:06d}-{len(self.out.segments):03d}"
         path = self.writer.root / SEGMENTS / name
         self.writer.written.append(path)
-        self.out.segments.append(write_segment(path, self.builder.content()))
+        content = self.builder.content()
+        self.builder = SegmentBuilder(self.writer.analyzer)  # (its buffers are freed now)
+        self.out.segments.append(write_segment(path, content))
+        del content
         failpoint("segment-written")
         for src_path, first, count in self.pending:
             self.ranges[src_path].append(ArticleRange(name, first, count))
         self.pending.clear()
-        self.builder = SegmentBuilder(self.writer.analyzer)
 
     def finish(self) -> Ingested:
+        self.pipeline.drain()
         self.flush()
         for path, stamp in self.stamps.items():
             self.out.sources[path] = SourceRecord(stamp, tuple(self.ranges[path]))
@@ -205,11 +267,16 @@ class IndexWriter:
         self.want = {"stemmer": stemmer, "stopwords": stopwords}
         self.written: list[Path] = []  # this update's files, removed if it does not commit
         self.gen: int | None = None
+        self.limits = Limits()
 
     def update(self, paths: Iterable[str | os.PathLike], *,
                warn: Callable[[str], None] | None = None, progress: Progress | None = None,
-               flush_tokens: int = FLUSH_TOKENS) -> UpdateReport:
+               flush_tokens: int | None = None, memory_budget: float | None = None,
+               jobs: int | None = None) -> UpdateReport:
+        """Bring the index up to date with `paths`. `jobs`: analysis processes (default:
+        every core); `memory_budget`: MB the update aims to stay within (default 1024)."""
         t0 = time.perf_counter()
+        limits = Limits.make(jobs, memory_budget, flush_tokens)
         report = UpdateReport()
 
         def _warn(msg: str) -> None:
@@ -220,7 +287,7 @@ class IndexWriter:
         _prepare_root(self.root, self.rebuild)
         with WriterLock(self.root):
             try:
-                self._update(list(paths), report, _warn, progress, flush_tokens)
+                self._update(list(paths), report, _warn, progress, limits)
             except OSError as exc:
                 self._cleanup_uncommitted()
                 raise IndexWriteError(
@@ -235,7 +302,8 @@ class IndexWriter:
 
     # -- the three steps ---------------------------------------------------------------------
 
-    def _update(self, paths: list, report: UpdateReport, warn, progress, flush_tokens) -> None:
+    def _update(self, paths: list, report: UpdateReport, warn, progress, limits: Limits) -> None:
+        self.limits = limits
         old = self._open_old()
         self.settings = self._settings(old)
         self.analyzer = Analyzer(self.settings)
@@ -258,7 +326,7 @@ class IndexWriter:
         changes = plan_changes(indexed, found, roots=roots, unlisted=unlisted,  # a total
                                rebuild=self.rebuild, prune_missing=self.prune_missing)
         report.files_unchanged = changes.unchanged
-        ingested = self.ingest(changes, indexed, report, warn, progress, flush_tokens)
+        ingested = self.ingest(changes, indexed, report, warn, progress, limits)
         entries = [] if self.rebuild or not old else list(old["segments"])
         roots_moved = old is not None and self.roots != list(old.get("roots") or [])
         if not (report.changed or self.rebuild or old is None or roots_moved):
@@ -269,10 +337,21 @@ class IndexWriter:
         self._finish_report(report, entries)
 
     def ingest(self, changes: ChangeSet, indexed: dict[str, SourceRecord], report: UpdateReport,
-               warn, progress: Progress | None, flush_tokens: int) -> Ingested:
+               warn, progress: Progress | None, limits: Limits) -> Ingested:
         """Read the planned files into new segments; note what is removed or kept."""
-        state = _Ingest(self, indexed, report, flush_tokens)
-        reading = ReadProgress(progress, sum(src.size for src in changes.read))
+        total = sum(src.size for src in changes.read)
+        if total < INLINE_BYTES:  # starting workers would cost more than they save
+            limits = replace(limits, jobs=1)
+        self.limits = limits
+        state = _Ingest(self, indexed, report, limits)
+        try:
+            return self._read(state, changes, indexed, report, warn,
+                              ReadProgress(progress, total))
+        finally:
+            state.pipeline.close()
+
+    def _read(self, state: _Ingest, changes: ChangeSet, indexed: dict[str, SourceRecord],
+              report: UpdateReport, warn, reading: ReadProgress) -> Ingested:
         for src in changes.read:
             stream = iter_source(src, warn, reading.file(src))
             first = next(stream, None) if stream is not None else None
@@ -389,7 +468,7 @@ class IndexWriter:
     def _maybe_merge(self, entries: list[dict], sources: dict[str, SourceRecord],
                      report: UpdateReport) -> dict[str, SourceRecord]:
         """Merge if due (in place in `entries`); returns the file list pointing at the result."""
-        chosen = choose_merge(entries, MAX_SEGMENTS)
+        chosen = choose_merge(entries, MAX_SEGMENTS, self.limits.merge_bytes)
         if not chosen:
             return sources
         name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
@@ -440,7 +519,7 @@ class IndexWriter:
         stems.update(self.analyzer.stems)
         name = f"stems-{self.gen:06d}.tsv"
         self.written.append(self.root / name)
-        data = "".join(f"{w}\t{t}\n" for w, t in stems.items()).encode("utf-8")
+        data = "".join(f"{w}\t{t}\n" for w, t in sorted(stems.items())).encode("utf-8")
         return name, write_file(self.root / name, data)
 
     def _collect_garbage(self, manifest: dict | None) -> None:

@@ -1,0 +1,163 @@
+"""Analysis of article chunks, in this process or in worker processes (both cores).
+
+Tokenizing and stemming is the indexing's hot loop and pure Python, so threads would share
+one core (the GIL). Workers get raw text chunks and return compact results: the chunk's
+distinct raw tokens (with their terms and normalized words) and one int32 array of raw-token
+ids. The parent turns those into its segment's term ids in document order, so a build gives
+the same index whatever the number of workers: one code path, only where it runs differs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import multiprocessing
+import os
+import signal
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis import Analyzer, AnalyzerSettings
+
+CHUNK_CHARS = 1 << 20  # text per chunk sent to a worker (pickling cost vs. balance)
+INLINE_BYTES = 4 << 20  # below this much input, worker start-up costs more than it saves
+
+
+@dataclass
+class ChunkTokens:
+    """A chunk's documents (title, then paragraphs, each) as raw-token ids."""
+
+    raws: list[str]  # distinct raw tokens, in order of first occurrence
+    terms: list[str | None]  # each raw token's term (None: a stopword)
+    words: list[str]  # each raw token's normalized word (the term's surface candidates)
+    ids: np.ndarray  # int32 raw-token ids, document after document
+    title_counts: np.ndarray  # tokens of each document's title
+    para_counts: np.ndarray  # tokens of each paragraph, all documents in order
+    paragraphs: np.ndarray  # paragraphs of each document
+    doc_tokens: np.ndarray  # tokens of each document (title and paragraphs)
+    stems: list[tuple[str, str]]  # word → stem pairs computed for the first time
+
+
+def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
+                  stems_seen: int | None = None) -> ChunkTokens:
+    """Raw-token ids of `docs` ((title, paragraphs) pairs). `stems_seen`: how many of the
+    analyzer's stems the caller already has (None: it shares the analyzer)."""
+    local: dict[str, int] = {}
+    raws: list[str] = []
+
+    def new(w: str) -> int:
+        i = local[w] = len(raws)
+        raws.append(w)
+        return i
+
+    ids: list[int] = []
+    title_counts, para_counts, paragraphs, doc_tokens = [], [], [], []
+    words_of = analyzer.words
+    get = local.__getitem__
+    for title, paras in docs:
+        before = len(ids)
+        for k, text in enumerate((title, *paras)):
+            ws = words_of(text)
+            n = len(ids)
+            try:
+                ids.extend(map(get, ws))
+            except KeyError:
+                del ids[n:]  # extend kept what map gave before failing
+                ids.extend([local[w] if w in local else new(w) for w in ws])
+            (para_counts if k else title_counts).append(len(ws))
+        paragraphs.append(len(paras))
+        doc_tokens.append(len(ids) - before)
+    terms = [analyzer.term(r) for r in raws]
+    words = [analyzer.normalize(r) if t is not None else "" for r, t in zip(raws, terms)]
+    stems: list[tuple[str, str]] = []
+    if stems_seen is not None:
+        stems = list(itertools.islice(analyzer.stems.items(), stems_seen, None))
+    return ChunkTokens(raws, terms, words, np.array(ids, dtype=np.int32),
+                       np.array(title_counts, dtype=np.int64),
+                       np.array(para_counts, dtype=np.int64),
+                       np.array(paragraphs, dtype=np.int64),
+                       np.array(doc_tokens, dtype=np.int64), stems)
+
+
+_worker: dict = {}
+
+
+def _init_worker(settings: AnalyzerSettings) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cleans up
+    _worker["analyzer"] = Analyzer(settings)
+    _worker["sent"] = 0
+
+
+def _analyze_in_worker(docs: list[tuple[str, list[str]]]) -> ChunkTokens:
+    analyzer = _worker["analyzer"]
+    out = analyze_chunk(analyzer, docs, _worker["sent"])
+    _worker["sent"] = len(analyzer.stems)
+    return out
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1
+
+
+class Pipeline:
+    """Chunks of documents in, their analysis out in submission order (`place` is called
+    with each chunk's items and result). Up to 2 × jobs chunks are in flight, which bounds
+    the memory held for them."""
+
+    def __init__(self, analyzer: Analyzer, jobs: int,
+                 place: Callable[[list, ChunkTokens], None]) -> None:
+        if multiprocessing.current_process().daemon:
+            jobs = 1  # a daemonic process (a multiprocessing.Pool's) may not start workers
+        self.analyzer, self.jobs, self.place = analyzer, jobs, place
+        self.items: list = []
+        self.docs: list[tuple[str, list[str]]] = []
+        self.chars = 0
+        self.pool: ProcessPoolExecutor | None = None
+        self.flight: deque[tuple[list, Future]] = deque()
+
+    def add(self, item: object, title: str, paragraphs: list[str]) -> None:
+        self.items.append(item)
+        self.docs.append((title, paragraphs))
+        self.chars += len(title) + sum(map(len, paragraphs))
+        if self.chars >= CHUNK_CHARS:
+            self._send()
+
+    def _send(self) -> None:
+        items, docs = self.items, self.docs
+        self.items, self.docs, self.chars = [], [], 0
+        if not items:
+            return
+        if self.jobs <= 1:
+            self.place(items, analyze_chunk(self.analyzer, docs))
+            return
+        if self.pool is None:
+            methods = multiprocessing.get_all_start_methods()
+            ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
+            self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx,
+                                            initializer=_init_worker,
+                                            initargs=(self.analyzer.settings,))
+        self.flight.append((items, self.pool.submit(_analyze_in_worker, docs)))
+        while len(self.flight) > 2 * self.jobs:
+            self._receive()
+
+    def _receive(self) -> None:
+        items, future = self.flight.popleft()
+        result = future.result()
+        self.analyzer.stems.update(result.stems)
+        self.place(items, result)
+
+    def drain(self) -> None:
+        """Analyze and place everything added so far."""
+        self._send()
+        while self.flight:
+            self._receive()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+        self.flight.clear()
+

@@ -1,0 +1,148 @@
+"""Indexing at scale: analysis in worker processes gives the very same index, flushes and
+merges keep to a memory budget."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+import searchlib
+from searchlib import InvalidArgument
+from searchlib.index import analyze, merge
+from searchlib.index import writer as writer_mod
+
+from .conftest import SEEDS
+
+WORDS = ['Running', 'runs', 'runner', 'RUN', 'ran', 'Shipping', 'shipped', 'ships', 'U.S.',
+         'U.K.', 'AT&T', "O'Brien", "can't", 'harvest', 'harvests', 'grain', 'Grains', 'port',
+         'ports', 'cargo', 'oil', 'prices', 'rose', 'fell', '1987', 'the', 'a', 'of', 'and',
+         "rock'n'roll"]
+
+
+def corpus(folder, articles: int = 400, seed: int = 3) -> None:
+    rng = random.Random(seed)
+    folder.mkdir()
+    with open(folder / "feed.jsonl", "w", encoding="utf-8") as f:
+        for i in range(articles):
+            paras = [" ".join(rng.choices(WORDS, k=rng.randint(3, 40)))
+                     for _ in range(rng.randint(0, 4))]
+            title = " ".join(rng.choices(WORDS, k=rng.randint(0, 6)))
+            f.write(json.dumps({"id": f"a{i}", "title": title, "text": "\n\n".join(paras)})
+                    + "\n")
+
+
+def index_files(root) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "write.lock"}
+
+
+def test_two_worker_processes_build_the_same_index_as_one(tmp_path, monkeypatch):
+    corpus(tmp_path / "data")
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)  # use workers even for this little
+    monkeypatch.setattr(analyze, "CHUNK_CHARS", 3000)  # many chunks, flushes inside them
+    built = {}
+    for jobs in (1, 2):
+        root = tmp_path / f"idx{jobs}"
+        writer = writer_mod.IndexWriter(root, rebuild=True)
+        writer.update([tmp_path / "data", SEEDS], flush_tokens=900, jobs=jobs)
+        assert writer.limits.jobs == jobs
+        built[jobs] = index_files(root)
+    assert len([n for n in built[1] if n.endswith("vocab.txt")]) > 3  # several segments
+    assert built[1] == built[2]
+    idx = searchlib.Index.open(tmp_path / "idx2")
+    assert idx.check() == []
+    assert idx.search("running").total == idx.search("runs").total > 0
+
+
+def test_a_memory_budget_flushes_segments_the_token_limit_would_not(tmp_path):
+    corpus(tmp_path / "data")
+    roots = {}
+    for budget in (None, 0.05):
+        roots[budget] = tmp_path / f"idx-{budget}"
+        writer_mod.IndexWriter(roots[budget]).update([tmp_path / "data"], memory_budget=budget)
+    segments = {b: len(searchlib.Index.open(r).snapshot.segments) for b, r in roots.items()}
+    assert segments[None] == 1 and segments[0.05] > 1
+    small = searchlib.Index.open(roots[0.05])
+    assert small.check() == []
+    whole = searchlib.Index.open(roots[None])
+    for q in ("grain", '"oil prices"', "o'brien"):  # same matches (ties may order apart)
+        assert ({h.article_id for h in small.search(q, k=1000).hits}
+                == {h.article_id for h in whole.search(q, k=1000).hits})
+
+
+@pytest.mark.parametrize("bad", [{"jobs": 0}, {"jobs": 1.5}, {"memory_budget": 0},
+                                 {"memory_budget": -5}, {"memory_budget": "lots"}])
+def test_bad_jobs_or_budget_is_a_clear_error_before_writing(tmp_path, bad):
+    with pytest.raises(InvalidArgument, match="jobs|memory budget"):
+        writer_mod.IndexWriter(tmp_path / "idx").update([SEEDS], **bad)
+    assert not (tmp_path / "idx" / "manifest.json").exists()
+
+
+def entry(name: str, positions: int, deleted: int = 0) -> dict:
+    files = {"text.pos.npy": [positions * 4, 0], "title.pos.npy": [0, 0], "store.bin": [0, 0]}
+    return {"name": name, "articles": 10, "paragraphs": positions, "deleted_count": deleted,
+            "files": files}
+
+
+def test_merges_take_only_what_the_budget_holds_never_everything():
+    entries = [entry(f"s{i}", 1000 * (i + 1)) for i in range(10)]
+    budget = merge.merge_cost(entries[0]) * 6  # the two or three smallest fit
+    chosen = merge.choose_merge(entries, max_segments=8, budget=budget)
+    assert [e["name"] for e in chosen] == ["s0", "s1", "s2"]
+    assert len(merge.choose_merge(entries, max_segments=8)) == 7  # unbounded: down to 4
+    full = [entry(f"f{i}", 1000) for i in range(10)]  # each over half the budget: a full tier
+    assert merge.choose_merge(full, max_segments=8, budget=merge.merge_cost(full[0]) * 1.5) == []
+
+
+def test_cli_index_takes_jobs_and_a_memory_budget(tmp_path):
+    from click.testing import CliRunner
+
+    from searchlib.cli import cli as main
+
+    corpus(tmp_path / "data")
+    runner = CliRunner()
+    root = tmp_path / "idx"
+    ok = runner.invoke(main, ["index", str(tmp_path / "data"), "--index", str(root),
+                              "--jobs", "2", "--memory-budget", "0.05"])
+    assert ok.exit_code == 0, ok.output
+    assert len(searchlib.Index.open(root).snapshot.segments) > 1
+    for bad in (["--jobs", "0"], ["--memory-budget", "-1"]):
+        res = runner.invoke(main, ["index", str(tmp_path / "data"), "--index",
+                                   str(tmp_path / "other"), *bad])
+        assert res.exit_code == 2 and "Traceback" not in res.output
+        assert not (tmp_path / "other").exists()
+
+
+def test_indexing_inside_a_daemonic_process_analyzes_without_workers(tmp_path, monkeypatch):
+    """A multiprocessing.Pool's worker may not start processes: indexing there used to fail."""
+    import multiprocessing
+
+    corpus(tmp_path / "data")
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    root = tmp_path / "idx"
+
+    def build() -> None:
+        writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=2)
+
+    proc = multiprocessing.get_context("fork").Process(target=build, daemon=True)
+    proc.start()
+    proc.join(120)
+    assert proc.exitcode == 0
+    assert searchlib.Index.open(root).search("grain").total > 0
+
+
+def test_scale_benchmark_replicates_with_new_ids_and_reports_a_row_per_scale(tmp_path):
+    from searchlib.evaluation import scale
+
+    corpus(tmp_path / "data", articles=30)
+    source = tmp_path / "data" / "feed.jsonl"
+    copy = scale.replicate(str(source), 3, tmp_path / "x3.jsonl")
+    ids = [json.loads(line)["id"] for line in copy.read_text("utf-8").splitlines()]
+    assert len(ids) == 90 and len(set(ids)) == 90 and "a7~3" in ids
+    rows = scale.run(str(source), [1, 2], ["searchlib"])
+    assert [(r.scale, r.paragraphs) for r in rows] == [(1, rows[0].paragraphs),
+                                                        (2, 2 * rows[0].paragraphs)]
+    assert all(r.seconds > 0 and r.peak_rss_bytes > 0 and r.index_bytes > 0 for r in rows)
+    assert "| ×2 | searchlib |" in scale.table(rows)
