@@ -150,10 +150,19 @@ class Index:
     @staticmethod
     def exists(root: str | os.PathLike) -> bool:
         """Whether `root` holds a committed searchlib index (without opening it)."""
-        return (Path(root) / MANIFEST).is_file()
+        from .cluster.layout import is_cluster
+
+        return (Path(root) / MANIFEST).is_file() or is_cluster(root)
 
     @classmethod
     def open(cls, root: str | os.PathLike, **params) -> Index:
+        """The index at `root`; a `ShardedIndex` (same API) if it holds cluster.json."""
+        from .cluster.layout import is_cluster
+
+        if is_cluster(root):
+            from . import cluster
+
+            return cluster.ShardedIndex(root, **params)
         return cls(root, **params)
 
     @classmethod

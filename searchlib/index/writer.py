@@ -127,8 +127,12 @@ class IndexWriter:
     unmounted drive or a permission slip must not silently empty an index."""
 
     def __init__(self, root: Path, *, rebuild: bool = False, stemmer: str | None = None,
-                 stopwords: bool | None = None, prune_missing: bool = False) -> None:
+                 stopwords: bool | None = None, prune_missing: bool = False,
+                 select=None) -> None:
+        """`select` (a cluster shard's partition: `owns(source)`, `articles(source, stream)`)
+        limits the index to the files and records it owns; None takes everything."""
         self.root = Path(root)
+        self.select = select
         self.rebuild = rebuild
         self.prune_missing = prune_missing
         self.want = {"stemmer": stemmer, "stopwords": stopwords}
@@ -233,6 +237,8 @@ class IndexWriter:
         unlisted: list[str] = []  # folders (or roots) whose content could not be listed
         # listed first: a progress bar needs a total
         found = list(find_sources(paths, warn, unlisted=unlisted))
+        if self.select is not None:  # a shard: only its share of the files
+            found = [src for src in found if self.select.owns(src)]
         seen = {src.path for src in found}
         fresh = [src for src in found
                  if self.rebuild or (sources.get(src.path) or [None])[0] != src.stamp]
@@ -241,6 +247,8 @@ class IndexWriter:
         for src in fresh:
             prev = sources.get(src.path)
             stream = iter_source(src, warn, reading.file(src))
+            if stream is not None and self.select is not None:
+                stream = self.select.articles(src, stream)
             first = next(stream, None) if stream is not None else None
             if first is None:
                 report.files_skipped += 1

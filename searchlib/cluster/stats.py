@@ -1,0 +1,176 @@
+"""The one seam between the cluster and the ranking code: statistics summed over shards.
+
+BM25 of a paragraph needs N, the average field length and df over the whole collection.
+`GlobalView` presents the cluster to the existing `Compiler` as one snapshot would (global
+field statistics, df summed over shards, the union vocabulary for fuzzy and prefix
+expansion), so the query is compiled once, with global idf, at the coordinator.
+`ShardView` presents one shard's snapshot to `ranking.run` with those global statistics,
+so every shard scores its paragraphs exactly as the single index would.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .. import fuzzy as fz
+from ..index.segment import FIELDS
+from ..index.snapshot import FieldStats
+from ..ranking import FEW, Compiler
+
+Pair = tuple[str, str]  # (term, field)
+
+
+@dataclass
+class ShardInfo:
+    """What a shard reports once per generation (phase 0): its statistics and words."""
+
+    stats: dict[str, tuple[int, int]]  # field -> (live documents, total length)
+    terms: list[str]
+    surfaces: list[str]
+    stems_text: str
+    analyzer: dict
+    segments: int
+    size: int
+    generation: int
+
+
+def sum_stats(infos: Iterable[ShardInfo]) -> dict[str, FieldStats]:
+    infos = list(infos)
+    return {f: FieldStats(sum(i.stats[f][0] for i in infos), sum(i.stats[f][1] for i in infos))
+            for f in FIELDS}
+
+
+def union_vocabulary(infos: Iterable[ShardInfo]) -> tuple[list[str], list[str]]:
+    """Sorted union of the shards' terms; the shortest word seen for each (as a merge of
+    segments does)."""
+    merged: dict[str, str] = {}
+    for info in infos:
+        for term, word in zip(info.terms, info.surfaces):
+            if term not in merged or len(word) < len(merged[term]):
+                merged[term] = word
+    terms = sorted(merged)
+    return terms, [merged[t] for t in terms]
+
+
+class StatsCache:
+    """LRU of global df by (shard generations, term, field), like Solr's LRUStatsCache: a
+    term seen before skips phase 1. Keys carry the generations, so a commit never serves
+    stale figures."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._lru: OrderedDict[tuple, int] = OrderedDict()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple) -> int | None:
+        value = self._lru.get(key)
+        if value is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._lru.move_to_end(key)
+        return value
+
+    def put(self, key: tuple, value: int) -> None:
+        self._lru[key] = value
+        self._lru.move_to_end(key)
+        while len(self._lru) > self.size:
+            self._lru.popitem(last=False)
+
+    @property
+    def hit_rate(self) -> float:
+        asked = self.hits + self.misses
+        return self.hits / asked if asked else 0.0
+
+
+class _Words:
+    """Stands in for a segment where fuzzy.prefix_terms scans the sorted vocabulary."""
+
+    def __init__(self, vocab: list[str]) -> None:
+        self.vocab = vocab
+
+
+class GlobalView:
+    """The whole cluster as the compiler sees a snapshot: global stats, summed df (phase 1,
+    through `fetch`: pairs → per-pair sums over shards), union vocabulary."""
+
+    def __init__(self, infos: list[ShardInfo], analyzer, cache: StatsCache,
+                 fetch: Callable[[list[Pair]], list[int]],
+                 reach: Callable[[str, tuple[str, ...]], int]) -> None:
+        self.analyzer = analyzer
+        self.stats = sum_stats(infos)
+        self.vocabulary = union_vocabulary(infos)
+        self.stems_text = "".join(i.stems_text for i in infos)
+        self.segments = [_Words(self.vocabulary[0])]
+        self.generations = tuple(i.generation for i in infos)
+        self.cache = cache
+        self._fetch = fetch
+        self._reach = reach
+
+    def prefetch(self, pairs: Iterable[Pair]) -> None:
+        """Phase 1 for all missing pairs in one round trip."""
+        missing = list(dict.fromkeys(p for p in pairs
+                                     if self.cache.get((self.generations, *p)) is None))
+        if missing:
+            for pair, df in zip(missing, self._fetch(missing)):
+                self.cache.put((self.generations, *pair), df)
+
+    def doc_freq(self, term: str, field: str = "text") -> int:
+        key = (self.generations, term, field)
+        df = self.cache.get(key)
+        if df is None:
+            df = self._fetch([(term, field)])[0]
+            self.cache.put(key, df)
+        return df
+
+    def reach(self, term: str, fields: tuple[str, ...]) -> int:
+        return self._reach(term, fields)
+
+    @property
+    def paragraphs(self) -> int:
+        return self.stats["text"].docs
+
+    @property
+    def articles(self) -> int:
+        return self.stats["title"].docs
+
+
+class GlobalCompiler(Compiler):
+    """The compiler over a GlobalView: `reach` (paragraphs a rare word matches through text
+    or title) is summed over shards. Articles never span shards, and each shard's figure is
+    exact below FEW and at least FEW otherwise, so the sum answers `reach < FEW` exactly."""
+
+    def reach(self, term: str, fields: tuple[tuple[str, float], ...]) -> int:
+        names = {f for f, _ in fields}
+        text_df = self.df(term, "text") if "text" in names else 0
+        if "title" not in names or text_df >= FEW:
+            return text_df
+        if self.df(term, "title") >= FEW:
+            return FEW
+        return self.snap.reach(term, tuple(sorted(names)))
+
+    def _prefix(self, node):
+        """Phase 1 for all the words of a prefix in one round trip, then compile as usual."""
+        word = self.analyzer.normalize(node.text)
+        if word:
+            found = fz.prefix_terms(self.snap, word)
+            self.snap.prefetch((t, f) for t in found for f, _ in self.fields(node.field))
+        return super()._prefix(node)
+
+
+class ShardView:
+    """One shard's snapshot with the cluster's statistics: `ranking.run` and explain read
+    `stats` and `doc_freq` from here, everything else from the shard itself."""
+
+    def __init__(self, snap, stats: dict[str, FieldStats], dfs: dict[Pair, int] | None = None):
+        self._snap = snap
+        self.stats = stats
+        self._dfs = dfs or {}
+
+    def doc_freq(self, term: str, field: str = "text") -> int:
+        return self._dfs.get((term, field), 0)
+
+    def __getattr__(self, name: str):
+        return getattr(self._snap, name)
