@@ -136,7 +136,7 @@ class ShardReader:
 
 
 def build_shard(root: str, folder: str, previous: str | None, shard: int, shards: int,
-                paths: list[str], stemmer: str | None, prune_missing: bool):
+                paths: list[str], stemmer: str | None, prune_missing: bool, chunk: int):
     """Build (previous None) or update one shard into the new folder `folder`: an update
     works on a hard-linked clone of `previous`, which stays as it was. Returns (the folder
     the cluster should name, its generation, the writer's report)."""
@@ -152,7 +152,7 @@ def build_shard(root: str, folder: str, previous: str | None, shard: int, shards
     try:
         report = IndexWriter(target, rebuild=previous is None, stemmer=stemmer,
                              prune_missing=prune_missing,
-                             select=Partition(shard, shards)).update(paths)
+                             select=Partition(shard, shards, chunk)).update(paths)
     except BaseException:
         with contextlib.suppress(OSError):
             shutil.rmtree(target)

@@ -54,8 +54,9 @@ class _Lock:
 def update_cluster(paths: list, root: str | os.PathLike, *, shards: int | None = None,
                    rebuild: bool = False, stemmer: str | None = None,
                    prune_missing: bool = False, warn=None,
-                   address: str | None = None) -> UpdateReport:
-    """Build (shards given, or rebuild) or re-sync the sharded index at `root`."""
+                   address: str | None = None, chunk: int | None = None) -> UpdateReport:
+    """Build (shards given, or rebuild) or re-sync the sharded index at `root`. `chunk`:
+    records of a record file kept together (fixed when the index is built)."""
     from . import runtime
 
     root = Path(root)
@@ -81,12 +82,13 @@ def update_cluster(paths: list, root: str | os.PathLike, *, shards: int | None =
             old = read_cluster(root)  # as committed now, under the lock
             collect_garbage(root, old)  # orphans of a writer that died before its commit
         count = len(old["shards"]) if old else shards
+        chunk = int((old.get("partition") or {}).get("chunk", CHUNK)) if old else (chunk or CHUNK)
         gen = (old["generation"] if old else 0) + 1
         roots = [os.path.abspath(os.fspath(p)) for p in paths]
         all_roots = sorted(set(roots) | set(old.get("roots") or [] if old else []))
         refs = [runtime.build_task(str(root), shard_folder(i, gen),
                                    old["shards"][i]["path"] if old else None, i, count,
-                                   roots, stemmer, prune_missing)
+                                   roots, stemmer, prune_missing, chunk)
                 for i in range(count)]
         results = runtime.gather(refs)
         report = _merged([r for _, _, r in results], warn)
@@ -95,7 +97,7 @@ def update_cluster(paths: list, root: str | os.PathLike, *, shards: int | None =
             return report  # no shard changed: nothing to commit
         data = {"format": FORMAT, "version": VERSION, "generation": gen, "shards": shard_list,
                 "partition": {"rule": "blake2b(absolute path[, record // chunk]) % shards",
-                              "shards": count, "chunk": CHUNK},
+                              "shards": count, "chunk": chunk},
                 "roots": all_roots}
         failpoint("cluster-before-commit")
         write_cluster(root, data)
