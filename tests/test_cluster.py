@@ -21,7 +21,7 @@ ray = pytest.importorskip("ray")
 
 from searchlib.cluster.writer import update_cluster  # noqa: E402
 
-WORDS = ("market markets marker marked oil oils crude barrel prices price priced bank banks "
+_VOCABULARY = ("market markets marker marked oil oils crude barrel prices price priced bank banks "
          "banking rate rates rated trade trader traders tariff tariffs wheat grain grains "
          "export exports exported import imports dollar dollars yen currency currencies "
          "stock stocks shares share profit profits loss losses quarter quarterly annual "
@@ -29,7 +29,8 @@ WORDS = ("market markets marker marked oil oils crude barrel prices price priced
          "company companies merger acquisition acquire acquired offer offered tender "
          "minister ministry government official officials said says saying report reported "
          "communist communism communication committee commission sugar coffee cocoa copper "
-         "gold silver steel shipping ship ships strike strikes union unions").split()
+         "gold silver steel shipping ship ships strike strikes union unions")
+WORDS = _VOCABULARY.split()
 
 
 @pytest.fixture(scope="session")

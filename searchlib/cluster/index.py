@@ -21,11 +21,11 @@ from ..errors import SearchlibError
 from ..query import Bool, Fuzzy, Phrase, Term, capped, listing, parse, stopwords_warning
 from ..ranking import BoolPlan, PhraseLeaf
 from ..search import (
+    BM25,
     DEFAULT_B,
     DEFAULT_K1,
     DEFAULT_TITLE_BOOST,
     MIN_HITS,
-    BM25,
     Explanation,
     Hit,
     IndexStats,

@@ -10,6 +10,7 @@ so every shard scores its paragraphs exactly as the single index would.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -62,22 +63,25 @@ class StatsCache:
     def __init__(self, size: int = 100_000) -> None:
         self.size = size
         self._lru: OrderedDict[tuple, int] = OrderedDict()
+        self._lock = threading.Lock()  # concurrent searchers share one cache
         self.hits = self.misses = 0
 
     def get(self, key: tuple) -> int | None:
-        value = self._lru.get(key)
-        if value is None:
-            self.misses += 1
-            return None
-        self.hits += 1
-        self._lru.move_to_end(key)
-        return value
+        with self._lock:
+            value = self._lru.get(key)
+            if value is None:
+                self.misses += 1
+                return None
+            self.hits += 1
+            self._lru.move_to_end(key)
+            return value
 
     def put(self, key: tuple, value: int) -> None:
-        self._lru[key] = value
-        self._lru.move_to_end(key)
-        while len(self._lru) > self.size:
-            self._lru.popitem(last=False)
+        with self._lock:
+            self._lru[key] = value
+            self._lru.move_to_end(key)
+            while len(self._lru) > self.size:
+                self._lru.popitem(last=False)
 
     @property
     def hit_rate(self) -> float:

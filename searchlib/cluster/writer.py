@@ -44,7 +44,8 @@ class _Lock:
             fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             os.close(self.fd)
-            raise IndexLocked(f"another process is updating the index at {self.path.parent}")
+            raise IndexLocked(
+                f"another process is updating the index at {self.path.parent}") from None
         return self
 
     def __exit__(self, *exc: object) -> None:
