@@ -105,6 +105,8 @@ def main() -> None:
             for q in queries:  # phase-1 hit rate of a fresh coordinator, first pass
                 idx.search(q, k=10)
             hit_rate = idx.cache.hit_rate
+            trips = idx._pinned.view.round_trips / len(queries)
+            print(f"{n} shards: phase-1 round trips per query {trips:.2f}", flush=True)
             rows.append((f"{n} shards", build, *latency(idx, queries),
                          throughput(idx, queries, args.clients), hit_rate))
             print(f"{n} shards done", flush=True)

@@ -170,9 +170,12 @@ def test_explain_and_article_of_agree_with_one_index(pair):
 def test_phase_one_statistics_are_cached(pair):
     _, _, sharded = pair
     sharded.search("copper steel")
-    hits = sharded.cache.hits
-    sharded.search("steel copper")
+    hits, trips = sharded.cache.hits, sharded._pinned.view.round_trips
+    sharded.search("steel copper")  # the same terms: no phase-1 round trip at all
     assert sharded.cache.hits > hits
+    assert sharded._pinned.view.round_trips == trips
+    sharded.search("steel gold")
+    assert sharded._pinned.view.round_trips == trips + 1
 
 
 def test_update_changes_adds_and_removes_files_on_several_shards(ray_session, tmp_path):

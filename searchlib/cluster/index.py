@@ -152,6 +152,7 @@ class ShardedIndex:
         view = pin.view
         parsed = parse(query, default_operator=default_operator, strict=strict,
                        max_chars=self.budget.max_chars)
+        view.begin()
         view.prefetch(_pairs(parsed.root, view.analyzer))
         spend = Spend(self.budget)
         first = GlobalCompiler(view, params, spend=spend)

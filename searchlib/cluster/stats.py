@@ -66,14 +66,17 @@ class StatsCache:
         self._lock = threading.Lock()  # concurrent searchers share one cache
         self.hits = self.misses = 0
 
-    def get(self, key: tuple) -> int | None:
+    def get(self, key: tuple, count: bool = True) -> int | None:
+        """The cached df; `count`: a lookup phase 1 would otherwise make (for hit_rate)."""
         with self._lock:
             value = self._lru.get(key)
-            if value is None:
-                self.misses += 1
-                return None
-            self.hits += 1
-            self._lru.move_to_end(key)
+            if count:
+                if value is None:
+                    self.misses += 1
+                else:
+                    self.hits += 1
+            if value is not None:
+                self._lru.move_to_end(key)
             return value
 
     def put(self, key: tuple, value: int) -> None:
@@ -112,22 +115,41 @@ class GlobalView:
         self.cache = cache
         self._fetch = fetch
         self._reach = reach
+        self._request = threading.local()  # pairs this thread's request already looked up
+        self.round_trips = 0  # phase-1 calls made (each asks every shard once)
+
+    def begin(self) -> None:
+        """A new request: its lookups count for the cache's hit rate."""
+        self._request.seen = set()
+
+    def _seen(self) -> set:
+        if not hasattr(self._request, "seen"):
+            self._request.seen = set()
+        return self._request.seen
+
+    def _fetched(self, pairs: list[Pair]) -> list[int]:
+        self.round_trips += 1
+        values = self._fetch(pairs)
+        for pair, df in zip(pairs, values):
+            self.cache.put((self.generations, *pair), df)
+        return values
 
     def prefetch(self, pairs: Iterable[Pair]) -> None:
         """Phase 1 for all missing pairs in one round trip."""
-        missing = list(dict.fromkeys(p for p in pairs
-                                     if self.cache.get((self.generations, *p)) is None))
+        seen = self._seen()
+        missing = []
+        for pair in dict.fromkeys(pairs):
+            if self.cache.get((self.generations, *pair), count=pair not in seen) is None:
+                missing.append(pair)
+            seen.add(pair)
         if missing:
-            for pair, df in zip(missing, self._fetch(missing)):
-                self.cache.put((self.generations, *pair), df)
+            self._fetched(missing)
 
     def doc_freq(self, term: str, field: str = "text") -> int:
-        key = (self.generations, term, field)
-        df = self.cache.get(key)
-        if df is None:
-            df = self._fetch([(term, field)])[0]
-            self.cache.put(key, df)
-        return df
+        seen = self._seen()
+        df = self.cache.get((self.generations, term, field), count=(term, field) not in seen)
+        seen.add((term, field))
+        return self._fetched([(term, field)])[0] if df is None else df
 
     def reach(self, term: str, fields: tuple[str, ...]) -> int:
         return self._reach(term, fields)
