@@ -154,6 +154,20 @@ class GlobalView:
     def reach(self, term: str, fields: tuple[str, ...]) -> int:
         return self._reach(term, fields)
 
+    def close_terms(self, word: str, term: str, edits: int) -> set[str]:
+        """Terms whose word or stem is within `edits` of the typed word or its term: the
+        candidates fuzzy.expand weighs (rapidfuzz, imported on first use)."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import OSA
+
+        terms, surfaces = self.vocabulary
+        found: set[str] = set()
+        for query, choices in ((word, surfaces), (term, terms)):
+            for _c, _d, idx in process.extract(query, choices, scorer=OSA.distance,
+                                               score_cutoff=edits, limit=None):
+                found.add(terms[idx])
+        return found
+
     @property
     def paragraphs(self) -> int:
         return self.stats["text"].docs
@@ -176,6 +190,21 @@ class GlobalCompiler(Compiler):
         if self.df(term, "title") >= FEW:
             return FEW
         return self.snap.reach(term, tuple(sorted(names)))
+
+    def _expand(self, word: str, term: str, edits: int, limit: int = fz.MAX_EXPANSIONS):
+        """Phase 1 for every vocabulary word within `edits` in one round trip (fuzzy.expand
+        then asks df of each); the expansion itself is fuzzy's, unchanged."""
+        if edits > 0 and word and (word, term, edits) not in self._close:
+            self._close.add((word, term, edits))
+            self.snap.prefetch((t, f) for t in self.snap.close_terms(word, term, edits)
+                               for f in ("text", "title"))
+        return super()._expand(word, term, edits, limit)
+
+    @property
+    def _close(self) -> set:
+        if "_close_seen" not in self.__dict__:
+            self._close_seen: set = set()
+        return self._close_seen
 
     def _prefix(self, node):
         """Phase 1 for all the words of a prefix in one round trip, then compile as usual."""
