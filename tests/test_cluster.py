@@ -36,9 +36,12 @@ WORDS = _VOCABULARY.split()
 @pytest.fixture(scope="session")
 def ray_session():
     """One local Ray for the whole test session (shard actors ask for no CPU)."""
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
+    if started:
+        ray.shutdown()
 
 
 def _text(rng: random.Random, n: int) -> str:
