@@ -41,7 +41,8 @@ class Hit:
     spans: list[tuple[int, int]]
     fuzzy: bool = False
     source: str = ""
-    _ref: tuple[int, int, int] = field(default=(0, 0, 0), repr=False, compare=False)
+    # (generation, segment, paragraph), and the shard in a sharded index
+    _ref: tuple[int, ...] = field(default=(0, 0, 0), repr=False, compare=False)
     _execution: Execution | None = field(default=None, repr=False, compare=False)
 
 
@@ -127,10 +128,19 @@ class Index:
     @staticmethod
     def exists(root: str | os.PathLike) -> bool:
         """Whether `root` holds a committed searchlib index (without opening it)."""
-        return (Path(root) / MANIFEST).is_file()
+        from .cluster.layout import is_cluster
+
+        return (Path(root) / MANIFEST).is_file() or is_cluster(root)
 
     @classmethod
     def open(cls, root: str | os.PathLike, **params) -> Index:
+        """The index at `root`; a `ShardedIndex` (same API) if it holds cluster.json."""
+        from .cluster.layout import is_cluster
+
+        if is_cluster(root):
+            from . import cluster
+
+            return cluster.ShardedIndex(root, **params)
         return cls(root, **params)
 
     @classmethod
@@ -365,8 +375,8 @@ def _as_list(paths) -> list:
 
 
 def _explanation(execution: Execution, hit: Hit) -> Explanation:
-    _gen, si, pid = hit._ref
-    score, parts = execution.explain(HitAddress(si, pid))
+    _gen, si, pid, *shard = hit._ref
+    score, parts = execution.explain(HitAddress(si, pid, *shard))
     params = execution.options.params
     return Explanation(score, parts, params.k1, params.b)
 

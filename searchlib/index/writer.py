@@ -196,8 +196,12 @@ class IndexWriter:
     unmounted drive or a permission slip must not silently empty an index."""
 
     def __init__(self, root: Path, *, rebuild: bool = False, stemmer: str | None = None,
-                 stopwords: bool | None = None, prune_missing: bool = False) -> None:
+                 stopwords: bool | None = None, prune_missing: bool = False,
+                 select=None) -> None:
+        """`select` (a cluster shard's partition: `owns(source)`, `articles(source, stream)`)
+        limits the index to the files and records it owns; None takes everything."""
         self.root = Path(root)
+        self.select = select
         self.rebuild = rebuild
         self.prune_missing = prune_missing
         self.want = {"stemmer": stemmer, "stopwords": stopwords}
@@ -245,6 +249,8 @@ class IndexWriter:
         self.roots = self._next_roots(roots, old)
         unlisted: list[str] = []  # folders (or roots) whose content could not be listed
         found = list(find_sources(paths, warn, unlisted=unlisted))  # a progress bar needs
+        if self.select is not None:  # a cluster shard: only its share of the files
+            found = [src for src in found if self.select.owns(src)]
         changes = plan_changes(indexed, found, roots=roots, unlisted=unlisted,  # a total
                                rebuild=self.rebuild, prune_missing=self.prune_missing)
         report.files_unchanged = changes.unchanged
@@ -263,6 +269,8 @@ class IndexWriter:
         reading = ReadProgress(progress, sum(src.size for src in changes.read))
         for src in changes.read:
             stream = iter_source(src, warn, reading.file(src))
+            if stream is not None and self.select is not None:
+                stream = self.select.articles(src, stream)
             first = next(stream, None) if stream is not None else None
             if first is None:
                 report.files_skipped += 1

@@ -132,8 +132,7 @@ class Searcher:
                 limits.setdefault(cap, message)
         if state.expanded and first.state.expanded:  # word~ in the query: the plain word
             plain = self._compiler(options.params, spend).compile(_unfuzz(parsed.root))
-            exact = run(self.snapshot.segments, self.stats, plain, options.params,
-                        [Matches()])[0]
+            exact = self.gather(plain, options.params, [Matches()])[0]
         hits = top.hits()
         if state.expanded:
             hits = [ScoredHit(h.address, h.score, _fuzzy_only(h.address, exact)) for h in hits]
@@ -144,6 +143,12 @@ class Searcher:
                          capped(warnings, parsed.omitted), state.expanded,
                          _did_you_mean(query, state), self)
 
+    def gather(self, weight: Weight | None, params: BM25,
+               collectors: Sequence[Collector]) -> list:
+        """Each collector's merged fruit over the whole collection: the one step a sharded
+        index replaces (its shards `run` the same weight, their fruits are merged)."""
+        return run(self.snapshot.segments, self.stats, weight, params, collectors)
+
     def explain(self, weight: Weight | None, address: HitAddress,
                 params: BM25) -> tuple[float, list[ExplainPart]]:
         seg = self.snapshot.segments[address.segment]
@@ -153,15 +158,16 @@ class Searcher:
         return Compiler(self.snapshot, params, spend=spend, stats=self.stats, **expand)
 
     def _run(self, weight: Weight | None,
-             options: SearchOptions) -> tuple[TopDocs, int, list[np.ndarray]]:
+             options: SearchOptions) -> tuple[TopDocs, int, dict]:
         top = BestPerArticle(options.k) if options.per_article else TopK(options.k)
-        found, total, matched = run(self.snapshot.segments, self.stats, weight, options.params,
-                                    [top, Count(options.per_article), Matches()])
+        found, total, matched = self.gather(weight, options.params,
+                                            [top, Count(options.per_article), Matches()])
         return found, total, matched
 
 
-def _fuzzy_only(address: HitAddress, exact: list[np.ndarray]) -> bool:
-    return not bool(member(np.array([address.paragraph]), exact[address.segment])[0])
+def _fuzzy_only(address: HitAddress, exact: dict[tuple[int, int], np.ndarray]) -> bool:
+    docs = exact.get((address.shard, address.segment), EMPTY[0])
+    return not bool(member(np.array([address.paragraph]), docs)[0])
 
 
 def _did_you_mean(query: str, state: CompileState) -> str | None:
