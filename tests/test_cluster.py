@@ -170,6 +170,22 @@ def test_explain_and_article_of_agree_with_one_index(pair):
         assert sharded.article_of(hit) == single.article_of(one)
 
 
+def test_results_explain_each_hit_on_its_own_shard_with_the_search_weights(pair):
+    """SearchResults.explain works on a sharded index as on one: the owning shard scores the
+    hit with the weights that found it (typo fallback included), not a second search."""
+    _, single, sharded = pair
+    for q in ["oil prices wheat", "bnking rates"]:
+        found = sharded.search(q, k=30)
+        one = {(h.article_id, h.paragraph): h for h in single.search(q, k=200).hits}
+        for hit in found.hits:
+            ours, theirs = found.explain(hit), single.explain(q, one[hit.article_id,
+                                                                   hit.paragraph])
+            assert ours.score == pytest.approx(hit.score, abs=1e-9)
+            assert [(p.term, p.df, p.docs, p.tf) for p in ours.parts] == [
+                (p.term, p.df, p.docs, p.tf) for p in theirs.parts]
+        assert len({h._ref[3] for h in found.hits}) >= 2, q  # hits from several shards
+
+
 def test_phase_one_statistics_are_cached(pair):
     _, _, sharded = pair
     sharded.search("copper steel")

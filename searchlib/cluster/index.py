@@ -28,11 +28,10 @@ from ..search import (
     DEFAULT_TITLE_BOOST,
     Explanation,
     Hit,
+    Index,
     IndexStats,
     SearchResults,
     _as_list,
-    _check_k,
-    _check_operator,
     _checked,
     _explanation,
 )
@@ -154,16 +153,8 @@ class ShardedIndex:
 
     # -- searching ---------------------------------------------------------------------------
 
-    def _params(self, k1, b, title_boost) -> BM25:
-        p = self.params
-        return _checked(BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
-                             p.title_boost if title_boost is None else title_boost))
-
-    def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
-                 articles) -> SearchOptions:
-        _check_operator(default_operator)
-        return SearchOptions(_check_k(k), strict, default_operator, fuzzy,
-                             self._params(k1, b, title_boost), articles)
+    _params = Index._params  # the facade's own argument checks
+    _options = Index._options
 
     def _execute(self, pin: _Pinned, query: str, options: SearchOptions) -> Execution:
         pin.view.begin()
@@ -269,7 +260,8 @@ class ShardedIndex:
         view.prefetch((t, "text") for t in cands)
         ranked = sorted(((view.doc_freq(t), t) for t in cands), key=lambda d: (-d[0], d[1]))
         return IndexStats(
-            path=str(self.root), articles=view.articles, paragraphs=view.paragraphs,
+            path=str(self.root), articles=view.num_docs("title"),
+            paragraphs=view.num_docs("text"),
             vocabulary=len(view.vocabulary[0]), segments=sum(i.segments for i in pin.infos),
             bytes=sum(i.size for i in pin.infos), generation=int(pin.data["generation"]),
             analyzer=dict(pin.infos[0].analyzer),

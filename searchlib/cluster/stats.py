@@ -202,14 +202,6 @@ class GlobalView:
                 found.add(mapped[idx])
         return found
 
-    @property
-    def paragraphs(self) -> int:
-        return self.stats["text"].docs
-
-    @property
-    def articles(self) -> int:
-        return self.stats["title"].docs
-
 
 class GlobalCompiler(Compiler):
     """`ranking.Compiler` over a GlobalView, unchanged but for where figures come from:
