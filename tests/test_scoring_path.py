@@ -158,3 +158,24 @@ def test_shard_merge_breaks_ties_by_shard_before_segment(idx):
                               shard) for shard, n in ((0, 3), (1, 7))]
     assert {key: docs.tolist() for key, docs in matches.merge(found).items()} == {
         (0, 0): [3], (1, 0): [7]}
+
+
+def test_fuzzy_flags_are_the_same_when_matches_are_not_kept(tmp_path):
+    """A sharded index does not keep the exact query's matches (every shard would ship
+    them); when the fallback answers for a rare word, running the exact query again flags
+    the very hits one index flags."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        (src / f"r{i}.txt").write_text(f"Books {i}\n\nThey were reading.\n\nReading {i} again.")
+    (src / "rare.txt").write_text("Tools\n\nThe lathe was heading north.")
+    snap = searchlib.Index.build([src], tmp_path / "idx").snapshot
+
+    class Shipping(Searcher):
+        matches_are_free = False
+
+    for query in ["heading", "heading north"]:
+        kept, rerun = (cls(snap).execute(query, SearchOptions()) for cls in (Searcher, Shipping))
+        flags = [(h.address, h.score, h.fuzzy) for h in kept.hits]
+        assert any(f for *_, f in flags) and not all(f for *_, f in flags), query
+        assert [(h.address, h.score, h.fuzzy) for h in rerun.hits] == flags, query

@@ -54,6 +54,8 @@ class ClusterSearcher(Searcher):
     """A `Searcher` over a cluster commit: global statistics and vocabulary at compile time,
     its shards' segments at run time."""
 
+    matches_are_free = False  # every shard would ship its matching paragraph ids
+
     def __init__(self, pin: _Pinned, actors: list, budget: QueryBudget) -> None:
         super().__init__(pin.view, budget, stats=pin.view)  # type: ignore[arg-type]
         self.pin = pin

@@ -103,6 +103,12 @@ class Searcher:
     """Runs queries on one snapshot; `stats` (default: the snapshot's own) is where idf and
     average lengths come from, so a sharded index can inject global statistics."""
 
+    # Whether collecting every matching paragraph costs nothing (one index: references to
+    # arrays it has anyway), so the first run keeps them for the fallback's fuzzy flags; a
+    # sharded index would ship them from every shard, so it runs the exact query again
+    # in the rare case the fallback answers without an unknown word.
+    matches_are_free = True
+
     def __init__(self, snapshot: Snapshot, budget: QueryBudget = DEFAULT_BUDGET,
                  stats: CollectionStats | None = None) -> None:
         self.snapshot = snapshot
@@ -115,7 +121,9 @@ class Searcher:
         spend = Spend(self.budget)  # shared by this search's compiles
         first = self._compiler(options.params, spend)
         weight = first.compile(parsed.root)
-        top, total, exact = self._run(weight, options)
+        # which paragraphs the exact query matched: needed only if the fallback answers
+        keep = self.matches_are_free or bool(options.fuzzy and first.state.unknown)
+        top, total, exact = self._run(weight, options, keep)
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
@@ -125,9 +133,11 @@ class Searcher:
             wide = self._compiler(options.params, spend, expand_unknown=True, expand_rare=True)
             wide_weight = wide.compile(parsed.root)
             if wide.state.expanded:  # its weights answer: its figures are the ones to show
+                if exact is None and not first.state.expanded:  # (word~: see below)
+                    exact = self.gather(weight, options.params, [Matches()])[0]
                 limits.update(wide.state.limits)
                 weight, state = wide_weight, wide.state
-                top, total, _ = self._run(weight, options)
+                top, total, _ = self._run(weight, options, False)
             for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
                 limits.setdefault(cap, message)
         if state.expanded and first.state.expanded:  # word~ in the query: the plain word
@@ -157,12 +167,13 @@ class Searcher:
     def _compiler(self, params: BM25, spend: Spend, **expand: bool) -> Compiler:
         return Compiler(self.snapshot, params, spend=spend, stats=self.stats, **expand)
 
-    def _run(self, weight: Weight | None,
-             options: SearchOptions) -> tuple[TopDocs, int, dict]:
+    def _run(self, weight: Weight | None, options: SearchOptions,
+             matches: bool) -> tuple[TopDocs, int, dict | None]:
         top = BestPerArticle(options.k) if options.per_article else TopK(options.k)
-        found, total, matched = self.gather(weight, options.params,
-                                            [top, Count(options.per_article), Matches()])
-        return found, total, matched
+        wanted: list[Collector] = [top, Count(options.per_article)]
+        found, total, *matched = self.gather(weight, options.params,
+                                             wanted + [Matches()] * matches)
+        return found, total, (matched[0] if matches else None)
 
 
 def _fuzzy_only(address: HitAddress, exact: dict[tuple[int, int], np.ndarray]) -> bool:
