@@ -12,7 +12,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -47,9 +47,10 @@ class Hit:
     source: str = ""
     date: dt.datetime | None = None  # the article's date (UTC), if it has one
     meta: dict[str, list[str]] = field(default_factory=dict)  # its keyword fields
-    _ref: tuple[int, int, int] = field(default=(0, 0, 0), repr=False, compare=False)
+    # (generation, segment, paragraph), and the shard in a sharded index
+    _ref: tuple[int, ...] = field(default=(0, 0, 0), repr=False, compare=False)
     _execution: Execution | None = field(default=None, repr=False, compare=False)
-    _body: _HitBody | None = field(default=None, repr=False, compare=False)
+    _body: _HitBody | KnownBody | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -58,6 +59,13 @@ class Hit:
     @property
     def spans(self) -> list[tuple[int, int]]:
         return self._body.spans if self._body is not None else []
+
+
+class KnownBody(NamedTuple):
+    """A hit's text and spans computed elsewhere (a shard sends them with the hit)."""
+
+    text: str
+    spans: list[tuple[int, int]]
 
 
 class _HitBody:
@@ -99,7 +107,7 @@ class SearchResults:
         """Why `hit` (one of these results) scored what it did, without searching again."""
         if self.execution is None or hit._execution is not self.execution:
             raise InvalidArgument("explain() takes a hit of these results")
-        return _explanation(self.execution, hit)
+        return explanation_of(self.execution, hit)
 
     def __iter__(self):
         return iter(self.hits)
@@ -154,7 +162,7 @@ class Index:
         every byte of every file against its checksum first (~2 ms per MB), as `check()`
         does. `budget` caps the work one query may cause (see searchlib.budget)."""
         self.root = Path(root)
-        self.params = _checked(BM25(k1, b, title_boost))
+        self.params = checked_params(BM25(k1, b, title_boost))
         self.budget = budget
         self.verify = verify
         self.snapshot = Snapshot(self.root, verify)
@@ -169,10 +177,19 @@ class Index:
     @staticmethod
     def exists(root: str | os.PathLike) -> bool:
         """Whether `root` holds a committed searchlib index (without opening it)."""
-        return (Path(root) / MANIFEST).is_file()
+        from .cluster.layout import is_cluster
+
+        return (Path(root) / MANIFEST).is_file() or is_cluster(root)
 
     @classmethod
     def open(cls, root: str | os.PathLike, **params) -> Index:
+        """The index at `root`; a `ShardedIndex` (same API) if it holds cluster.json."""
+        from .cluster.layout import is_cluster
+
+        if is_cluster(root):
+            from . import cluster
+
+            return cluster.ShardedIndex(root, **params)
         return cls(root, **params)
 
     @classmethod
@@ -188,7 +205,7 @@ class Index:
         from .index.writer import IndexWriter  # the writer is not needed to search
 
         IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
-            _as_list(paths), warn=warn, progress=progress, jobs=jobs,
+            as_path_list(paths), warn=warn, progress=progress, jobs=jobs,
             memory_budget=memory_budget
         )
         return cls(root, **params)
@@ -205,7 +222,7 @@ class Index:
             _check_stemmer(stemmer)
         report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer,
                              prune_missing=prune_missing).update(
-            _as_list(paths), warn=warn, progress=progress, jobs=jobs,
+            as_path_list(paths), warn=warn, progress=progress, jobs=jobs,
             memory_budget=memory_budget
         )
         return cls(root, **params), report
@@ -220,7 +237,7 @@ class Index:
         from .index.writer import IndexWriter
 
         report = IndexWriter(self.root, prune_missing=prune_missing).update(
-            _as_list(paths), warn=warn, progress=progress)
+            as_path_list(paths), warn=warn, progress=progress)
         self.refresh()
         return report
 
@@ -242,7 +259,7 @@ class Index:
 
     def _params(self, k1, b, title_boost) -> BM25:
         p = self.params
-        return _checked(BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
+        return checked_params(BM25(p.k1 if k1 is None else k1, p.b if b is None else b,
                              p.title_boost if title_boost is None else title_boost))
 
     def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
@@ -336,7 +353,7 @@ class Index:
         ex = hit._execution
         if ex is None or ex.query != query or not ex.options.same_ranking(options):
             ex = self._execute(query, options)
-        return _explanation(ex, hit)
+        return explanation_of(ex, hit)
 
     # -- browsing ----------------------------------------------------------------------------
 
@@ -439,7 +456,7 @@ def _check_stemmer(stemmer) -> None:
         raise InvalidArgument(f"unknown stemmer {stemmer!r} (choose from {', '.join(STEMMERS)})")
 
 
-def _checked(params: BM25) -> BM25:
+def checked_params(params: BM25) -> BM25:
     """BM25 parameters in range (NaN fails every comparison, so it is rejected too)."""
     if not (params.k1 >= 0 and 0 <= params.b <= 1 and params.title_boost >= 0):
         raise InvalidArgument(f"BM25 parameters out of range: k1={params.k1} (≥ 0), "
@@ -454,15 +471,15 @@ def _locate(snap: Snapshot, address: HitAddress):
     return seg, ai, address.paragraph - int(seg.art_first[ai]) + 1
 
 
-def _as_list(paths) -> list:
+def as_path_list(paths) -> list:
     if isinstance(paths, (str, os.PathLike)):
         return [paths]
     return list(paths)
 
 
-def _explanation(execution: Execution, hit: Hit) -> Explanation:
-    _gen, si, pid = hit._ref
-    score, parts = execution.explain(HitAddress(si, pid))
+def explanation_of(execution: Execution, hit: Hit) -> Explanation:
+    _gen, si, pid, *shard = hit._ref
+    score, parts = execution.explain(HitAddress(si, pid, *shard))
     params = execution.options.params
     return Explanation(score, parts, params.k1, params.b)
 

@@ -12,7 +12,8 @@ from click.testing import CliRunner
 
 import searchlib
 from searchlib.cli import cli
-from searchlib.ranking import BM25, Searcher, SearchOptions, TopK
+from searchlib.ranking import BM25, Matches, Searcher, SearchOptions, TopK
+from searchlib.ranking.postings import EMPTY
 
 FILES = {
     "a.txt": "Zebra news\n\nThe zebra crossed the river near the lion.\n\n"
@@ -141,3 +142,40 @@ def test_top_k_merge_breaks_ties_by_segment_then_paragraph(idx):
     assert [(h.address.segment, h.address.paragraph, h.score) for h in merged.hits()] == [
         (0, 8, 3.0), (0, 7, 2.0), (1, 3, 2.0), (1, 9, 2.0)]
     assert top.merge([merged]).hits() == merged.hits()  # merging merged fruits changes nothing
+
+
+def test_shard_merge_breaks_ties_by_shard_before_segment(idx):
+    """Shards' merged fruits, labelled with their shard, merge with the same collectors:
+    a tie goes to the lower shard, then segment, then paragraph; matches stay per shard."""
+    top, matches = TopK(3), Matches()
+    seg = idx.snapshot.segments[0]
+    shard0 = top.merge([top.collect(1, seg, np.array([4]), np.array([2.0]))])
+    shard1 = top.merge([top.collect(0, seg, np.array([2, 6]), np.array([2.0, 5.0]))])
+    merged = top.merge([top.on_shard(shard0, 0), top.on_shard(shard1, 1)])
+    assert [(h.address.shard, h.address.segment, h.address.paragraph) for h in merged.hits()] \
+        == [(1, 0, 6), (0, 1, 4), (1, 0, 2)]
+    found = [matches.on_shard(matches.merge([matches.collect(0, seg, np.array([n]), EMPTY[1])]),
+                              shard) for shard, n in ((0, 3), (1, 7))]
+    assert {key: docs.tolist() for key, docs in matches.merge(found).items()} == {
+        (0, 0): [3], (1, 0): [7]}
+
+
+def test_fuzzy_flags_are_the_same_when_matches_are_not_kept(tmp_path):
+    """A sharded index does not keep the exact query's matches (every shard would ship
+    them); when the fallback answers for a rare word, running the exact query again flags
+    the very hits one index flags."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(4):
+        (src / f"r{i}.txt").write_text(f"Books {i}\n\nThey were reading.\n\nReading {i} again.")
+    (src / "rare.txt").write_text("Tools\n\nThe lathe was heading north.")
+    snap = searchlib.Index.build([src], tmp_path / "idx").snapshot
+
+    class Shipping(Searcher):
+        matches_are_free = False
+
+    for query in ["heading", "heading north"]:
+        kept, rerun = (cls(snap).execute(query, SearchOptions()) for cls in (Searcher, Shipping))
+        flags = [(h.address, h.score, h.fuzzy) for h in kept.hits]
+        assert any(f for *_, f in flags) and not all(f for *_, f in flags), query
+        assert [(h.address, h.score, h.fuzzy) for h in rerun.hits] == flags, query

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ..analysis import STEMMERS
+from ..cluster.layout import is_cluster
 from ..errors import SearchlibError
 from ..index.storage import read_manifest, recorded_roots
 from ..search import UpdateReport
@@ -39,10 +40,15 @@ from .output import clean, plural
 @click.option("--memory-budget", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="MB", help="Memory the indexer aims to stay within, in MB "
                                  "[default: 1024].")
+@click.option("--shards", type=click.IntRange(1, 1024), default=None,
+              help="Build a sharded index of N shards served by Ray (needs searchlib[ray]).")
+@click.option("--ray", "ray_address", metavar="ADDRESS", envvar="RAY_ADDRESS", default=None,
+              help="Ray cluster to join for a sharded index [default: $RAY_ADDRESS, else a "
+                   "local Ray is started].")
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild: bool,
           stemmer: str | None, prune_missing: bool, jobs: int | None,
-          memory_budget: float | None) -> None:
+          memory_budget: float | None, shards: int | None, ray_address: str | None) -> None:
     """Index the articles in PATHs (files or folders).
 
     Without PATH: the paths this index was built from (so `searchlib index` re-syncs an
@@ -62,7 +68,11 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
       searchlib index                        # re-sync index/ (new: from seeds/)
       searchlib index ~/news --index ~/news-index
       searchlib index --rebuild --stemmer porter
+      searchlib index ~/news --index ~/news-sharded --shards 4
     """
+    if shards is not None or is_cluster(index_dir):
+        _sharded(ctx, paths, index_dir, rebuild, stemmer, prune_missing, shards, ray_address)
+        return
     if stemmer is not None and not rebuild:
         current = recorded_setting(index_dir, "stemmer")
         if current not in (None, stemmer):
@@ -77,6 +87,31 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
         paths = (Path(DEFAULT_SOURCES),)
     _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer,
                       prune_missing=prune_missing, jobs=jobs, memory_budget=memory_budget)
+    click.echo(update_summary(report, index_dir))
+    if report.partial:
+        click.echo(f"searchlib: error: {kept_message(report)}", err=True)
+        ctx.exit(EXIT_ERROR)
+
+
+def _sharded(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild: bool,
+             stemmer: str | None, prune_missing: bool, shards: int | None,
+             ray_address: str | None) -> None:
+    """Build or re-sync a sharded index: one Ray task per shard, one cluster commit."""
+    from ..cluster.layout import read_cluster
+    from ..cluster.writer import update_cluster
+    from .common import warn
+
+    if not paths and is_cluster(index_dir):
+        paths = tuple(Path(p) for p in read_cluster(index_dir).get("roots") or [])
+    if not paths:
+        raise UsageLine("name the files or folders to index: searchlib index PATH... "
+                        "--shards N", ctx)
+    try:
+        report = update_cluster(list(paths), index_dir, shards=shards, rebuild=rebuild,
+                                stemmer=stemmer, prune_missing=prune_missing, warn=warn,
+                                address=ray_address)
+    except ImportError as exc:
+        raise UsageLine(f"--shards needs Ray ({exc}): pip install 'searchlib[ray]'", ctx) from None
     click.echo(update_summary(report, index_dir))
     if report.partial:
         click.echo(f"searchlib: error: {kept_message(report)}", err=True)

@@ -260,8 +260,12 @@ class IndexWriter:
     unmounted drive or a permission slip must not silently empty an index."""
 
     def __init__(self, root: Path, *, rebuild: bool = False, stemmer: str | None = None,
-                 stopwords: bool | None = None, prune_missing: bool = False) -> None:
+                 stopwords: bool | None = None, prune_missing: bool = False,
+                 select=None) -> None:
+        """`select` (a cluster shard's partition: `owns(source)`, `articles(source, stream)`)
+        limits the index to the files and records it owns; None takes everything."""
         self.root = Path(root)
+        self.select = select
         self.rebuild = rebuild
         self.prune_missing = prune_missing
         self.want = {"stemmer": stemmer, "stopwords": stopwords}
@@ -315,6 +319,8 @@ class IndexWriter:
         self.roots = self._next_roots(roots, old)
         unlisted: list[str] = []  # folders (or roots) whose content could not be listed
         found = list(find_sources(paths, warn, unlisted=unlisted))  # a progress bar needs
+        if self.select is not None:  # a cluster shard: only its share of the files
+            found = [src for src in found if self.select.owns(src)]
         lost = [u for u in unlisted if under(u, recorded_roots(self.root))] if (
             self.rebuild and not self.prune_missing) else []
         if lost:  # a rebuild starts empty: what cannot be read now would be gone for good
@@ -354,6 +360,8 @@ class IndexWriter:
               report: UpdateReport, warn, reading: ReadProgress) -> Ingested:
         for src in changes.read:
             stream = iter_source(src, warn, reading.file(src))
+            if stream is not None and self.select is not None:
+                stream = self.select.articles(src, stream)
             first = next(stream, None) if stream is not None else None
             if first is None:
                 report.files_skipped += 1

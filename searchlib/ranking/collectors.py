@@ -1,12 +1,13 @@
 """What a search keeps of each scored segment (tantivy's Collector is the model).
 
 A collector has a per-segment step, `collect(ordinal, segment, docs, scores) -> fruit`, and
-`merge(fruits)`, which combines the fruits of segments — and is what a merge of shards will
-reuse. Before collection each segment's matches pass a filter mask (its live paragraphs:
-where a metadata filter will plug in) and the title-only collapse.
+`merge(fruits)`, which combines the fruits of segments — and, after `on_shard(fruit, shard)`
+has labelled each shard's merged fruit, the fruits of a sharded index's shards. Before
+collection each segment's matches pass a filter mask (its live paragraphs: where a metadata
+filter will plug in) and the title-only collapse.
 
-Ties are broken the same way everywhere: score descending, then segment order, then
-paragraph id, so an answer never depends on k or on how a partial sort chose among ties.
+Ties are broken the same way everywhere: score descending, then shard, then segment order,
+then paragraph id, so an answer never depends on k or on how a partial sort chose among ties.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from .postings import Postings
 
 class HitAddress(NamedTuple):
     """Where a hit is: the segment's ordinal in its snapshot and the paragraph's id in it
-    (and, for a sharded index later, the shard). Immutable and cheap to make, k per query."""
+    (and, in a sharded index, the shard holding that snapshot). Immutable and cheap to
+    make, k per query."""
 
     segment: int
     paragraph: int
@@ -42,6 +44,8 @@ class Collector(Protocol):
                 scores: np.ndarray) -> Any: ...
 
     def merge(self, fruits: list) -> Any: ...
+
+    def on_shard(self, fruit: Any, shard: int) -> Any: ...
 
 
 # -- steps before collection -------------------------------------------------------------------
@@ -90,10 +94,15 @@ class TopDocs:
     scores: np.ndarray
     segments: np.ndarray
     paragraphs: np.ndarray
+    shards: np.ndarray | None = None  # None: all in shard 0
+
+    def shard_ids(self) -> np.ndarray:
+        return np.zeros(len(self.scores), dtype=np.int64) if self.shards is None else self.shards
 
     def hits(self) -> list[ScoredHit]:
-        return [ScoredHit(HitAddress(s, p), score) for score, s, p in
-                zip(self.scores.tolist(), self.segments.tolist(), self.paragraphs.tolist())]
+        return [ScoredHit(HitAddress(s, p, h), score) for score, s, p, h in
+                zip(self.scores.tolist(), self.segments.tolist(), self.paragraphs.tolist(),
+                    self.shard_ids().tolist())]
 
 
 def top_k(docs: np.ndarray, scores: np.ndarray, k: int) -> Postings:
@@ -125,8 +134,13 @@ class TopK:
         sc = np.concatenate([f.scores for f in fruits])
         sg = np.concatenate([f.segments for f in fruits])
         pid = np.concatenate([f.paragraphs for f in fruits])
-        order = np.lexsort((pid, sg, -sc))[: self.k]
-        return TopDocs(sc[order], sg[order], pid[order])
+        sh = np.concatenate([f.shard_ids() for f in fruits])
+        order = np.lexsort((pid, sg, sh, -sc))[: self.k]
+        return TopDocs(sc[order], sg[order], pid[order], sh[order])
+
+    def on_shard(self, fruit: TopDocs, shard: int) -> TopDocs:
+        return TopDocs(fruit.scores, fruit.segments, fruit.paragraphs,
+                       np.full(len(fruit.scores), shard, dtype=np.int64))
 
 
 class BestPerArticle(TopK):
@@ -166,16 +180,22 @@ class Count:
     def merge(self, fruits: list[int]) -> int:
         return sum(fruits)
 
+    def on_shard(self, fruit: int, shard: int) -> int:
+        return fruit
+
 
 class Matches:
-    """Every matching paragraph id, per segment (sorted)."""
+    """Every matching paragraph id (sorted), by (shard, segment)."""
 
     def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
-                scores: np.ndarray) -> np.ndarray:
-        return docs
+                scores: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+        return {(0, ordinal): docs}
 
-    def merge(self, fruits: list[np.ndarray]) -> list[np.ndarray]:
-        return list(fruits)
+    def merge(self, fruits: list[dict]) -> dict[tuple[int, int], np.ndarray]:
+        return {key: docs for fruit in fruits for key, docs in fruit.items()}
+
+    def on_shard(self, fruit: dict, shard: int) -> dict[tuple[int, int], np.ndarray]:
+        return {(shard, seg): docs for (_, seg), docs in fruit.items()}
 
 
 class ByDate(TopK):

@@ -79,21 +79,11 @@ class Compiler:
             return text_df
         if self.df(term, "title") >= FEW:  # every article has a paragraph
             return FEW
-        n = 0
-        for seg in self.snap.segments:
-            tid = seg.term_id(term)
-            if tid < 0:
-                continue
-            arts = np.asarray(seg.fields["title"].postings(tid)[0], dtype=np.int64)
-            first = seg.art_first64
-            paras = expand_ranges(first[arts], first[arts + 1] - first[arts])
-            if "text" in names:
-                paras = np.concatenate([paras, seg.fields["text"].postings(tid)[0]])
-                paras.sort()
-                paras = paras[np.r_[True, paras[1:] != paras[:-1]]]  # (np.unique imports np.ma)
-            live = seg.live_paragraphs
-            n += len(paras) if live is None else int(np.count_nonzero(live[paras]))
-        return n
+        return self.title_reach(term, tuple(sorted(names)))
+
+    def title_reach(self, term: str, names: tuple[str, ...]) -> int:
+        """`reach` counted paragraph by paragraph (a sharded index sums its shards')."""
+        return paragraph_reach(self.snap.segments, term, names)
 
     def fields(self, fld: str | None) -> tuple[tuple[str, float], ...]:
         """(field, weight) pairs a leaf is matched and scored on.
@@ -373,3 +363,23 @@ class Compiler:
             self._plans[key] = PhraseWeight(raw, fields, terms, offsets, slop, idfs,
                                             cost=self._cost(terms, fields))
         return self._plans[key]
+
+
+def paragraph_reach(segments, term: str, names: tuple[str, ...]) -> int:
+    """Live paragraphs of `segments` whose text (if "text" in `names`) or article's title
+    (if "title") contains `term`."""
+    n = 0
+    for seg in segments:
+        tid = seg.term_id(term)
+        if tid < 0:
+            continue
+        arts = np.asarray(seg.fields["title"].postings(tid)[0], dtype=np.int64)
+        first = seg.art_first64
+        paras = expand_ranges(first[arts], first[arts + 1] - first[arts])
+        if "text" in names:
+            paras = np.concatenate([paras, seg.fields["text"].postings(tid)[0]])
+            paras.sort()
+            paras = paras[np.r_[True, paras[1:] != paras[:-1]]]  # (np.unique imports np.ma)
+        live = seg.live_paragraphs
+        n += len(paras) if live is None else int(np.count_nonzero(live[paras]))
+    return n

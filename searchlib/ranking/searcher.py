@@ -137,6 +137,12 @@ class Searcher:
     """Runs queries on one snapshot; `stats` (default: the snapshot's own) is where idf and
     average lengths come from, so a sharded index can inject global statistics."""
 
+    # Whether collecting every matching paragraph costs nothing (one index: references to
+    # arrays it has anyway), so the first run keeps them for the fallback's fuzzy flags; a
+    # sharded index would ship them from every shard, so it runs the exact query again
+    # in the rare case the fallback answers without an unknown word.
+    matches_are_free = True
+
     def __init__(self, snapshot: Snapshot, budget: QueryBudget = DEFAULT_BUDGET,
                  stats: CollectionStats | None = None) -> None:
         self.snapshot = snapshot
@@ -156,7 +162,9 @@ class Searcher:
         if weight is not None and not any(leaves(weight)):  # filters alone: list articles
             options = replace(options, per_article=True,
                               sort="-date" if options.sort == "score" else options.sort)
-        top, total, exact, facets = self._run(weight, options)
+        # which paragraphs the exact query matched: needed only if the fallback answers
+        keep = self.matches_are_free or bool(options.fuzzy and first.state.unknown)
+        top, total, exact, facets = self._run(weight, options, keep)
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
@@ -166,17 +174,18 @@ class Searcher:
             wide = self._compiler(options.params, spend, expand_unknown=True, expand_rare=True)
             wide_weight = _restricted(wide.compile(parsed.root), options, wide)
             if wide.state.expanded:  # its weights answer: its figures are the ones to show
+                if exact is None and not first.state.expanded:  # (word~: see below)
+                    exact = self.gather(weight, options, [Matches()])[0]
                 limits.update(wide.state.limits)
                 weight, state = wide_weight, wide.state
-                top, total, _, facets = self._run(weight, options)
+                top, total, _, facets = self._run(weight, options, False)
             for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
                 limits.setdefault(cap, message)
         if state.expanded and first.state.expanded:  # word~ in the query: the plain word
             plain_compiler = self._compiler(options.params, spend)
             plain = _restricted(plain_compiler.compile(_unfuzz(parsed.root)), options,
                                 plain_compiler)
-            exact = run(self.snapshot.segments, self.stats, plain, options.params,
-                        [Matches()])[0]
+            exact = self.gather(plain, options, [Matches()])[0]
         hits = top.hits()
         if state.expanded:
             hits = [ScoredHit(h.address, h.score, _fuzzy_only(h.address, exact)) for h in hits]
@@ -187,6 +196,13 @@ class Searcher:
                          capped(warnings, parsed.omitted), state.expanded,
                          _did_you_mean(query, state), self, facets)
 
+    def gather(self, weight: Weight | None, options: SearchOptions,
+               collectors: Sequence[Collector]) -> list:
+        """Each collector's merged fruit over the whole collection: the one step a sharded
+        index replaces (its shards `run` the same weight, their fruits are merged)."""
+        return run(self.snapshot.segments, self.stats, weight, options.params, collectors,
+                   options.recency, options.scope == "article")
+
     def explain(self, weight: Weight | None, address: HitAddress,
                 params: BM25) -> tuple[float, list[ExplainPart]]:
         seg = self.snapshot.segments[address.segment]
@@ -195,18 +211,18 @@ class Searcher:
     def _compiler(self, params: BM25, spend: Spend, **expand: bool) -> Compiler:
         return Compiler(self.snapshot, params, spend=spend, stats=self.stats, **expand)
 
-    def _run(self, weight: Weight | None, options: SearchOptions) -> tuple:
-        """(top hits, total, matches per segment, facets)."""
+    def _run(self, weight: Weight | None, options: SearchOptions, matches: bool) -> tuple:
+        """(top hits, total, matches per (shard, segment) or None, facets)."""
         by_date = options.sort in ("date", "-date")
         top: Collector = (ByDate(options.k, newest=options.sort == "-date") if by_date
                           else BestPerArticle(options.k) if options.per_article
                           else TopK(options.k))
-        collectors = [top, Count(options.per_article or by_date), Matches()]
+        collectors = [top, Count(options.per_article or by_date)]
         if options.facets:
             collectors.append(Facets(options.facets))
-        fruits = run(self.snapshot.segments, self.stats, weight, options.params, collectors,
-                     options.recency, options.scope == "article")
-        return (*fruits[:3], fruits[3] if options.facets else {})
+        fruits = self.gather(weight, options, collectors + [Matches()] * matches)
+        facets = fruits[2] if options.facets else {}
+        return fruits[0], fruits[1], (fruits[-1] if matches else None), facets
 
 
 def _restricted(weight: Weight | None, options: SearchOptions,
@@ -218,8 +234,9 @@ def _restricted(weight: Weight | None, options: SearchOptions,
     return required if weight is None else BoolWeight(must=(weight, required))
 
 
-def _fuzzy_only(address: HitAddress, exact: list[np.ndarray]) -> bool:
-    return not bool(member(np.array([address.paragraph]), exact[address.segment])[0])
+def _fuzzy_only(address: HitAddress, exact: dict[tuple[int, int], np.ndarray]) -> bool:
+    docs = exact.get((address.shard, address.segment), EMPTY[0])
+    return not bool(member(np.array([address.paragraph]), docs)[0])
 
 
 def _did_you_mean(query: str, state: CompileState) -> str | None:

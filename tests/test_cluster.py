@@ -1,0 +1,321 @@
+"""A sharded index served by Ray answers exactly as one index built from the same files."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import searchlib
+from searchlib.errors import CorruptIndex
+
+from .conftest import REPO, need_datasets
+
+ray = pytest.importorskip("ray")
+
+from searchlib.cluster.writer import update_cluster  # noqa: E402
+
+_VOCABULARY = ("market markets marker marked oil oils crude barrel prices price priced bank banks "
+         "banking rate rates rated trade trader traders tariff tariffs wheat grain grains "
+         "export exports exported import imports dollar dollars yen currency currencies "
+         "stock stocks shares share profit profits loss losses quarter quarterly annual "
+         "growth inflation interest lending loan loans debt debts bond bonds yield yields "
+         "company companies merger acquisition acquire acquired offer offered tender "
+         "minister ministry government official officials said says saying report reported "
+         "communist communism communication committee commission sugar coffee cocoa copper "
+         "gold silver steel shipping ship ships strike strikes union unions")
+WORDS = _VOCABULARY.split()
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """One local Ray for the whole test session (shard actors ask for no CPU)."""
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    if started:
+        ray.shutdown()
+
+
+def _text(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def _article(rng: random.Random) -> tuple[str, list[str]]:
+    return _text(rng, rng.randint(2, 5)), [_text(rng, rng.randint(4, 30))
+                                           for _ in range(rng.randint(1, 4))]
+
+
+def _write_txt(path: Path, rng: random.Random) -> None:
+    title, paras = _article(rng)
+    path.write_text(title + "\n\n" + "\n\n".join(paras) + "\n", "utf-8")
+
+
+def _corpus(root: Path, seed: int, files: int = 24, records: int = 2600) -> Path:
+    """Text files in two folders and one record file of `records` articles (split over
+    shards by record ranges)."""
+    rng = random.Random(seed)
+    for i in range(files):
+        sub = root / ("a" if i % 2 else "b")
+        sub.mkdir(parents=True, exist_ok=True)
+        _write_txt(sub / f"s{seed}-{i}.txt", rng)
+    with open(root / "dump.jsonl", "w", encoding="utf-8") as f:
+        for i in range(records):
+            title, paras = _article(rng)
+            f.write(json.dumps({"id": f"r{i}", "title": title, "text": "\n\n".join(paras)}) + "\n")
+    return root
+
+
+def _queries(rng: random.Random, n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        kind = rng.randrange(7)
+        a, b = rng.choice(WORDS), rng.choice(WORDS)
+        if kind == 0:
+            out.append(f"{a} {b}")
+        elif kind == 1:
+            out.append(f'"{a} {b}"')
+        elif kind == 2:
+            out.append(a[: rng.randint(3, 5)] + "*")
+        elif kind == 3:  # a typo: the fuzzy fallback
+            i = rng.randrange(1, len(a))
+            out.append(a[:i] + "q" + a[i + 1:])
+        elif kind == 4:
+            out.append(f"{a} AND {b} NOT {rng.choice(WORDS)}")
+        elif kind == 5:
+            out.append(f"title:{a} {b}~")
+        else:
+            out.append(f"{a} -{b} {rng.choice(WORDS)}")
+    return out
+
+
+def assert_same(single, sharded, query: str, k: int = 10, **kw) -> None:
+    """Same total, same scores (1e-9), same hits: among equal scores the order may differ
+    (the tie-break is per index layout), so hits are compared as sets per score."""
+    a, b = single.search(query, k=k, **kw), sharded.search(query, k=k, **kw)
+    assert a.total == b.total, query
+    assert len(a.hits) == len(b.hits), query
+    assert all(abs(x.score - y.score) <= 1e-9 for x, y in zip(a.hits, b.hits)), query
+    assert a.did_you_mean == b.did_you_mean, query
+    assert a.fuzzy == b.fuzzy, query
+    if a.hits:
+        last = a.hits[-1].score
+        above = [{(h.article_id, h.paragraph, h.fuzzy, h.text) for h in r.hits
+                  if h.score > last + 1e-9} for r in (a, b)]
+        assert above[0] == above[1], query
+
+
+@pytest.fixture(scope="module")
+def pair(ray_session, tmp_path_factory):
+    base = tmp_path_factory.mktemp("cluster")
+    docs = _corpus(base / "docs", seed=1)
+    single = searchlib.Index.build([docs], base / "single")
+    update_cluster([docs], base / "sharded", shards=3, chunk=300)
+    return docs, single, searchlib.Index.open(base / "sharded")
+
+
+def test_open_dispatches_on_cluster_json(pair):
+    _, single, sharded = pair
+    assert type(sharded).__name__ == "ShardedIndex"
+    assert sharded.shards == 3
+    st, one = sharded.stats(top=5), single.stats(top=5)
+    assert (st.articles, st.paragraphs, st.vocabulary) == (one.articles, one.paragraphs,
+                                                           one.vocabulary)
+    assert st.top_terms == one.top_terms
+    assert sharded.check() == []
+
+
+@pytest.mark.parametrize("shards", [2, 3, 4])
+def test_random_queries_on_random_partitions_score_as_one_index(ray_session, tmp_path, shards):
+    docs = _corpus(tmp_path / f"docs{shards}", seed=10 + shards, files=16, records=1500)
+    single = searchlib.Index.build([docs], tmp_path / "single")
+    update_cluster([docs], tmp_path / "sharded", shards=shards, chunk=200)
+    sharded = searchlib.Index.open(tmp_path / "sharded")
+    sizes = [len(list((tmp_path / "sharded" / s["path"] / "segments").iterdir()))
+             for s in json.loads((tmp_path / "sharded" / "cluster.json").read_text())["shards"]]
+    assert sum(1 for n in sizes if n) >= 2  # the files really are spread over shards
+    for q in _queries(random.Random(shards), 25):
+        assert_same(single, sharded, q)
+        assert_same(single, sharded, q, articles=True, k=5)
+
+
+def test_phrases_prefixes_fuzzy_and_articles(pair):
+    _, single, sharded = pair
+    for q in ['"crude oil"', "communis*", "bnking", "pricse rates", "tarif~", "marke~1",
+              '"oil prices"~2', "title:wheat grain"]:
+        assert_same(single, sharded, q)
+        assert_same(single, sharded, q, articles=True)
+    assert single.rank("oil prices", 20) == sharded.rank("oil prices", 20) or [
+        s for *_, s in single.rank("oil prices", 20)] == pytest.approx(
+        [s for *_, s in sharded.rank("oil prices", 20)], abs=1e-9)
+
+
+def test_explain_and_article_of_agree_with_one_index(pair):
+    _, single, sharded = pair
+    for q in ['"crude oil" wheat', "banking"]:
+        hit = sharded.search(q, k=1).hits[0]
+        one = next(h for h in single.search(q, k=50).hits
+                   if (h.article_id, h.paragraph) == (hit.article_id, hit.paragraph))
+        e1, e2 = single.explain(q, one), sharded.explain(q, hit)
+        assert e2.score == pytest.approx(hit.score, abs=1e-9)
+        assert [(p.term, p.df, p.docs) for p in e1.parts] == [(p.term, p.df, p.docs)
+                                                             for p in e2.parts]
+        assert sharded.article_of(hit) == single.article_of(one)
+
+
+def test_results_explain_each_hit_on_its_own_shard_with_the_search_weights(pair):
+    """SearchResults.explain works on a sharded index as on one: the owning shard scores the
+    hit with the weights that found it (typo fallback included), not a second search."""
+    _, single, sharded = pair
+    for q in ["oil prices wheat", "bnking rates"]:
+        found = sharded.search(q, k=30)
+        one = {(h.article_id, h.paragraph): h for h in single.search(q, k=200).hits}
+        for hit in found.hits:
+            ours, theirs = found.explain(hit), single.explain(q, one[hit.article_id,
+                                                                   hit.paragraph])
+            assert ours.score == pytest.approx(hit.score, abs=1e-9)
+            assert [(p.term, p.df, p.docs, p.tf) for p in ours.parts] == [
+                (p.term, p.df, p.docs, p.tf) for p in theirs.parts]
+        assert len({h._ref[3] for h in found.hits}) >= 2, q  # hits from several shards
+
+
+def test_phase_one_statistics_are_cached(pair):
+    _, _, sharded = pair
+    sharded.search("copper steel")
+    hits, trips = sharded.cache.hits, sharded._pinned.view.round_trips
+    sharded.search("steel copper")  # the same terms: no phase-1 round trip at all
+    assert sharded.cache.hits > hits
+    assert sharded._pinned.view.round_trips == trips
+    sharded.search("steel gold")
+    assert sharded._pinned.view.round_trips == trips + 1
+
+
+def test_update_changes_adds_and_removes_files_on_several_shards(ray_session, tmp_path):
+    docs = _corpus(tmp_path / "docs", seed=7, files=20, records=1200)
+    single = searchlib.Index.build([docs], tmp_path / "single")
+    update_cluster([docs], tmp_path / "sharded", shards=4, chunk=250)
+    sharded = searchlib.Index.open(tmp_path / "sharded")
+    before = [s["path"] for s in sharded._pinned.data["shards"]]
+    rng = random.Random(99)
+    files = sorted(docs.rglob("*.txt"))
+    for p in files[:6]:
+        _write_txt(p, rng)  # changed
+    for p in files[6:10]:
+        p.unlink()  # removed
+    for i in range(6):
+        _write_txt(docs / "a" / f"new-{i}.txt", rng)  # added
+    single.update([docs])
+    report = sharded.update([docs])
+    assert report.files_removed == 4 and report.files_added == 6
+    after = [s["path"] for s in sharded._pinned.data["shards"]]
+    assert sum(a != b for a, b in zip(before, after)) >= 2
+    for q in _queries(random.Random(5), 30):
+        assert_same(single, sharded, q)
+    # a change to one text file touches only the shard that owns it
+    _write_txt(files[0], rng)
+    sharded.update([docs])
+    newer = [s["path"] for s in sharded._pinned.data["shards"]]
+    assert sum(a != b for a, b in zip(after, newer)) == 1
+    assert sorted(p.name for p in (tmp_path / "sharded").glob("shard-*")) == sorted(newer)
+
+
+def test_killed_shard_actor_is_restarted_and_stays_exact(pair):
+    _, single, sharded = pair
+    assert_same(single, sharded, "oil prices")
+    victim = sharded._actors[1]
+    ray.kill(victim, no_restart=False)
+    assert_same(single, sharded, "oil prices")  # the restarted actor re-opens its shard
+    assert_same(single, sharded, "wheat*")
+
+
+def test_missing_or_damaged_shard_is_one_clear_error(ray_session, tmp_path):
+    docs = _corpus(tmp_path / "docs", seed=3, files=12, records=10)
+    for name in ("gone", "bad"):
+        update_cluster([docs], tmp_path / name, shards=2)
+    data = json.loads((tmp_path / "gone" / "cluster.json").read_text())
+    shutil.rmtree(tmp_path / "gone" / data["shards"][1]["path"])
+    with pytest.raises(CorruptIndex, match=data["shards"][1]["path"]):
+        searchlib.Index.open(tmp_path / "gone")
+    data = json.loads((tmp_path / "bad" / "cluster.json").read_text())
+    seg = next((tmp_path / "bad" / data["shards"][0]["path"] / "segments").iterdir())
+    target = next(p for p in sorted(seg.iterdir()) if p.stat().st_size > 16)
+    raw = bytearray(target.read_bytes())
+    raw[len(raw) // 2] ^= 0xFF
+    target.write_bytes(bytes(raw))
+    with pytest.raises(CorruptIndex, match=data["shards"][0]["path"]):
+        searchlib.Index.open(tmp_path / "bad")
+
+
+def _cli(args: list[str], **env: str) -> subprocess.CompletedProcess:
+    """The CLI in a subprocess joined to this session's Ray (no second local Ray)."""
+    full = {**os.environ, "PYTHONPATH": str(REPO),
+            "RAY_ADDRESS": ray.get_runtime_context().gcs_address, **env}
+    return subprocess.run([sys.executable, "-m", "searchlib", *args], capture_output=True,
+                          text=True, env=full, timeout=120)
+
+
+def test_cli_builds_searches_and_names_a_missing_shard(ray_session, tmp_path):
+    docs = _corpus(tmp_path / "docs", seed=4, files=10, records=5)
+    out = _cli(["index", str(docs), "--index", str(tmp_path / "ix"), "--shards", "2"])
+    assert out.returncode == 0, out.stderr
+    assert "articles" in out.stdout
+    single = searchlib.Index.build([docs], tmp_path / "single")
+    best = single.search("oil", k=1).hits[0]
+    out = _cli(["search", "oil", "--index", str(tmp_path / "ix"), "-k", "1"])
+    assert out.returncode == 0, out.stderr
+    assert f"[{best.article_id}]" in out.stdout
+    data = json.loads((tmp_path / "ix" / "cluster.json").read_text())
+    shutil.rmtree(tmp_path / "ix" / data["shards"][0]["path"])
+    out = _cli(["search", "oil", "--index", str(tmp_path / "ix")])
+    assert out.returncode == 2
+    assert data["shards"][0]["path"] in out.stderr and "Traceback" not in out.stderr
+
+
+def test_crash_before_cluster_commit_leaves_previous_commit_readable(ray_session, tmp_path):
+    docs = _corpus(tmp_path / "docs", seed=5, files=12, records=1100)
+    update_cluster([docs], tmp_path / "ix", shards=3)
+    single = searchlib.Index.build([docs], tmp_path / "single")
+    before = json.loads((tmp_path / "ix" / "cluster.json").read_text())
+    rng = random.Random(1)
+    for p in sorted(docs.rglob("*.txt"))[:8]:
+        _write_txt(p, rng)
+    out = _cli(["index", "--index", str(tmp_path / "ix")],
+               SEARCHLIB_FAILPOINT="cluster-before-commit")
+    assert out.returncode == -9, out.stderr  # killed after the shards committed
+    assert json.loads((tmp_path / "ix" / "cluster.json").read_text()) == before
+    sharded = searchlib.Index.open(tmp_path / "ix")
+    for q in ["oil prices", '"crude oil"', "wheat*"]:
+        assert_same(single, sharded, q)  # the previous commit, whole
+    report = sharded.update([docs])  # the next writer commits and removes the orphans
+    assert report.committed
+    single.update([docs])
+    assert_same(single, sharded, "oil prices")
+    live = {s["path"] for s in json.loads((tmp_path / "ix" / "cluster.json").read_text())
+            ["shards"]}
+    assert {p.name for p in (tmp_path / "ix").glob("shard-*")} == live
+
+
+def test_cranfield_queries_score_as_one_index(ray_session, tmp_path):
+    from searchlib.evaluation.datasets import load_dataset
+
+    ds = need_datasets() / "cranfield"
+    single = searchlib.Index.build([ds / "corpus.jsonl"], tmp_path / "single")
+    update_cluster([ds / "corpus.jsonl"], tmp_path / "sharded", shards=3, chunk=100)
+    sharded = searchlib.Index.open(tmp_path / "sharded")
+    for q in load_dataset(ds).queries.values():
+        assert_same(single, sharded, q)
+
+
+def test_import_searchlib_does_not_import_ray():
+    code = ("import sys, searchlib; searchlib.Index; import searchlib.cluster\n"
+            "print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert out.stdout.strip() == "False"
