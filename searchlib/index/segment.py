@@ -306,6 +306,7 @@ class Segment:
         self.n_articles = int(entry["articles"])
         self.n_paragraphs = int(entry["paragraphs"])
         self._maps: dict[str, Mapped] = {}
+        self._term_ids: dict[str, int] = {}
         self._expected: dict[str, tuple[int, int]] = {}
         self._checked_blocks: set[int] = set()  # blocks of store.bin whose CRC matched
         try:
@@ -447,8 +448,19 @@ class Segment:
         return np.frombuffer(self._maps["store.bin"], dtype=np.uint8)
 
     def term_id(self, term: str) -> int:
-        """The term's row, or -1: a binary search of vocab.txt's bytes (UTF-8 sorts as the
-        code points do), so a query's few terms never split the whole vocabulary."""
+        """The term's row, or -1 (remembered: a query looks a term up once per field and
+        clause, and a served index sees the same words again and again)."""
+        cache = self._term_ids
+        tid = cache.get(term)
+        if tid is None:
+            if len(cache) >= 65_536:
+                cache.clear()
+            tid = cache[term] = self._find_term(term)
+        return tid
+
+    def _find_term(self, term: str) -> int:
+        """A binary search of vocab.txt's bytes (UTF-8 sorts as the code points do), so a
+        query's few terms never split the whole vocabulary."""
         if "vocab" in self.__dict__:  # already split
             vocab = self.vocab
             i = bisect_left(vocab, term)
