@@ -8,6 +8,7 @@ so every problem becomes one warning line naming the file, and the rest is still
 from __future__ import annotations
 
 import codecs
+import contextlib
 import gzip
 import io
 import json
@@ -75,6 +76,11 @@ class _Skip(Exception):
 
 class _Unreadable(_Skip):
     """The file could not be read at all (permissions, I/O): its content is unknown."""
+
+
+class ReadInterrupted(Exception):
+    """A record file stopped being readable part-way (an I/O error): the records before it
+    were given, the rest is unknown, so an updater must read the file again next time."""
 
 
 def _show(text: str) -> str:
@@ -253,7 +259,12 @@ def read_source_checked(source: Source, warn: Warn) -> tuple[list[Article], bool
     it indexed from a file it cannot read now (permissions, I/O errors), but a file that was
     read and holds nothing usable (empty, binary, no records) replaces its old articles."""
     stream = iter_source(source, warn)
-    return ([], False) if stream is None else (list(stream), True)
+    if stream is None:
+        return [], False
+    articles: list[Article] = []
+    with contextlib.suppress(ReadInterrupted):  # warned: what was read is returned
+        articles.extend(stream)
+    return articles, True
 
 
 def iter_source(source: Source, warn: Warn,
@@ -887,8 +898,9 @@ def _jsonl_articles(stream: BinaryIO, raw: BinaryIO, encoding: str, source: Sour
         any_line = True
         warn(f"stopped reading {name}: {_gzip_error(exc)}; the records before it are indexed")
     except OSError as exc:
-        any_line = True
-        warn(f"stopped reading {name}: {exc.strerror or exc}; the records before it are indexed")
+        warn(f"stopped reading {name}: {exc.strerror or exc}; the records before it are "
+             "indexed, and the file is read again next time")
+        raise ReadInterrupted(name) from None
     finally:
         stream.close()
         raw.close()

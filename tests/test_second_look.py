@@ -153,3 +153,52 @@ def test_the_truncation_warning_survives_many_syntax_problems(tmp_path):
     query = "((((( korea " + "x" * 100_500
     warnings = idx.search(query).warnings
     assert any("longer than 100,000 characters" in w for w in warnings), warnings
+
+
+class _FailingAfter:
+    """A binary file that raises EIO once `limit` bytes have been read (a failing disk)."""
+
+    def __init__(self, f, limit: int) -> None:
+        self.f, self.limit, self.done = f, limit, 0
+
+    def read(self, n: int = -1) -> bytes:
+        if self.done >= self.limit:
+            raise OSError(5, "Input/output error")
+        data = self.f.read(n if n >= 0 else self.limit)
+        self.done += len(data)
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        if self.done >= self.limit:
+            raise OSError(5, "Input/output error")
+        line = self.f.readline(size)
+        self.done += len(line)
+        return line
+
+    def seek(self, *args):
+        self.done = 0  # the sniffed head is read again
+        return self.f.seek(*args)
+
+    def __getattr__(self, name):
+        return getattr(self.f, name)
+
+
+def test_an_io_error_inside_a_jsonl_is_read_again_next_time(tmp_path, monkeypatch):
+    from searchlib import corpus
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    lines = [f'{{"id": "r{i}", "text": "record {i} zebra{i}"}}\n' for i in range(200)]
+    (docs / "dump.jsonl").write_text("".join(lines))
+    root = tmp_path / "idx"
+    real_open = open
+    monkeypatch.setattr(corpus, "open", lambda p, mode: _FailingAfter(
+        real_open(p, "rb", buffering=0), 2000), raising=False)
+    warnings: list[str] = []
+    idx = searchlib.Index.build([docs], root, warn=warnings.append)
+    assert any("read again next time" in w for w in warnings), warnings
+    assert idx.search("zebra199", fuzzy=False).total == 0  # past the failure: not read
+    monkeypatch.undo()
+    report = searchlib.Index.open(root).update([docs])
+    assert report.files_changed == 1  # the unchanged file is read again, not trusted
+    assert searchlib.Index.open(root).search("zebra199", fuzzy=False).total == 1

@@ -24,7 +24,15 @@ import numpy as np
 
 from .. import __version__
 from ..analysis import Analyzer, AnalyzerSettings
-from ..corpus import Article, Progress, ReadProgress, Source, find_sources, iter_source
+from ..corpus import (
+    Article,
+    Progress,
+    ReadInterrupted,
+    ReadProgress,
+    Source,
+    find_sources,
+    iter_source,
+)
 from ..errors import IndexWriteError, InvalidArgument, NotAnIndex
 from .analyze import INLINE_BYTES, ChunkTokens, Pipeline, default_jobs
 from .builder import (
@@ -196,12 +204,16 @@ class _Ingest:
             self.report.files_added += 1
         self.stamps[src.path] = tuple(src.stamp)
         self.ranges[src.path] = []
-        for art in articles:
-            paragraphs = stored_paragraphs(art.title, list(art.paragraphs))
-            item = (art.id, art.title, src.path, paragraphs, art.meta)
-            self.pipeline.add(item, art.title, paragraphs)
-            self.report.articles_added += 1
-            self.report.paragraphs_added += len(paragraphs)
+        try:
+            for art in articles:
+                paragraphs = stored_paragraphs(art.title, list(art.paragraphs))
+                item = (art.id, art.title, src.path, paragraphs, art.meta)
+                self.pipeline.add(item, art.title, paragraphs)
+                self.report.articles_added += 1
+                self.report.paragraphs_added += len(paragraphs)
+        except ReadInterrupted:
+            # what was read is indexed; a stamp no file has makes the next update read it again
+            self.stamps[src.path] = tuple(-1 for _ in src.stamp)
 
     def _place(self, items: list, chunk: ChunkTokens) -> None:
         """Add an analyzed chunk's articles in order, flushing between two of them when the
@@ -362,7 +374,10 @@ class IndexWriter:
             stream = iter_source(src, warn, reading.file(src))
             if stream is not None and self.select is not None:
                 stream = self.select.articles(src, stream)
-            first = next(stream, None) if stream is not None else None
+            try:
+                first = next(stream, None) if stream is not None else None
+            except ReadInterrupted:  # before its first record: as good as unreadable
+                stream = first = None
             if first is None:
                 report.files_skipped += 1
             if stream is None and src.path in indexed:  # unreadable now: content unknown
