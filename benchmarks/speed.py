@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json-out", help="also write the results here as JSON")
     args = parser.parse_args(argv)
 
-    from searchlib.evaluation import EngineUnavailable, make_engine, speed
+    from searchlib.evaluation import speed
 
     if args.scale:
         return scale_main(args)
@@ -75,11 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--corpus is required (unless --scale)")
     corpus = corpus_file(args.corpus)
     engines = args.engines.split(",") if args.engines else available_engines()
-    try:
-        for name in engines:
-            make_engine(name)
-    except EngineUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if not engines_ready(engines):
         return 2
     started = time.time()
     results = speed.run(corpus, engines, args.queries, args.seed, args.limit, args.k, status)
@@ -97,8 +93,21 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def engines_ready(engines: list[str]) -> bool:
+    """Whether every named engine can be made; otherwise one error line on stderr."""
+    from searchlib.evaluation import EngineUnavailable, make_engine
+
+    try:
+        for name in engines:
+            make_engine(name)
+    except EngineUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def scale_main(args: argparse.Namespace) -> int:
-    from searchlib.evaluation import EngineUnavailable, make_engine, scale
+    from searchlib.evaluation import scale
 
     try:
         factors = [int(x) for x in args.scale.split(",")]
@@ -111,11 +120,7 @@ def scale_main(args: argparse.Namespace) -> int:
     default = Path(__file__).resolve().parents[1].parent / "shared/datasets/reuters21578"
     corpus = corpus_file(args.corpus or str(default))
     engines = args.engines.split(",") if args.engines else ["searchlib", "tantivy"]
-    try:
-        for name in engines:
-            make_engine(name)
-    except EngineUnavailable as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if not engines_ready(engines):
         return 2
     rows = scale.run(corpus, factors, engines, status,
                      on_row=lambda r: print(f"# ×{r.scale} {r.engine}: {r.seconds:.1f} s, "
