@@ -217,7 +217,7 @@ def test_truncated_file_is_a_clear_error(built, name):
     assert name in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["text.tf.npy", "store.bin", "title.pos.npy", "surface.txt"])
+@pytest.mark.parametrize("name", ["text.tf.npy", "store.bin", "title.len.npy", "surface.txt"])
 def test_overwritten_file_is_detected_by_checksum(built, name):
     path = seg_file(built, name)
     data = bytearray(path.read_bytes())

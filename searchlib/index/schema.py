@@ -34,19 +34,25 @@ class Column:
 
 
 FIELDS = ("text", "title")
-FIELD_COLUMNS = (  # for each field: CSR postings with positions, and document lengths
+FIELD_COLUMNS = (  # for each field: compact postings with positions (see postinglists), lengths
     Column("ptr", "int64", per="term", offsets="posting"),
-    Column("doc", "int32", per="posting", points_to="doc"),
-    Column("tf", "int32", per="posting"),
-    Column("pos", "int32", per="position"),
+    Column("blk", "int64", per="term", offsets="posting block"),
+    # per block of POSTING_BLOCK postings: the byte widths of its doc, tf and position runs
+    Column("width", "uint8", per="posting block"),
+    Column("doc", "uint8", per="doc byte"),  # document gaps
+    Column("doc.off", "int64", per="term", offsets="doc byte"),
+    Column("tf", "uint8", per="tf byte"),  # tf - 1
+    Column("tf.off", "int64", per="term", offsets="tf byte"),
+    Column("pos", "uint8", per="pos byte"),  # position gaps within each posting
+    Column("pos.off", "int64", per="term", offsets="pos byte"),
     Column("len", "int32", per="doc"),
 )
 SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's offsets
     Column("art.first", "int32", per="article", offsets="paragraph"),
-    Column("store.off", "int64", per="paragraph", offsets="byte"),
-    # CRC-32 of the stored text of each block of STORE_BLOCK paragraphs: opening checks no
-    # byte of store.bin, so a hit checks its block when it first reads its text
-    Column("store.crc", "uint32", per="block"),
+    # store.bin holds a zstd frame per block of STORE_BLOCK paragraphs (see textstore): where
+    # each starts, and its CRC-32, checked when a hit first reads it (opening reads no byte)
+    Column("store.off", "int64", per="store block", offsets="byte"),
+    Column("store.crc", "uint32", per="store block"),
     # where each record starts, so one hit decodes one record and a term lookup bisects the
     # file instead of splitting it whole: articles.json is "[" + ", ".join(records) + "]",
     # record a is bytes art.off[a]+1 : art.off[a+1]-1; vocab.txt is "\n".join(terms), term t
@@ -59,7 +65,8 @@ SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's 
     Column("meta.ptr", "int64", per="article", offsets="keyword"),
     Column("meta.code", "int32", per="keyword"),
 )
-STORE_BLOCK = 64  # paragraphs per checksummed block of store.bin (~30 KB of news text)
+STORE_BLOCK = 64  # paragraphs per zstd frame of store.bin (~30 KB of news text, 27 us to read)
+POSTING_BLOCK = 128  # postings per block of a term (one width per block and run)
 NO_DATE = -(2**63)  # meta.date of an article without a date: sorts before every real date
 COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},
            **{c.name: c for c in SEGMENT_COLUMNS}}

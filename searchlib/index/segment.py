@@ -5,14 +5,16 @@ Layout of a segment directory (arrays are .npy, opened memory-mapped; `schema.CO
 declares each one with its dtype and what a row stands for, and writing and opening both
 iterate that declaration):
   vocab.txt / surface.txt   sorted terms, newline-joined; one readable word form per term
-  text.ptr  (V+1) int64     postings of term t are rows ptr[t]:ptr[t+1] of text.doc / text.tf
-  text.doc, text.tf int32   paragraph id (segment-local) and term frequency per posting
-  text.pos  int32           positions, grouped by posting (posting i owns tf[i] of them)
+  text.ptr  (V+1) int64     postings of term t are ptr[t]:ptr[t+1] (df = the difference)
+  text.blk  (V+1) int64     its blocks of POSTING_BLOCK postings are blk[t]:blk[t+1]
+  text.width uint8          per block: byte widths of its doc / tf / position runs
+  text.doc, .tf, .pos uint8 packed document gaps, tf - 1, position gaps (see postinglists);
+  text.{doc,tf,pos}.off     term t's bytes of each are off[t]:off[t+1]
   text.len  int32           indexed terms per paragraph (BM25 length)
   title.*                   the same for the title field; its "documents" are articles
   art.first (A+1) int32     paragraphs of article a are art.first[a]:art.first[a+1]
-  store.off (P+1) int64     byte offsets of each paragraph's UTF-8 text in store.bin
-  store.crc uint32          CRC-32 of store.bin's text per block of STORE_BLOCK paragraphs
+  store.bin                 a zstd frame per block of STORE_BLOCK paragraphs (see textstore)
+  store.off, store.crc      where each frame starts; CRC-32 of each frame
   articles.json             [[article id, title, source path], ...]
   art.off, vocab.off int64  where each record of articles.json and vocab.txt starts
   meta.date (A) int64       article date, seconds UTC (schema.NO_DATE: none)
@@ -33,7 +35,6 @@ import json
 import math
 import mmap
 import operator
-import zlib
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,8 +47,11 @@ from numpy.lib import format as npformat
 
 from ..errors import CorruptIndex
 from .metacolumns import SegmentMeta
-from .schema import BLOBS, COLUMNS, FIELDS, STORE_BLOCK, Column
+from .packing import expand_ranges
+from .postinglists import FieldPostings, encode_postings
+from .schema import BLOBS, COLUMNS, FIELD_COLUMNS, FIELDS, STORE_BLOCK, Column
 from .storage import Mapped, fsync_dir, read_verified, verify, write_file
+from .textstore import TextStore, compress_store
 
 __all__ = ["FIELDS", "FieldPostings", "FieldTriples", "Segment", "SegmentContent",
            "build_postings", "expand_ranges", "merge_vocabularies", "read_deletions",
@@ -128,11 +132,12 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
     for name, triples in content.fields.items():
         built = build_postings(triples.terms, triples.docs, triples.positions,
                                len(content.terms))
-        built["len"] = triples.lengths
-        arrays.update({f"{name}.{part}": values for part, values in built.items()})
+        encoded = encode_postings(built["ptr"], built["doc"], built["tf"], built["pos"])
+        encoded["len"] = triples.lengths
+        arrays.update({f"{name}.{part}": values for part, values in encoded.items()})
     arrays["art.first"] = _offsets(content.paragraph_counts)
-    arrays["store.off"] = _offsets(content.paragraph_bytes)
-    arrays["store.crc"] = block_crcs(content.store, arrays["store.off"])
+    store, arrays["store.off"], arrays["store.crc"] = compress_store(content.store,
+                                                                     content.paragraph_bytes)
     records = [json_bytes(a) for a in content.articles]
     terms = [t.encode("utf-8") for t in content.terms]
     arrays["art.off"] = _offsets(np.array([len(r) + 2 for r in records], dtype=np.int64))
@@ -140,7 +145,7 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
     blobs = {
         "vocab.txt": b"\n".join(terms),
         "surface.txt": "\n".join(content.surface).encode("utf-8"),
-        "store.bin": content.store,
+        "store.bin": store,
         "articles.json": b"[" + b", ".join(records) + b"]",
         "meta.json": json_bytes(content.meta_dictionary),
     }
@@ -154,16 +159,6 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
     fsync_dir(directory)
     return {"name": directory.name, "articles": content.n_articles,
             "paragraphs": content.n_paragraphs, "files": files}
-
-
-def block_crcs(store: bytes, offsets: np.ndarray) -> np.ndarray:
-    """CRC-32 of each block of STORE_BLOCK paragraphs' text (what `paragraph_text` checks)."""
-    view = memoryview(store)
-    bounds = offsets[::STORE_BLOCK].tolist()
-    if (len(offsets) - 1) % STORE_BLOCK:
-        bounds.append(int(offsets[-1]))
-    return np.array([zlib.crc32(view[lo:hi]) for lo, hi in zip(bounds, bounds[1:])],
-                    dtype=np.uint32)
 
 
 def _offsets(counts: np.ndarray) -> np.ndarray:
@@ -183,16 +178,6 @@ def npy_bytes(arr: np.ndarray) -> bytes:
     bio = io.BytesIO()
     np.save(bio, np.ascontiguousarray(arr), allow_pickle=False)
     return bio.getvalue()
-
-
-def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Concatenate arange(s, s+l) for each (s, l) pair, without a Python loop."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    offsets = np.repeat(ends - lengths, lengths)
-    return np.repeat(starts.astype(np.int64), lengths) + (np.arange(total) - offsets)
 
 
 def merge_vocabularies(segments) -> dict[str, str]:
@@ -264,39 +249,17 @@ def _is_record(a: object) -> bool:
     return isinstance(a, list) and len(a) == 3 and all(isinstance(x, str) for x in a)
 
 
-@dataclass
-class FieldPostings:
-    ptr: np.ndarray
-    doc: np.ndarray
-    tf: np.ndarray
-    pos: np.ndarray
-    length: np.ndarray
-    label: str = ""  # segment/field, for messages
-
-    @cached_property
-    def pos_ptr(self) -> np.ndarray:
-        out = np.zeros(len(self.tf) + 1, dtype=np.int64)
-        np.cumsum(self.tf, out=out[1:])
-        if int(out[-1]) != len(self.pos) or not bool(np.all(self.tf >= 1)):
-            raise CorruptIndex(f"index file damaged: term frequencies of {self.label} do not "
-                               "match its positions")
-        return out
-
-    def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
-        lo, hi = int(self.ptr[tid]), int(self.ptr[tid + 1])
-        return self.doc[lo:hi], self.tf[lo:hi]
-
-
 class Segment:
     """Read-only view of one segment directory, memory-mapped; deletions applied on top.
 
     Every file is mapped once, when the segment is opened: the snapshot keeps reading (and
     `check` keeps verifying) the files of its own commit even after a writer unlinks them.
-    Opening checks structure, not every byte (so it costs the same at any size): each file's
-    size, .npy headers, shapes and offsets; `verify=True` also checks every file's CRC-32
-    (as a merge does). Stored text is checked per block when first read (`paragraph_text`).
-    Everything parsed from a file is checked for shape here or where it is first decoded,
-    so a damaged file is a `CorruptIndex`, not a wrong answer.
+    Opening checks structure, not every byte, and reads no whole array (so it costs the same
+    at any size): each file's size, .npy headers, dtypes, shapes, and the ends of offsets;
+    `verify=True` also checks every file's CRC-32 (as a merge does). What a slice says is
+    checked where it is read: a term's postings when decoded (`FieldPostings`), stored text
+    per block (`TextStore`), offsets of records and words where bisected. So a damaged file
+    is a `CorruptIndex`, not a wrong answer.
     """
 
     def __init__(self, directory: Path, entry: dict, verify: bool = False) -> None:
@@ -308,7 +271,6 @@ class Segment:
         self._maps: dict[str, Mapped] = {}
         self._term_ids: dict[str, int] = {}
         self._expected: dict[str, tuple[int, int]] = {}
-        self._checked_blocks: set[int] = set()  # blocks of store.bin whose CRC matched
         try:
             for fname, (size, crc) in entry["files"].items():
                 self._open(fname, size, crc, checksum=verify)
@@ -317,11 +279,14 @@ class Segment:
                 data = self._open(entry["deleted"], *entry["deleted_file"], checksum=True)
                 self.deleted = _deleted_array(data, entry)
             self.columns = {name: self._array(name, column) for name, column in COLUMNS.items()}
-            self.fields = {f: FieldPostings(*(self.columns[f"{f}.{k}"] for k in
-                                              ("ptr", "doc", "tf", "pos", "len")),
-                                            label=f"{self.name}/{f}") for f in FIELDS}
+            self.fields = {f: FieldPostings(
+                {c.name: self.columns[f"{f}.{c.name}"] for c in FIELD_COLUMNS},
+                self.n_paragraphs if f == "text" else self.n_articles, label=f"{self.name}/{f}")
+                for f in FIELDS}
             self.art_first = self.columns["art.first"]
-            self.store_off = self.columns["store.off"]
+            self.text = TextStore(lambda: self.store, self.columns["store.off"],
+                                  self.columns["store.crc"], self.n_paragraphs,
+                                  f"{self.name}/store.bin")
             self._validate()
         except BaseException:
             self.close()
@@ -355,23 +320,27 @@ class Segment:
                     data.close()
 
     def _units(self, field_name: str | None) -> dict[str, int | None]:
-        """How many rows of each unit this segment has (what `Column.per` refers to)."""
+        """How many rows of each unit this segment has (what `Column.per` refers to; None:
+        no other file says, checked where read)."""
+        n_terms = len(self.columns["text.ptr"]) - 1
         units: dict[str, int | None] = {
             "article": self.n_articles, "paragraph": self.n_paragraphs,
-            "byte": len(self._maps["store.bin"]), "term": len(self.columns["text.ptr"]) - 1,
-            "block": -(-self.n_paragraphs // STORE_BLOCK),
+            "byte": len(self._maps["store.bin"]), "term": n_terms,
+            "store block": -(-self.n_paragraphs // STORE_BLOCK),
             "articles byte": len(self._maps["articles.json"]) if self.n_articles else 0,
-            "vocab byte": len(self._maps["vocab.txt"]) + 1 if len(self.columns["text.ptr"]) > 1
-            else 0,
+            "vocab byte": len(self._maps["vocab.txt"]) + 1 if n_terms else 0,
             "keyword": len(self.columns["meta.code"])}
-        if field_name is not None:  # positions are checked where they are used (pos_ptr)
+        if field_name is not None:
             units["doc"] = self.n_paragraphs if field_name == "text" else self.n_articles
-            units["posting"] = len(self.columns[f"{field_name}.doc"])
-            units["position"] = None
+            units["posting"] = None  # ptr[-1]: each term's slice is checked against its blocks
+            units["posting block"] = len(self.columns[f"{field_name}.width"])
+            for run in ("doc", "tf", "pos"):
+                units[f"{run} byte"] = len(self.columns[f"{field_name}.{run}"])
         return units
 
     def _validate(self) -> None:
-        """Cheap structural checks, so a damaged file fails loudly instead of misleading."""
+        """Structural checks in constant time (lengths and the ends of offsets, no scan), so
+        a truncated, resized or mismatched file fails loudly at open."""
         for name, column in COLUMNS.items():
             prefix = name.partition(".")[0]
             units = self._units(prefix if prefix in FIELDS else None)
@@ -416,17 +385,27 @@ class Segment:
     @cached_property
     def meta(self) -> SegmentMeta:
         """The articles' dates and keyword fields (decoded on first use)."""
+        self._rising("meta.ptr")
         return SegmentMeta(self.columns["meta.date"], self.columns["meta.ptr"],
                            self.columns["meta.code"], self._maps["meta.json"],
                            f"{self.name}/meta.json")
 
+    def _rising(self, name: str) -> np.ndarray:
+        """An offsets column read whole, checked to rise (not at open: that scan would grow
+        with the index); its differences."""
+        counts = np.diff(self.columns[name].astype(np.int64))
+        if bool(np.any(counts < 0)):
+            raise CorruptIndex(f"index file damaged: {self.name}/{name}.npy does not rise")
+        return counts
+
     @cached_property
     def art_first64(self) -> np.ndarray:
+        self._rising("art.first")
         return self.art_first.astype(np.int64)
 
     @cached_property
     def para_article(self) -> np.ndarray:
-        counts = np.diff(self.art_first.astype(np.int64))
+        counts = self._rising("art.first")
         return np.repeat(np.arange(self.n_articles, dtype=np.int32), counts)
 
     @cached_property
@@ -444,7 +423,7 @@ class Segment:
 
     @cached_property
     def store(self) -> np.ndarray:
-        """store.bin as bytes (uint8), mapped."""
+        """store.bin as bytes (uint8), mapped (compressed blocks: read through `text`)."""
         return np.frombuffer(self._maps["store.bin"], dtype=np.uint8)
 
     def term_id(self, term: str) -> int:
@@ -470,6 +449,9 @@ class Segment:
         lo, hi = 0, len(off) - 1
         while lo < hi:
             mid = (lo + hi) // 2
+            if not 0 <= int(off[mid]) < int(off[mid + 1]) <= len(data) + 1:
+                raise CorruptIndex(f"index file damaged: {self.name}/vocab.off.npy does not "
+                                   "match vocab.txt")
             if data[int(off[mid]):int(off[mid + 1]) - 1] < key:
                 lo = mid + 1
             else:
@@ -478,46 +460,22 @@ class Segment:
         return lo if found else -1
 
     def paragraph_text(self, pid: int) -> str:
-        """A paragraph's stored text, its block of store.bin checked on first read."""
-        block = pid // STORE_BLOCK
-        if block not in self._checked_blocks:
-            self._check_block(block)
-        lo, hi = int(self.store_off[pid]), int(self.store_off[pid + 1])
-        try:
-            return bytes(self.store[lo:hi]).decode("utf-8")
-        except UnicodeDecodeError:
-            raise CorruptIndex(f"index file damaged: {self.name}/store.bin is not UTF-8") from None
-
-
-    def _check_block(self, block: int) -> None:
-        first = block * STORE_BLOCK
-        last = min(first + STORE_BLOCK, self.n_paragraphs)
-        lo, hi = int(self.store_off[first]), int(self.store_off[last])
-        if zlib.crc32(self.store[lo:hi]) != int(self.columns["store.crc"][block]):
-            raise CorruptIndex(f"index file damaged: {self.name}/store.bin fails the checksum "
-                               f"of paragraphs {first}-{last - 1}")
-        self._checked_blocks.add(block)
+        """A paragraph's stored text (its block checked and decompressed, a few kept)."""
+        return self.text.paragraph(pid)
 
 
 _NPY_HEADER_MAX = 65536 + 16  # magic, length and the largest header format 1.0 allows
 
 
 def _column_fits(arr: np.ndarray, column: Column, units: dict[str, int | None]) -> bool:
-    """Whether a column has the rows (and, for offsets and references, values) it declares."""
-    rows = units[column.per]
+    """Whether a column has the rows it declares (offsets: one more, from 0 to the number of
+    units they point into); O(1): what lies between is checked where a slice is read."""
+    rows = units.get(column.per)
     if column.offsets is not None:
-        return rows is not None and _bounds(arr, rows + 1, units[column.offsets])
-    if rows is not None and len(arr) != rows:
-        return False
-    if column.points_to is not None and len(arr):
-        return int(arr.min()) >= 0 and int(arr.max()) < units[column.points_to]
-    return True
-
-
-def _bounds(arr: np.ndarray, length: int, last: int | None) -> bool:
-    """An offsets array: `length` entries rising from 0 to `last`."""
-    return (len(arr) == length and length >= 1 and int(arr[0]) == 0 and int(arr[-1]) == last
-            and bool(np.all(arr[1:] >= arr[:-1])))
+        last = units.get(column.offsets)
+        return (rows is not None and len(arr) == rows + 1 and int(arr[0]) == 0
+                and (last is None or int(arr[-1]) == last))
+    return rows is None or len(arr) == rows
 
 
 def _npy_header_size(data: Mapped) -> int:

@@ -31,7 +31,7 @@ from ..errors import (
 from .schema import analyzer_problem, manifest_problem
 
 FORMAT_NAME = "searchlib-index"
-FORMAT_VERSION = 2  # 2: store.crc blocks, record offsets, article metadata columns
+FORMAT_VERSION = 3  # 3: packed postings in blocks, zstd stored text; 2: store.crc, metadata
 MANIFEST = "manifest.json"
 LOCK = "write.lock"
 SEGMENTS = "segments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..index.segment import Segment, expand_ranges
+from ..index.segment import Segment
 
 _KEY_SHIFT = np.int64(1) << np.int64(32)
 _POS_BIAS = np.int64(1) << np.int64(24)
@@ -73,12 +73,9 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
         cands = np.intersect1d(cands, plists[i][0], assume_unique=True)
         if not len(cands):
             return empty, empty
-    pos_ptr = fp.pos_ptr
     keys = []
     for tid, (docs, _tf), off in zip(tids, plists, offsets):
-        idx = int(fp.ptr[tid]) + np.searchsorted(docs, cands)
-        lens = np.asarray(fp.tf[idx], dtype=np.int64)
-        pos = np.asarray(fp.pos[expand_ranges(pos_ptr[idx], lens)], dtype=np.int64)
+        pos, lens = fp.positions(tid, np.searchsorted(docs, cands))
         owner = np.repeat(np.arange(len(cands), dtype=np.int64), lens)
         keys.append(owner * _KEY_SHIFT + (pos - off + _POS_BIAS))
     anchors = keys[0]

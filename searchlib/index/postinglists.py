@@ -1,0 +1,198 @@
+"""A field's postings in the compact format: encoded when a segment is written, decoded per term
+(or whole, for a merge) when read.
+
+The postings of a term (sorted documents, tf, and each posting's positions) are cut in blocks
+of `POSTING_BLOCK` postings. Per block, three byte-aligned runs (`packing`): document gaps (the
+first of a term from 0, so a term decodes with one cumulative sum), tf − 1 (mostly 0 bytes:
+most words occur once in a paragraph) and position gaps within each posting; one width byte
+per block names the three widths. Per term, `ptr` (postings), `blk` (blocks) and the byte
+offsets of its three runs (`doc.off`, `tf.off`, `pos.off`) locate it.
+
+Opening checks only shapes; what a term's slice says is checked when it is decoded (sizes
+agree, documents rise and stay in range), so damage is a `CorruptIndex` on the query that
+reads it, never a wrong hit or an IndexError.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..errors import CorruptIndex
+from .packing import (
+    WIDTH_BYTES,
+    exclusive_cumsum,
+    expand_ranges,
+    gaps_of,
+    pack,
+    packed_size,
+    runs_cumsum,
+    unpack,
+    width_codes,
+)
+from .schema import POSTING_BLOCK
+
+# decoded posting lists kept per field of a segment (postings, summed): a query reads a term's
+# postings for its df and again to score it, and a served index sees the same words again
+CACHE_POSTINGS = 1 << 18
+
+
+def block_counts(df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Blocks per term, and postings per block (all terms' blocks in order)."""
+    df = np.asarray(df, dtype=np.int64)
+    n_blocks = -(-df // POSTING_BLOCK)
+    counts = np.full(int(n_blocks.sum()), POSTING_BLOCK, dtype=np.int64)
+    has = n_blocks > 0
+    last = np.cumsum(n_blocks)[has] - 1
+    counts[last] = df[has] - POSTING_BLOCK * (n_blocks[has] - 1)
+    return n_blocks, counts
+
+
+def _term_bytes(block_sizes: np.ndarray, n_blocks: np.ndarray) -> np.ndarray:
+    """Byte offsets per term (V+1) from each block's byte size."""
+    per_term = np.zeros(len(n_blocks), dtype=np.int64)
+    has = n_blocks > 0
+    if has.any():
+        per_term[has] = np.add.reduceat(block_sizes, exclusive_cumsum(n_blocks)[has])
+    out = np.zeros(len(n_blocks) + 1, dtype=np.int64)
+    np.cumsum(per_term, out=out[1:])
+    return out
+
+
+def encode_postings(ptr: np.ndarray, doc: np.ndarray, tf: np.ndarray,
+                    pos: np.ndarray) -> dict[str, np.ndarray]:
+    """Decoded CSR postings (as `segment.build_postings` gives) → the field's stored columns."""
+    df = np.diff(ptr)
+    n_blocks, counts = block_counts(df)
+    blk = np.zeros(len(df) + 1, dtype=np.int64)
+    np.cumsum(n_blocks, out=blk[1:])
+    doc_gaps = gaps_of(doc, df[df > 0])
+    tf_rest = np.asarray(tf, dtype=np.int64) - 1
+    pos_gaps = gaps_of(pos, tf)
+    pos_counts = (np.add.reduceat(np.asarray(tf, dtype=np.int64), exclusive_cumsum(counts))
+                  if len(counts) else counts)
+    out = {"ptr": ptr, "blk": blk}
+    widths = np.zeros(len(counts), dtype=np.uint8)
+    for shift, (name, values, per_block) in enumerate((("doc", doc_gaps, counts),
+                                                       ("tf", tf_rest, counts),
+                                                       ("pos", pos_gaps, pos_counts))):
+        codes = width_codes(values, per_block)
+        widths |= codes << np.uint8(2 * shift)
+        out[name] = pack(values, per_block, codes)
+        out[f"{name}.off"] = _term_bytes(per_block * WIDTH_BYTES[codes], n_blocks)
+    out["width"] = widths
+    return out
+
+
+class FieldPostings:
+    """One field's postings of a segment, decoded per term on demand (memory-mapped columns)."""
+
+    def __init__(self, columns: dict[str, np.ndarray], n_docs: int, label: str = "") -> None:
+        self.ptr = columns["ptr"]
+        self.length = columns["len"]
+        self._c = columns
+        self.n_docs = n_docs
+        self.label = label  # segment/field, for messages
+        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._cached = 0
+
+    def _damaged(self, what: str) -> CorruptIndex:
+        return CorruptIndex(f"index file damaged: postings of {self.label} {what}")
+
+    def _slice(self, name: str, tid: int) -> tuple[int, int]:
+        off = self._c[name]
+        lo, hi = int(off[tid]), int(off[tid + 1])
+        if not 0 <= lo <= hi <= int(off[-1]):
+            raise self._damaged(f"have a bad offset ({name})")
+        return lo, hi
+
+    def _stream(self, name: str, tid: int, counts: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        lo, hi = self._slice(f"{name}.off", tid)
+        if hi - lo != packed_size(counts, codes):
+            raise self._damaged(f"do not match their block widths ({name})")
+        return unpack(self._c[name][lo:hi], counts, codes)
+
+    def _blocks(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """Postings per block of a term, and the blocks' width bytes."""
+        lo, hi = self._slice("ptr", tid)
+        b0, b1 = self._slice("blk", tid)
+        df = hi - lo
+        if b1 - b0 != -(-df // POSTING_BLOCK):
+            raise self._damaged("disagree with their blocks")
+        counts = np.full(b1 - b0, POSTING_BLOCK, dtype=np.int64)
+        if len(counts):
+            counts[-1] = df - POSTING_BLOCK * (len(counts) - 1)
+        return counts, np.asarray(self._c["width"][b0:b1])
+
+    def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted documents, tf) of a term, decoded (int32, read-only)."""
+        hit = self._cache.get(tid)
+        if hit is not None:
+            self._cache.move_to_end(tid)
+            return hit
+        counts, widths = self._blocks(tid)
+        gaps = self._stream("doc", tid, counts, widths & 3)
+        docs = np.cumsum(gaps, dtype=np.int64)
+        if len(docs) and (int(docs[-1]) >= self.n_docs or not bool(np.all(gaps[1:]))):
+            raise self._damaged("point outside its documents")
+        tf = self._stream("tf", tid, counts, (widths >> 2) & 3).astype(np.int32) + 1
+        out = (docs.astype(np.int32), tf)
+        for arr in out:
+            arr.flags.writeable = False
+        if len(docs) <= CACHE_POSTINGS // 4:
+            self._cache[tid] = out
+            self._cached += len(docs)
+            while self._cached > CACHE_POSTINGS:
+                _, (old, _) = self._cache.popitem(last=False)
+                self._cached -= len(old)
+        return out
+
+    def positions(self, tid: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of some postings of a term (`rows`: sorted indices into its postings),
+        concatenated (int64), and how many each has. Only their blocks are decoded."""
+        _, tf = self.postings(tid)
+        counts, widths = self._blocks(tid)
+        rows = np.asarray(rows, dtype=np.int64)
+        lens = tf[rows].astype(np.int64)
+        if not len(rows):
+            return np.zeros(0, dtype=np.int64), lens
+        tf64 = tf.astype(np.int64)
+        pos_counts = np.add.reduceat(tf64, exclusive_cumsum(counts))
+        codes = (widths >> 4) & 3
+        sizes = pos_counts * WIDTH_BYTES[codes]
+        lo, hi = self._slice("pos.off", tid)
+        if hi - lo != int(sizes.sum()):
+            raise self._damaged("do not match their block widths (pos)")
+        need = np.unique(rows // POSTING_BLOCK)
+        data = self._c["pos"][lo:hi][expand_ranges(exclusive_cumsum(sizes)[need], sizes[need])]
+        gaps = unpack(data, pos_counts[need], codes[need])
+        held = expand_ranges(need * POSTING_BLOCK, counts[need])  # postings of those blocks
+        held_tf = tf64[held]
+        values = runs_cumsum(gaps, held_tf)
+        first = exclusive_cumsum(held_tf)[np.searchsorted(held, rows)]
+        return values[expand_ranges(first, lens)], lens
+
+    def decode_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every posting of the field, in term order: (documents, tf, positions) — what a
+        merge reads (its files were verified whole first)."""
+        df = np.diff(np.asarray(self.ptr, dtype=np.int64))
+        n_blocks, counts = block_counts(df)
+        widths = np.asarray(self._c["width"])
+        if (len(widths) != len(counts) or bool(np.any(df < 0))
+                or not np.array_equal(self._c["blk"][1:], np.cumsum(n_blocks))):
+            raise self._damaged("disagree with their blocks")
+        docs = runs_cumsum(self._whole("doc", counts, widths & 3, n_blocks), df[df > 0])
+        if len(docs) and (int(docs.max()) >= self.n_docs or int(docs.min()) < 0):
+            raise self._damaged("point outside its documents")
+        tf = self._whole("tf", counts, (widths >> 2) & 3, n_blocks).astype(np.int64) + 1
+        pos_counts = np.add.reduceat(tf, exclusive_cumsum(counts)) if len(counts) else counts
+        pos = runs_cumsum(self._whole("pos", pos_counts, (widths >> 4) & 3, n_blocks), tf)
+        return docs.astype(np.int32), tf.astype(np.int32), pos.astype(np.int32)
+
+    def _whole(self, name: str, counts: np.ndarray, codes: np.ndarray,
+               n_blocks: np.ndarray) -> np.ndarray:
+        if not np.array_equal(self._c[f"{name}.off"],
+                              _term_bytes(counts * WIDTH_BYTES[codes], n_blocks)):
+            raise self._damaged(f"do not match their block widths ({name})")
+        return unpack(self._c[name], counts, codes)
