@@ -4,11 +4,11 @@
         [--queries 300] [--rounds 2] [--workdir /tmp/format-ab]
 
 Each tree indexes the same corpus (default Reuters-21578) in a child process with that tree on
-PYTHONPATH; then, in alternating rounds (before, after, before, after...), a child per tree
-opens its index and times the same sampled OR / AND / phrase queries (k=10, ranking only) and
-a "page" kind: a search of k=10 whose hits' text is read (stored text decoded). Alternating
-rounds on the same machine make the ratios comparable when the machine is shared; the table
-gives each tree's best p50/p95 over the rounds and the after/before ratio.
+PYTHONPATH; then a long-lived child per tree opens its index and times the same sampled
+OR / AND / phrase queries (k=10, ranking only) and a "page" kind (a search of k=10 whose
+hits' text is read: stored text decoded), query by query in turn, alternating which tree goes
+first, so load on a shared machine falls on both alike. The table gives each tree's p50/p95
+(the first 20 queries are warm-up) and the ratio of the last tree to the first.
 """
 
 from __future__ import annotations
@@ -33,19 +33,10 @@ def child_build(corpus: str, workdir: str) -> None:
     print(json.dumps({"seconds": time.perf_counter() - started}))
 
 
-def child_query(corpus: str, workdir: str, count: int, seed: int) -> None:
+def child_serve(workdir: str) -> None:
+    """Answer timing requests on stdin ("kind\twords"), one JSON line each: open time first."""
     import searchlib
-    from searchlib.evaluation.corpus import iter_articles
-    from searchlib.evaluation.speed import (
-        percentile,
-        sample_queries,
-        stopwords,
-        time_queries,
-    )
 
-    texts = [p for a in iter_articles(corpus) for p in a.paragraphs]
-    queries = sample_queries(texts, count, seed, stopwords())
-    queries["page"] = queries["or"]
     opens = []
     for _ in range(5):
         started = time.perf_counter()
@@ -53,26 +44,21 @@ def child_query(corpus: str, workdir: str, count: int, seed: int) -> None:
         opens.append(1000 * (time.perf_counter() - started))
         idx.close()
     idx = searchlib.Index.open(workdir)
-
-    class Engine:
-        name = "searchlib"
-
-        def query(self, kind: str, terms: list[str], k: int) -> int:
-            text = {"or": " ".join(terms), "and": " AND ".join(terms),
-                    "phrase": '"' + " ".join(terms) + '"'}.get(kind, " ".join(terms))
-            if kind == "page":
-                hits = idx.search(text, k=k, fuzzy=False).hits
-                return sum(len(h.text) > 0 for h in hits)
-            return len(idx.rank(text, k, fuzzy=False))
-
-    out = {"open_ms": percentile(opens, 50)}
-    for kind in KINDS:
-        lat = time_queries(Engine(), queries[kind], kind, 10, 20)
-        out[kind] = [lat.p50, lat.p95, lat.mean]
-    print(json.dumps(out))
+    print(json.dumps(sorted(opens)[2]), flush=True)
+    for line in sys.stdin:
+        kind, words = line.rstrip("\n").split("\t")
+        text = {"and": " AND ".join(words.split()), "phrase": f'"{words}"'}.get(kind, words)
+        started = time.perf_counter()
+        if kind == "page":
+            hits = idx.search(text, k=10, fuzzy=False).hits
+            sum(len(h.text) for h in hits)
+        else:
+            idx.rank(text, 10, fuzzy=False)
+        print(json.dumps(1000 * (time.perf_counter() - started)), flush=True)
 
 
 def run_child(tree: str, args: list[str]) -> dict:
+    """Run this script as a child with `tree` on PYTHONPATH; its last line, as JSON."""
     env = {**os.environ, "PYTHONPATH": tree}
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     proc = subprocess.run([sys.executable, __file__, *args], env=env, capture_output=True,
@@ -84,22 +70,24 @@ def run_child(tree: str, args: list[str]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--trees", required=True, help="label=path,label=path")
+    parser.add_argument("--trees", help="label=path,label=path (required)")
     parser.add_argument("--corpus", default=str(HERE.parent.parent / "shared" / "datasets"
                                                 / "reuters21578" / "corpus.jsonl"))
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=1, help="passes over the queries (1)")
     parser.add_argument("--workdir", default="/tmp/format-ab")
-    parser.add_argument("--child", choices=("build", "query"), help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=("build", "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--index", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child == "build":
         child_build(args.corpus, args.index)
         return 0
-    if args.child == "query":
-        child_query(args.corpus, args.index, args.queries, args.seed)
+    if args.child == "serve":
+        child_serve(args.index)
         return 0
+    if not args.trees:
+        parser.error("--trees is required")
     trees = dict(pair.split("=", 1) for pair in args.trees.split(","))
     results: dict[str, dict] = {label: {} for label in trees}
     for label, tree in trees.items():
@@ -110,18 +98,43 @@ def main() -> int:
             results[label]["build_s"] = built["seconds"]
         results[label]["mb"] = sum(p.stat().st_size for p in index.rglob("*")
                                    if p.is_file()) / 2**20
-    for _ in range(args.rounds):
-        for label, tree in trees.items():
-            got = run_child(tree, ["--child", "query", "--corpus", args.corpus, "--index",
-                                   str(Path(args.workdir) / label), "--queries",
-                                   str(args.queries), "--seed", str(args.seed)])
-            for key, value in got.items():
-                best = results[label].get(key)
-                if key == "open_ms":
-                    results[label][key] = min(value, best or value)
-                else:
-                    results[label][key] = value if best is None else [
-                        min(a, b) for a, b in zip(best, value)]
+    from searchlib.evaluation.corpus import iter_articles
+    from searchlib.evaluation.speed import percentile, sample_queries, stopwords
+
+    texts = [p for a in iter_articles(args.corpus) for p in a.paragraphs]
+    queries = sample_queries(texts, args.queries, args.seed, stopwords())
+    queries["page"] = queries["or"]
+    servers = {}
+    for label, tree in trees.items():
+        env = {**os.environ, "PYTHONPATH": tree}
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        servers[label] = subprocess.Popen(
+            [sys.executable, __file__, "--child", "serve", "--index",
+             str(Path(args.workdir) / label)], env=env, stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, text=True)
+        results[label]["open_ms"] = json.loads(servers[label].stdout.readline())
+
+    def ask(label: str, kind: str, words: list[str]) -> float:
+        server = servers[label]
+        server.stdin.write(f"{kind}\t{' '.join(words)}\n")
+        server.stdin.flush()
+        return json.loads(server.stdout.readline())
+
+    try:
+        for kind in KINDS:
+            times: dict[str, list[float]] = {label: [] for label in trees}
+            for _ in range(args.rounds):
+                for i, words in enumerate(queries[kind]):
+                    order = list(trees) if i % 2 else list(trees)[::-1]
+                    for label in order:  # query by query, alternating who goes first
+                        times[label].append(ask(label, kind, words))
+            for label in trees:
+                warm = times[label][20:]
+                results[label][kind] = [percentile(warm, 50), percentile(warm, 95)]
+    finally:
+        for server in servers.values():
+            server.stdin.close()
+            server.wait()
     labels = list(trees)
     print(f"| | {' | '.join(labels)} | ratio {labels[-1]}/{labels[0]} |")
     print("|---|" + "---|" * (len(labels) + 1))

@@ -18,6 +18,8 @@ from searchlib.index import builder, schema
 from searchlib.index import writer as writer_mod
 from searchlib.index.changes import ArticleRange, SourceRecord, plan_changes
 
+from .conftest import SEEDS
+
 
 def analyzer_of(root) -> dict:
     return json.loads((root / "manifest.json").read_text())["analyzer"]
@@ -115,3 +117,104 @@ def test_a_declared_per_article_column_survives_flush_merge_and_open(tmp_path, m
     idx = searchlib.Index.open(root)
     (seg,) = idx.snapshot.segments
     assert seg.columns["art.words"].tolist() == [8] and idx.check() == []
+
+
+# -- format 3: compact postings and compressed stored text (issue 10) -------------------------
+
+
+def random_postings(rng: np.random.Generator, n_terms: int, n_docs: int):
+    """CSR postings with every width: rare and common terms, far and near documents, tf and
+    positions from 1 to beyond 2**16."""
+    ptr, docs, tfs, positions = [0], [], [], []
+    for t in range(n_terms):
+        df = int(rng.choice([0, 1, 3, 127, 128, 129, 300, 1000]))
+        df = min(df, n_docs)
+        doc = np.sort(rng.choice(n_docs, size=df, replace=False))
+        tf = rng.choice([1, 1, 1, 2, 7, 300], size=df) if t % 3 else np.ones(df, dtype=int)
+        for n in tf:
+            step = int(rng.choice([1, 5, 300, 70_000]))
+            positions.append(np.cumsum(rng.integers(0, step, size=n)) + (t % 2) * step)
+        ptr.append(ptr[-1] + df)
+        docs.append(doc)
+        tfs.append(tf)
+    cat = lambda parts, dtype: (np.concatenate(parts) if parts else np.zeros(0)).astype(dtype)  # noqa: E731
+    return (np.array(ptr, dtype=np.int64), cat(docs, np.int32), cat(tfs, np.int32),
+            cat(positions, np.int32))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_packed_postings_decode_to_what_was_written(seed):
+    from searchlib.index.postinglists import FieldPostings, encode_postings
+
+    rng = np.random.default_rng(seed)
+    n_docs = 200_000
+    ptr, doc, tf, pos = random_postings(rng, 40, n_docs)
+    columns = encode_postings(ptr, doc, tf, pos)
+    assert set(np.unique(columns["width"] & 3)) >= {1, 2, 3}  # every width was exercised
+    columns["len"] = np.zeros(n_docs, dtype=np.int32)
+    fp = FieldPostings(columns, n_docs, "test/text")
+    pos_ptr = np.concatenate([[0], np.cumsum(tf, dtype=np.int64)])
+    for t in range(len(ptr) - 1):
+        lo, hi = int(ptr[t]), int(ptr[t + 1])
+        got_doc, got_tf = fp.postings(t)
+        assert got_doc.tolist() == doc[lo:hi].tolist() and got_tf.tolist() == tf[lo:hi].tolist()
+        rows = np.sort(rng.choice(hi - lo, size=min(hi - lo, 5), replace=False))
+        got_pos, lens = fp.positions(t, rows)
+        want = [p for r in rows for p in pos[pos_ptr[lo + r]:pos_ptr[lo + r + 1]]]
+        assert got_pos.tolist() == want and lens.tolist() == tf[lo + rows].tolist()
+    all_doc, all_tf, all_pos = fp.decode_all()  # what a merge reads
+    assert (all_doc.tolist(), all_tf.tolist(), all_pos.tolist()) == (doc.tolist(), tf.tolist(),
+                                                                     pos.tolist())
+
+
+def test_phrases_match_across_blocks_and_wide_positions(tmp_path):
+    """A phrase's words spread over many blocks of postings, at positions beyond one byte:
+    matches are exactly the paragraphs where the words are adjacent."""
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    rng = np.random.default_rng(5)
+    filler = ["alpha", "beta", "gamma", "delta", "omega"]
+    expected = set()
+    records = []
+    for i in range(900):
+        words = list(rng.choice(filler, size=int(rng.choice([5, 400]))))
+        at = int(rng.integers(0, len(words)))
+        if i % 3 == 0:
+            words[at:at] = ["reserve", "bank"]
+            expected.add(f"r{i}")
+        elif i % 3 == 1:
+            words[at:at] = ["bank", "zeta", "reserve"]
+        records.append({"id": f"r{i}", "title": "t", "text": " ".join(words)})
+    (folder / "feed.jsonl").write_text("\n".join(json.dumps(r) for r in records))
+    idx = searchlib.Index.build([folder], tmp_path / "idx")
+    found = {h.article_id for h in idx.search('"reserve bank"', k=1000, fuzzy=False).hits}
+    assert found == expected and len(expected) > 2 * 128
+
+
+def test_stored_text_is_compressed_and_reads_back_exactly(tmp_path):
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    texts = [f"Paragraph {i} of the wire: Zürich café prices rose {i % 7} points — “quoted” "
+             "again and again as markets reopened." for i in range(300)]
+    (folder / "feed.jsonl").write_text("\n".join(
+        json.dumps({"id": f"a{i}", "title": f"Story {i}", "text": t})
+        for i, t in enumerate(texts)))
+    root = tmp_path / "idx"
+    idx = searchlib.Index.build([folder], root)
+    store = next(root.glob("segments/*/store.bin"))
+    assert store.stat().st_size < 0.5 * sum(len(t.encode()) for t in texts)
+    hits = idx.search("markets", k=1000, fuzzy=False).hits
+    assert len(hits) == 300 and {h.text for h in hits} == set(texts)
+
+
+def test_an_index_of_format_2_asks_for_a_rebuild(tmp_path):
+    root = tmp_path / "idx"
+    searchlib.Index.build([SEEDS], root)
+    manifest = json.loads((root / "manifest.json").read_text())
+    manifest["version"] = 2
+    (root / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(searchlib.IncompatibleIndex, match="format version 2.*rebuild") as err:
+        searchlib.Index.open(root)
+    assert "\n" not in str(err.value)
+    res = CliRunner().invoke(cli, ["search", "korea", "--index", str(root)])
+    assert res.exit_code == 2 and "rebuild" in res.output and "Traceback" not in res.output

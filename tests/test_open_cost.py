@@ -12,7 +12,7 @@ import pytest
 
 import searchlib
 from searchlib import CorruptIndex
-from searchlib.index import segment, storage
+from searchlib.index import schema, segment, storage
 from searchlib.index.segment import Segment
 
 from .conftest import REPO, SEEDS
@@ -34,14 +34,19 @@ def test_hits_decode_their_text_only_when_read(tmp_path, monkeypatch):
     assert [(h.article_id, h.paragraph, h.text, h.spans) for h in res.hits] == expected
 
 
+def seg_dir(root: Path) -> Path:
+    name = json.loads((root / "manifest.json").read_text())["segments"][0]["name"]
+    return root / "segments" / name
+
+
 def damage_store(root: Path, pid: int) -> None:
-    """Flip one byte of the stored text of paragraph `pid` of the first segment."""
-    seg_dir = root / "segments" / json.loads((root / "manifest.json").read_text())[
-        "segments"][0]["name"]
-    off = np.load(seg_dir / "store.off.npy")
-    path = seg_dir / "store.bin"
+    """Flip one byte of the compressed block holding paragraph `pid` of the first segment."""
+    folder = seg_dir(root)
+    off = np.load(folder / "store.off.npy")
+    block = pid // schema.STORE_BLOCK
+    path = folder / "store.bin"
     data = bytearray(path.read_bytes())
-    data[int(off[pid])] ^= 0x20
+    data[(int(off[block]) + int(off[block + 1])) // 2] ^= 0x20
     path.write_bytes(bytes(data))
 
 
@@ -97,3 +102,60 @@ def test_a_search_decodes_its_records_and_terms_only(tmp_path):
     assert [seg.term_id(t) for t in probes] == [
         vocab.index(t) if t in vocab else -1 for t in probes]
     assert "vocab" not in seg.__dict__  # found by bisecting the file's bytes
+
+
+def damage_postings(root: Path, word: str, gap: int, value: int) -> None:
+    """Overwrite one packed document gap of `word` in the first segment (a term whose first
+    block packs gaps in one byte each), leaving every header and size as it was."""
+    folder = seg_dir(root)
+    idx = searchlib.Index.open(root)
+    seg = idx.snapshot.segments[0]
+    tid = seg.term_id(idx.snapshot.analyzer.terms(word)[0])
+    blk, off = seg.columns["text.blk"], seg.columns["text.doc.off"]
+    assert int(seg.columns["text.width"][int(blk[tid])]) & 3 == 1 and len(
+        seg.fields["text"].postings(tid)[0]) > gap
+    idx.close()
+    packed = np.load(folder / "text.doc.npy", mmap_mode="r+")
+    packed[int(off[tid]) + gap] = value
+    packed.flush()
+    del packed
+
+
+@pytest.mark.parametrize("gap,value,problem", [(0, 255, "outside its documents"),
+                                               (1, 0, "outside its documents")])
+def test_damaged_postings_are_an_error_on_the_query_that_reads_them(tmp_path, gap, value,
+                                                                    problem):
+    """A document id out of range (or not rising) inside a term's postings opens (no byte
+    is scanned at open), then fails the query reading that term: never an IndexError, never
+    a wrong hit. check and verify=True find it as before."""
+    root = tmp_path / "idx"
+    searchlib.Index.build([SEEDS], root)
+    damage_postings(root, "korea", gap, value)
+    idx = searchlib.Index.open(root)
+    assert idx.search("artillery", fuzzy=False).total >= 1  # other words still answer
+    for query in ("korea", "korea artillery", '"north korea"'):
+        with pytest.raises(CorruptIndex, match=f"postings of seg-[0-9-]+/text point {problem}"):
+            idx.search(query, fuzzy=False)
+    assert any("text.doc.npy" in p for p in idx.check())
+    with pytest.raises(CorruptIndex, match="text.doc.npy fails its checksum"):
+        searchlib.Index.open(root, verify=True)
+    proc = subprocess.run([sys.executable, "-m", "searchlib", "search", "korea", "--index",
+                           str(root)], capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and "postings of" in proc.stderr
+
+
+def test_an_article_table_that_does_not_rise_is_an_error_when_first_used(tmp_path):
+    root = tmp_path / "idx"
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    for i in range(3):
+        (docs / f"a{i}.txt").write_text(f"Title {i}\n\nwheat harvest {i}.\n\nMore wheat.")
+    searchlib.Index.build([docs], root)
+    first = np.load(seg_dir(root) / "art.first.npy", mmap_mode="r+")
+    first[1], first[2] = first[2], first[1]  # same ends, no longer rising
+    first.flush()
+    del first
+    idx = searchlib.Index.open(root)  # the ends are right: opening does not scan
+    with pytest.raises(CorruptIndex, match="art.first.npy does not rise"):
+        idx.search("wheat", fuzzy=False)

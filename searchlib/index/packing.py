@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 WIDTH_BYTES = np.array([0, 1, 2, 4], dtype=np.int64)  # bytes per value, by width code
-_DTYPES = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 3: np.dtype("<u4")}
+UNPACKED = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 3: np.dtype("<u4")}  # by width code
 _LIMITS = np.array([1, 1 << 8, 1 << 16], dtype=np.int64)  # smallest value needing code 1, 2, 3
 
 
@@ -51,7 +51,7 @@ def pack(values: np.ndarray, counts: np.ndarray, codes: np.ndarray) -> np.ndarra
     sizes = counts * WIDTH_BYTES[codes]
     out = np.zeros(int(sizes.sum()), dtype=np.uint8)
     byte_start, value_start = exclusive_cumsum(sizes), exclusive_cumsum(counts)
-    for code, dtype in _DTYPES.items():
+    for code, dtype in UNPACKED.items():
         sel = np.flatnonzero(codes == code)
         if len(sel):
             chunk = np.asarray(values)[expand_ranges(value_start[sel], counts[sel])]
@@ -74,16 +74,52 @@ def unpack(data: np.ndarray, counts: np.ndarray, codes: np.ndarray) -> np.ndarra
         code = int(codes[0])
         if code == 0:
             return np.zeros(total, dtype=np.uint32)
-        return np.asarray(data).view(_DTYPES[code]).astype(np.uint32)
+        return np.asarray(data).view(UNPACKED[code]).astype(np.uint32)
     sizes = counts * WIDTH_BYTES[codes]
     out = np.zeros(total, dtype=np.uint32)
     byte_start, value_start = exclusive_cumsum(sizes), exclusive_cumsum(counts)
-    for code, dtype in _DTYPES.items():
+    for code, dtype in UNPACKED.items():
         sel = np.flatnonzero(codes == code)
         if len(sel):
             raw = np.asarray(data)[expand_ranges(byte_start[sel], sizes[sel])]
             out[expand_ranges(value_start[sel], counts[sel])] = raw.view(dtype)
     return out
+
+
+def unpack_blocks(data: np.ndarray, block: int, last: int, codes: np.ndarray) -> np.ndarray:
+    """`unpack` for blocks of `block` values each but the last (`last` values): each width's
+    full blocks are gathered as one 2-D index, without building ranges value by value."""
+    widths = WIDTH_BYTES[codes]
+    full = len(codes) - 1
+    starts = exclusive_cumsum(widths * block)
+    out = np.zeros((full, block), dtype=np.uint32)
+    data = np.asarray(data)
+    for code, dtype in UNPACKED.items():
+        sel = np.flatnonzero(codes[:full] == code)
+        if len(sel):
+            index = starts[sel, None] + _SPANS[code][block]
+            out[sel] = data[index.ravel()].view(dtype).reshape(len(sel), block)
+    tail_code = int(codes[-1])
+    tail_start = int(starts[-1])
+    tail = (data[tail_start:tail_start + last * _WIDTH_LIST[tail_code]].view(UNPACKED[tail_code])
+            if tail_code else np.zeros(last, dtype=np.uint32))
+    return np.concatenate([out.ravel(), tail.astype(np.uint32, copy=False)])
+
+
+class _Spans(dict):
+    """block length → arange(block · width) per width code, made once."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__()
+        self.code = code
+
+    def __missing__(self, block: int) -> np.ndarray:
+        self[block] = np.arange(block * _WIDTH_LIST[self.code], dtype=np.int64)
+        return self[block]
+
+
+_WIDTH_LIST = WIDTH_BYTES.tolist()
+_SPANS = {code: _Spans(code) for code in UNPACKED}
 
 
 def runs_cumsum(gaps: np.ndarray, run_lengths: np.ndarray) -> np.ndarray:

@@ -16,11 +16,13 @@ reads it, never a wrong hit or an IndexError.
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import cached_property
 
 import numpy as np
 
 from ..errors import CorruptIndex
 from .packing import (
+    UNPACKED,
     WIDTH_BYTES,
     exclusive_cumsum,
     expand_ranges,
@@ -29,6 +31,7 @@ from .packing import (
     packed_size,
     runs_cumsum,
     unpack,
+    unpack_blocks,
     width_codes,
 )
 from .schema import POSTING_BLOCK
@@ -36,6 +39,7 @@ from .schema import POSTING_BLOCK
 # decoded posting lists kept per field of a segment (postings, summed): a query reads a term's
 # postings for its df and again to score it, and a served index sees the same words again
 CACHE_POSTINGS = 1 << 18
+_WIDTHS = WIDTH_BYTES.tolist()
 
 
 def block_counts(df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +98,8 @@ class FieldPostings:
         self._c = columns
         self.n_docs = n_docs
         self.label = label  # segment/field, for messages
-        self._cache: OrderedDict[int, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        # tid → (docs, tf, postings per block, block widths)
+        self._cache: OrderedDict[int, tuple[np.ndarray, ...]] = OrderedDict()
         self._cached = 0
 
     def _damaged(self, what: str) -> CorruptIndex:
@@ -102,16 +107,24 @@ class FieldPostings:
 
     def _slice(self, name: str, tid: int) -> tuple[int, int]:
         off = self._c[name]
-        lo, hi = int(off[tid]), int(off[tid + 1])
-        if not 0 <= lo <= hi <= int(off[-1]):
+        lo, hi = off[tid:tid + 2].tolist()
+        if not 0 <= lo <= hi <= self._ends[name]:
             raise self._damaged(f"have a bad offset ({name})")
         return lo, hi
 
-    def _stream(self, name: str, tid: int, counts: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    @cached_property
+    def _ends(self) -> dict[str, int]:
+        return {name: int(self._c[name][-1]) for name in ("ptr", "blk", "doc.off", "tf.off",
+                                                           "pos.off")}
+
+    def _run(self, name: str, tid: int, counts: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """A term's values of one run (doc gaps, tf - 1 or position gaps), uint32."""
         lo, hi = self._slice(f"{name}.off", tid)
         if hi - lo != packed_size(counts, codes):
             raise self._damaged(f"do not match their block widths ({name})")
-        return unpack(self._c[name][lo:hi], counts, codes)
+        if not len(codes) or bool(np.all(codes == codes[0])):  # one width: one view
+            return unpack(self._c[name][lo:hi], counts, codes)
+        return unpack_blocks(self._c[name][lo:hi], POSTING_BLOCK, int(counts[-1]), codes)
 
     def _blocks(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """Postings per block of a term, and the blocks' width bytes."""
@@ -120,6 +133,8 @@ class FieldPostings:
         df = hi - lo
         if b1 - b0 != -(-df // POSTING_BLOCK):
             raise self._damaged("disagree with their blocks")
+        if b1 - b0 == 1:
+            return np.array([df], dtype=np.int64), self._c["width"][b0:b1]
         counts = np.full(b1 - b0, POSTING_BLOCK, dtype=np.int64)
         if len(counts):
             counts[-1] = df - POSTING_BLOCK * (len(counts) - 1)
@@ -130,36 +145,54 @@ class FieldPostings:
         hit = self._cache.get(tid)
         if hit is not None:
             self._cache.move_to_end(tid)
-            return hit
+            return hit[0], hit[1]
         counts, widths = self._blocks(tid)
-        gaps = self._stream("doc", tid, counts, widths & 3)
-        docs = np.cumsum(gaps, dtype=np.int64)
-        if len(docs) and (int(docs[-1]) >= self.n_docs or not bool(np.all(gaps[1:]))):
+        if len(counts) == 1:  # most terms: one block, each run one view (Python ints only)
+            w = int(widths[0])
+            gaps = self._one_run("doc", tid, int(counts[0]), w & 3)
+            tf = self._one_run("tf", tid, int(counts[0]), (w >> 2) & 3).astype(np.int32)
+        else:
+            gaps = self._run("doc", tid, counts, widths & 3)
+            tf = self._run("tf", tid, counts, (widths >> 2) & 3).astype(np.int32)
+        tf += 1
+        docs = gaps.cumsum(dtype=np.int64)
+        n = len(docs)
+        if n and (int(docs[-1]) >= self.n_docs or np.count_nonzero(gaps[1:]) != n - 1):
             raise self._damaged("point outside its documents")
-        tf = self._stream("tf", tid, counts, (widths >> 2) & 3).astype(np.int32) + 1
-        out = (docs.astype(np.int32), tf)
-        for arr in out:
+        out = (docs.astype(np.int32), tf, counts, widths)
+        for arr in out[:2]:
             arr.flags.writeable = False
-        if len(docs) <= CACHE_POSTINGS // 4:
+        if n <= CACHE_POSTINGS // 4:
             self._cache[tid] = out
-            self._cached += len(docs)
+            self._cached += n
             while self._cached > CACHE_POSTINGS:
-                _, (old, _) = self._cache.popitem(last=False)
+                _, (old, *_) = self._cache.popitem(last=False)
                 self._cached -= len(old)
-        return out
+        return out[0], out[1]
+
+    def _one_run(self, name: str, tid: int, count: int, code: int) -> np.ndarray:
+        """One block's run of a term as unsigned ints (a view of the bytes, no copy)."""
+        lo, hi = self._slice(f"{name}.off", tid)
+        if hi - lo != count * _WIDTHS[code]:
+            raise self._damaged(f"do not match their block widths ({name})")
+        if code == 0:
+            return np.zeros(count, dtype=np.uint8)
+        return self._c[name][lo:hi].view(UNPACKED[code])
 
     def positions(self, tid: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of some postings of a term (`rows`: sorted indices into its postings),
         concatenated (int64), and how many each has. Only their blocks are decoded."""
-        _, tf = self.postings(tid)
-        counts, widths = self._blocks(tid)
+        self.postings(tid)
+        _, tf, counts, widths = self._cache.get(tid) or (None, *self._uncached(tid))
         rows = np.asarray(rows, dtype=np.int64)
         lens = tf[rows].astype(np.int64)
         if not len(rows):
             return np.zeros(0, dtype=np.int64), lens
+        codes = (widths >> 4) & 3
+        if len(counts) == 1:  # one block: decode it whole
+            return self._one_block_positions(tid, tf, int(codes[0]), rows, lens)
         tf64 = tf.astype(np.int64)
         pos_counts = np.add.reduceat(tf64, exclusive_cumsum(counts))
-        codes = (widths >> 4) & 3
         sizes = pos_counts * WIDTH_BYTES[codes]
         lo, hi = self._slice("pos.off", tid)
         if hi - lo != int(sizes.sum()):
@@ -171,6 +204,21 @@ class FieldPostings:
         held_tf = tf64[held]
         values = runs_cumsum(gaps, held_tf)
         first = exclusive_cumsum(held_tf)[np.searchsorted(held, rows)]
+        return values[expand_ranges(first, lens)], lens
+
+    def _uncached(self, tid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        _, tf = self.postings(tid)
+        counts, widths = self._blocks(tid)
+        return tf, counts, widths
+
+    def _one_block_positions(self, tid: int, tf: np.ndarray, code: int, rows: np.ndarray,
+                             lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        tf64 = tf.astype(np.int64)
+        gaps = self._one_run("pos", tid, int(tf64.sum()), code)
+        values = runs_cumsum(gaps, tf64)
+        if len(rows) == len(tf):
+            return values, lens
+        first = exclusive_cumsum(tf64)[rows]
         return values[expand_ranges(first, lens)], lens
 
     def decode_all(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

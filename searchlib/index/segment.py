@@ -35,6 +35,7 @@ import json
 import math
 import mmap
 import operator
+import re
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -487,9 +488,32 @@ def _npy_header_size(data: Mapped) -> int:
     return min(end + length, _NPY_HEADER_MAX)
 
 
+# the header numpy writes for a 1-D array (format 1.0): read without numpy's literal_eval,
+# which was half of opening an index; any other header takes numpy's own reader
+_PLAIN_HEADER = re.compile(rb"\x93NUMPY\x01\x00..\{'descr': '([<|][a-z]\d{1,2})', "
+                           rb"'fortran_order': False, 'shape': \((\d{1,18}),\), \} *\n",
+                           re.DOTALL)
+_DTYPES: dict[bytes, np.dtype] = {}
+
+
 def npy_array(data: Mapped, label: str) -> np.ndarray:
     """A 1.0/2.0 .npy file's array, as a view of `data` (no copy), or CorruptIndex."""
-    head = io.BytesIO(data[:_npy_header_size(data)])
+    header = data[:_npy_header_size(data)]
+    plain = _PLAIN_HEADER.fullmatch(header)
+    if plain is not None and len(header) % 16 == 0:
+        descr, count = plain.group(1), int(plain.group(2))
+        dtype = _DTYPES.get(descr)
+        if dtype is None:
+            try:
+                dtype = _DTYPES[descr] = np.dtype(descr.decode("ascii"))
+            except TypeError:
+                raise CorruptIndex(f"index file damaged: {label} (unknown dtype)") from None
+        if len(header) + count * dtype.itemsize != len(data) or dtype.hasobject:
+            raise CorruptIndex(f"index file damaged: {label} (size does not match the header)")
+        if count == 0:
+            return np.zeros(0, dtype=dtype)
+        return np.frombuffer(data, dtype=dtype, count=count, offset=len(header))
+    head = io.BytesIO(header)
     try:
         version = npformat.read_magic(head)
         readers = {(1, 0): npformat.read_array_header_1_0,

@@ -47,13 +47,15 @@ def compress_store(store: bytes, paragraph_bytes: np.ndarray) -> tuple[bytes, np
 class TextStore:
     """The paragraphs' text of one segment, read block by block."""
 
-    def __init__(self, data: Callable[[], np.ndarray], off: np.ndarray, crc: np.ndarray, n_paragraphs: int,
+    def __init__(self, data: Callable[[], np.ndarray], off: np.ndarray, crc: np.ndarray,
+                 n_paragraphs: int,
                  label: str) -> None:
         self._data, self._off, self._crc = data, off, crc  # data: store.bin, mapped when read
         self._n = n_paragraphs
         self._label = label  # segment/store.bin
         self._kept: OrderedDict[int, tuple[np.ndarray, bytes]] = OrderedDict()
         self._lock = threading.Lock()
+        self._decompressor = None
 
     def paragraph(self, pid: int) -> str:
         """A paragraph's text."""
@@ -81,18 +83,20 @@ class TextStore:
         if zlib.crc32(frame) != int(self._crc[b]):
             raise CorruptIndex(f"index file damaged: {self._label} fails the checksum "
                                f"of paragraphs {first}-{last - 1}")
-        out = self._unpack(bytes(frame), last - first, first)
-        with self._lock:
+        with self._lock:  # one decompressor, not safe to share between threads
+            out = self._unpack(frame, last - first, first)
             self._kept[b] = out
             if len(self._kept) > KEPT_BLOCKS:
                 self._kept.popitem(last=False)
         return out
 
-    def _unpack(self, frame: bytes, n: int, first: int) -> tuple[np.ndarray, bytes]:
+    def _unpack(self, frame, n: int, first: int) -> tuple[np.ndarray, bytes]:
         import zstandard
 
-        try:  # a decompressor per call: one is not safe to share between threads
-            payload = zstandard.ZstdDecompressor().decompress(frame)
+        if self._decompressor is None:
+            self._decompressor = zstandard.ZstdDecompressor()
+        try:
+            payload = self._decompressor.decompress(frame)
         except zstandard.ZstdError:
             payload = b""
         starts = np.zeros(n + 1, dtype=np.int64)
