@@ -218,3 +218,21 @@ def test_an_index_of_format_2_asks_for_a_rebuild(tmp_path):
     assert "\n" not in str(err.value)
     res = CliRunner().invoke(cli, ["search", "korea", "--index", str(root)])
     assert res.exit_code == 2 and "rebuild" in res.output and "Traceback" not in res.output
+
+
+def test_hits_of_one_block_decompress_it_once(tmp_path, monkeypatch):
+    from searchlib.index.textstore import TextStore
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "feed.jsonl").write_text("\n".join(
+        json.dumps({"id": f"a{i}", "title": "t", "text": f"wheat crop number {i}"})
+        for i in range(40)))
+    idx = searchlib.Index.build([folder], tmp_path / "idx")
+    frames = []
+    original = TextStore._unpack
+    monkeypatch.setattr(TextStore, "_unpack",
+                        lambda self, *a: frames.append(a[-1]) or original(self, *a))
+    hits = idx.search("wheat", k=40, fuzzy=False).hits
+    assert sorted(h.text for h in hits) == sorted(f"wheat crop number {i}" for i in range(40))
+    assert frames == [0]  # 40 paragraphs, one block of 64: decompressed once
