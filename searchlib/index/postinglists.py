@@ -15,6 +15,7 @@ reads it, never a wrong hit or an IndexError.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from functools import cached_property
 
@@ -40,6 +41,10 @@ from .schema import POSTING_BLOCK
 # postings for its df and again to score it, and a served index sees the same words again
 CACHE_POSTINGS = 1 << 18
 _WIDTHS = WIDTH_BYTES.tolist()
+_NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64),
+         np.zeros(0, dtype=np.uint8))
+for _array in _NONE:
+    _array.flags.writeable = False
 
 
 def block_counts(df: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -101,6 +106,7 @@ class FieldPostings:
         # tid → (docs, tf, postings per block, block widths)
         self._cache: OrderedDict[int, tuple[np.ndarray, ...]] = OrderedDict()
         self._cached = 0
+        self._lock = threading.Lock()
 
     def _damaged(self, what: str) -> CorruptIndex:
         return CorruptIndex(f"index file damaged: postings of {self.label} {what}")
@@ -142,11 +148,20 @@ class FieldPostings:
 
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(sorted documents, tf) of a term, decoded (int32, read-only)."""
-        hit = self._cache.get(tid)
-        if hit is not None:
-            self._cache.move_to_end(tid)
-            return hit[0], hit[1]
+        docs, tf, _, _ = self._decoded(tid)
+        return docs, tf
+
+    def _decoded(self, tid: int) -> tuple[np.ndarray, ...]:
+        """(documents, tf, postings per block, block widths) of a term, from the LRU or
+        decoded now."""
+        with self._lock:
+            hit = self._cache.get(tid)
+            if hit is not None:
+                self._cache.move_to_end(tid)
+                return hit
         counts, widths = self._blocks(tid)
+        if not len(counts):  # a term of the other field only
+            return _NONE
         if len(counts) == 1:  # most terms: one block, each run one view (Python ints only)
             w = int(widths[0])
             gaps = self._one_run("doc", tid, int(counts[0]), w & 3)
@@ -163,12 +178,14 @@ class FieldPostings:
         for arr in out[:2]:
             arr.flags.writeable = False
         if n <= CACHE_POSTINGS // 4:
-            self._cache[tid] = out
-            self._cached += n
-            while self._cached > CACHE_POSTINGS:
-                _, (old, *_) = self._cache.popitem(last=False)
-                self._cached -= len(old)
-        return out[0], out[1]
+            with self._lock:
+                if tid not in self._cache:
+                    self._cache[tid] = out
+                    self._cached += n
+                while self._cached > CACHE_POSTINGS:
+                    _, (old, *_) = self._cache.popitem(last=False)
+                    self._cached -= len(old)
+        return out
 
     def _one_run(self, name: str, tid: int, count: int, code: int) -> np.ndarray:
         """One block's run of a term as unsigned ints (a view of the bytes, no copy)."""
@@ -182,8 +199,7 @@ class FieldPostings:
     def positions(self, tid: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of some postings of a term (`rows`: sorted indices into its postings),
         concatenated (int64), and how many each has. Only their blocks are decoded."""
-        self.postings(tid)
-        _, tf, counts, widths = self._cache.get(tid) or (None, *self._uncached(tid))
+        _, tf, counts, widths = self._decoded(tid)
         rows = np.asarray(rows, dtype=np.int64)
         lens = tf[rows].astype(np.int64)
         if not len(rows):
@@ -205,11 +221,6 @@ class FieldPostings:
         values = runs_cumsum(gaps, held_tf)
         first = exclusive_cumsum(held_tf)[np.searchsorted(held, rows)]
         return values[expand_ranges(first, lens)], lens
-
-    def _uncached(self, tid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        _, tf = self.postings(tid)
-        counts, widths = self._blocks(tid)
-        return tf, counts, widths
 
     def _one_block_positions(self, tid: int, tf: np.ndarray, code: int, rows: np.ndarray,
                              lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
