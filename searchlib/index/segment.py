@@ -35,6 +35,7 @@ import json
 import math
 import mmap
 import operator
+import os
 import re
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
@@ -265,6 +266,7 @@ class Segment:
 
     def __init__(self, directory: Path, entry: dict, verify: bool = False) -> None:
         self.dir = directory
+        self._dir = str(directory)
         self.name = entry["name"]
         self.entry = entry
         self.n_articles = int(entry["articles"])
@@ -294,7 +296,8 @@ class Segment:
             raise
 
     def _open(self, fname: str, size: int, crc: int, checksum: bool) -> Mapped:
-        data = verify(self.dir / fname, size, crc if checksum else None, f"{self.name}/{fname}")
+        data = verify(os.path.join(self._dir, fname), size, crc if checksum else None,
+                      f"{self.name}/{fname}")
         self._maps[fname] = data
         self._expected[fname] = (size, crc)
         return data
@@ -342,10 +345,10 @@ class Segment:
     def _validate(self) -> None:
         """Structural checks in constant time (lengths and the ends of offsets, no scan), so
         a truncated, resized or mismatched file fails loudly at open."""
+        units = {prefix: self._units(prefix) for prefix in (None, *FIELDS)}
         for name, column in COLUMNS.items():
             prefix = name.partition(".")[0]
-            units = self._units(prefix if prefix in FIELDS else None)
-            if not _column_fits(self.columns[name], column, units):
+            if not _column_fits(self.columns[name], column, units.get(prefix, units[None])):
                 raise CorruptIndex(f"index files of segment {self.name} disagree with each other")
 
     def _array(self, name: str, column: Column) -> np.ndarray:
@@ -498,7 +501,9 @@ _DTYPES: dict[bytes, np.dtype] = {}
 
 def npy_array(data: Mapped, label: str) -> np.ndarray:
     """A 1.0/2.0 .npy file's array, as a view of `data` (no copy), or CorruptIndex."""
-    header = data[:_npy_header_size(data)]
+    header = data[:128]  # what numpy writes for a 1-D array; else the length field says
+    if header[8:10] != b"v\x00":
+        header = data[:_npy_header_size(data)]
     plain = _PLAIN_HEADER.fullmatch(header)
     if plain is not None and len(header) % 16 == 0:
         descr, count = plain.group(1), int(plain.group(2))

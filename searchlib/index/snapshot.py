@@ -79,7 +79,6 @@ class Snapshot:
         settings = AnalyzerSettings.from_manifest(manifest["analyzer"])
         settings.check_version(self.root)
         self.analyzer = Analyzer(settings)
-        self.stats = {f: self._field_stats(f) for f in FIELDS}
 
     def check(self) -> list[str]:
         """Verify every file of this commit against its recorded size and checksum."""
@@ -107,6 +106,12 @@ class Snapshot:
         for key in EXTRAS:
             total += (self.manifest.get(f"{key}_file") or (0, 0))[0]
         return total
+
+    @cached_property
+    def stats(self) -> dict[str, FieldStats]:
+        """Live documents and total length per field: summed at the first query, not at
+        open (it reads every length, so opening would grow with the index)."""
+        return {f: self._field_stats(f) for f in FIELDS}
 
     def _field_stats(self, field: str) -> FieldStats:
         docs = total = 0

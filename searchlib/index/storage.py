@@ -47,23 +47,27 @@ def failpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def map_file(path: Path) -> Mapped:
+def map_file(path: Path | str) -> Mapped:
     """The whole file, mapped read-only (b"" if empty: an empty file cannot be mapped).
 
     A mapping keeps the file's data reachable after a writer's commit unlinks it, so a
-    reader (and `check`) keeps seeing the very commit it opened."""
-    with open(path, "rb") as f:
-        if os.fstat(f.fileno()).st_size == 0:
+    reader (and `check`) keeps seeing the very commit it opened. Plain descriptors, not file
+    objects: opening an index maps every file of every segment."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if os.fstat(fd).st_size == 0:
             return b""
-        return mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
 
 
-def verify(file: Path | Mapped, size: int, crc: int | None, label: str) -> Mapped:
+def verify(file: Path | str | Mapped, size: int, crc: int | None, label: str) -> Mapped:
     """A file of a commit checked against the size and CRC-32 its manifest recorded (crc None:
     the size only). `file` is a path to map, or data mapped before: a reader re-checks the very
     files it opened. Every check of index files is this one; damage is a one-line CorruptIndex.
     """
-    data = _map_commit_file(file, label) if isinstance(file, Path) else file
+    data = _map_commit_file(file, label) if isinstance(file, (Path, str)) else file
     actual = data.size() if isinstance(data, mmap.mmap) else len(data)  # size() is fstat: a
     if actual != size:  # file truncated since it was mapped is reported, never touched
         raise CorruptIndex(f"index file damaged: {label} has {actual} bytes, expected {size}")
@@ -82,7 +86,7 @@ def read_verified(path: Path, size: int, crc: int, label: str) -> bytes:
             data.close()
 
 
-def _map_commit_file(path: Path, label: str) -> Mapped:
+def _map_commit_file(path: Path | str, label: str) -> Mapped:
     try:
         return map_file(path)
     except FileNotFoundError:
