@@ -40,6 +40,12 @@ FIELD_COLUMNS = (  # for each field: CSR postings with positions, and document l
     Column("tf", "int32", per="posting"),
     Column("pos", "int32", per="position"),
     Column("len", "int32", per="doc"),
+    # score bounds per block of POSTING_BLOCK postings of a term (index.blocks): blocks of
+    # term t are rows bptr[t]:bptr[t+1]; max tf, min document length and last document each
+    Column("bptr", "int64", per="term", offsets="posting block"),
+    Column("bmax_tf", "int32", per="posting block"),
+    Column("bmin_len", "int32", per="posting block"),
+    Column("blast", "int32", per="posting block", points_to="doc"),
 )
 SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's offsets
     Column("art.first", "int32", per="article", offsets="paragraph"),
@@ -59,6 +65,7 @@ SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's 
     Column("meta.ptr", "int64", per="article", offsets="keyword"),
     Column("meta.code", "int32", per="keyword"),
 )
+POSTING_BLOCK = 128  # postings per block of score bounds (the last block of a term: fewer)
 STORE_BLOCK = 64  # paragraphs per checksummed block of store.bin (~30 KB of news text)
 NO_DATE = -(2**63)  # meta.date of an article without a date: sorts before every real date
 COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},

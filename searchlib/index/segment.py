@@ -45,6 +45,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import CorruptIndex
+from .blocks import block_columns
 from .metacolumns import SegmentMeta
 from .schema import BLOBS, COLUMNS, FIELDS, STORE_BLOCK, Column
 from .storage import Mapped, fsync_dir, read_verified, verify, write_file
@@ -129,6 +130,7 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
         built = build_postings(triples.terms, triples.docs, triples.positions,
                                len(content.terms))
         built["len"] = triples.lengths
+        built.update(block_columns(built["ptr"], built["doc"], built["tf"], triples.lengths))
         arrays.update({f"{name}.{part}": values for part, values in built.items()})
     arrays["art.first"] = _offsets(content.paragraph_counts)
     arrays["store.off"] = _offsets(content.paragraph_bytes)
@@ -368,6 +370,8 @@ class Segment:
             units["doc"] = self.n_paragraphs if field_name == "text" else self.n_articles
             units["posting"] = len(self.columns[f"{field_name}.doc"])
             units["position"] = None
+            bptr = self.columns[f"{field_name}.bptr"]
+            units["posting block"] = int(bptr[-1]) if len(bptr) else None
         return units
 
     def _validate(self) -> None:

@@ -31,7 +31,8 @@ from ..errors import (
 from .schema import analyzer_problem, manifest_problem
 
 FORMAT_NAME = "searchlib-index"
-FORMAT_VERSION = 2  # 2: store.crc blocks, record offsets, article metadata columns
+FORMAT_VERSION = 3  # 2: store.crc blocks, record offsets, article metadata columns;
+# 3: score bounds per block of postings (index.blocks)
 MANIFEST = "manifest.json"
 LOCK = "write.lock"
 SEGMENTS = "segments"
