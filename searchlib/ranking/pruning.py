@@ -44,7 +44,10 @@ from .scoring import BM25, CollectionStats, tf_weight
 from .weights import BoolWeight, SegmentScorer, TermWeight, Weight
 
 SAFETY = 1e-9  # relative slack on bounds: a sum in another order may round differently
-FIRST_PASS_INTERVALS = 8  # fewest intervals the first pass scores to find θ
+# a segment whose query lists hold fewer postings is scored exhaustively: below this, the
+# fixed cost of two passes and the exact count exceeds scoring every posting (measured on
+# Reuters-21578, see benchmarks/speed.py --scale)
+PRUNE_FROM = 50_000
 
 
 @dataclass(frozen=True)
@@ -131,10 +134,14 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
         pruner = _SegmentPruner(seg, stats, weight, plan, params)
-        docs, scores = pruner.top(top, ordinal, k, theta)
-        fruit = top.collect(ordinal, seg, docs, scores)
+        if pruner.postings < PRUNE_FROM:  # cheaper to score every posting than to prune
+            docs, scores = collected(SegmentScorer(seg, stats, params), weight)
+            fruit = top.collect(ordinal, seg, docs, scores)
+            counts.append(count.collect(ordinal, seg, docs, scores))
+        else:
+            fruit = top.collect(ordinal, seg, *pruner.top(top, ordinal, k, theta))
+            counts.append(pruner.count(count.articles))
         tops.append(fruit)
-        counts.append(pruner.count(count.articles))
         best = np.concatenate([best, fruit.scores])
         if len(best) > k:
             best = np.partition(best, len(best) - k)[len(best) - k:]
@@ -202,6 +209,7 @@ class _SegmentPruner:
                         cols[f"{fld}.bmax_tf"][lo:hi], cols[f"{fld}.bmin_len"][lo:hi],
                         avgdl(fld), params.k1, params.b)
                     self.lists.append(_List(leaf, fld, tid, last, bound))
+        self.postings = POSTING_BLOCK * sum(len(q.last) for q in self.lists)
 
     def intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """(last paragraph, score bound) of each interval between block boundaries; notes
@@ -301,22 +309,23 @@ class _SegmentPruner:
         """(paragraphs the word matches, those whose own text it matches)."""
         seg = self.seg
         text = np.zeros(seg.n_paragraphs, dtype=bool)
-        title = None
+        titled = []
         for fld, _ in leaf.fields:
             for term in leaf.terms:
                 tid = seg.term_id(term)
-                if tid < 0:
-                    continue
-                docs = seg.fields[fld].postings(tid)[0]
-                if fld == "text":
-                    text[docs] = True
-                else:
-                    if title is None:
-                        title = np.zeros(seg.n_articles, dtype=bool)
-                    title[docs] = True
-        if title is None or not title.any():
+                if tid >= 0:
+                    docs = seg.fields[fld].postings(tid)[0]
+                    if fld == "text":
+                        text[docs] = True
+                    else:
+                        titled.append(np.asarray(docs, dtype=np.int64))
+        if not titled:
             return text, text
-        return text | title[seg.para_article], text
+        arts = np.concatenate(titled)
+        first = seg.art_first64
+        marks = text.copy()
+        marks[expand_ranges(first[arts], first[arts + 1] - first[arts])] = True
+        return marks, text
 
     def count(self, articles: bool) -> int:
         """How many paragraphs (articles) the exhaustive search would count."""
@@ -343,18 +352,20 @@ class _SegmentPruner:
             match &= ~f.articles(seg)[owner]
         for leaf in plan.excluded:
             match &= ~self._marks(leaf)[0]
-        per_article = _per_article(seg, match)
         if articles:
-            return int(np.count_nonzero(per_article))
+            return _articles_of(seg, match).size
         shown = match & said
-        # an article matched only through its title counts once (collapse_title_only)
-        return int(np.count_nonzero(shown)) + int(np.count_nonzero(
-            (per_article > 0) & (_per_article(seg, shown) == 0)))
+        hidden = match & ~shown  # matched through a title alone: one per article, if
+        if not hidden.any():  # the article has no paragraph matching in its text
+            return int(np.count_nonzero(shown))
+        lone = np.setdiff1d(_articles_of(seg, hidden), _articles_of(seg, shown),
+                            assume_unique=True)
+        return int(np.count_nonzero(shown)) + len(lone)
 
 
-def _per_article(seg: Segment, mark: np.ndarray) -> np.ndarray:
-    """How many marked paragraphs each article has."""
-    cum = np.zeros(len(mark) + 1, dtype=np.int64)
-    np.cumsum(mark, out=cum[1:])
-    first = seg.art_first64
-    return cum[first[1:]] - cum[first[:-1]]
+def _articles_of(seg: Segment, mark: np.ndarray) -> np.ndarray:
+    """The sorted articles with a marked paragraph."""
+    arts = seg.para_article[np.flatnonzero(mark)]
+    if len(arts) < 2:
+        return arts
+    return arts[np.r_[True, arts[1:] != arts[:-1]]]
