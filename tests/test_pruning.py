@@ -36,8 +36,10 @@ def _write(path, rng: random.Random, start: int, count: int) -> None:
 
 @pytest.fixture(autouse=True)
 def prune_small_segments(monkeypatch):
-    """Prune however few postings a segment has (these indexes are small)."""
+    """Prune however few postings a segment has and however many candidates it finds
+    (these indexes are small)."""
     monkeypatch.setattr(pruning, "PRUNE_FROM", 0)
+    monkeypatch.setattr(pruning, "PRUNE_SHARE", float("inf"))
 
 
 @pytest.fixture(scope="module", params=[1, 2])
@@ -136,14 +138,14 @@ def test_pruning_skips_postings_yet_finds_the_best(index, monkeypatch):
     postings = sum(len(s.fields["text"].postings(s.term_id(t))[0]) for s in segments
                    for t in (common, rare) if s.term_id(t) >= 0)
     scored = []
-    original = pruning._RangeScorer.restrict
+    original = pruning._MaskScorer.restrict
 
     def spy(self, fld, docs, *columns):
         out = original(self, fld, docs, *columns)
         scored.append(len(out[0]) if fld == "text" else 0)
         return out
 
-    monkeypatch.setattr(pruning._RangeScorer, "restrict", spy)
+    monkeypatch.setattr(pruning._MaskScorer, "restrict", spy)
     res = index.search(f"{common} {rare}", k=3, fuzzy=False)
     assert sum(scored) < postings / 2
     monkeypatch.setattr(searcher, "applies", lambda *a: False)

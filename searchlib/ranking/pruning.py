@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -47,7 +48,8 @@ SAFETY = 1e-9  # relative slack on bounds: a sum in another order may round diff
 # a segment whose query lists hold fewer postings is scored exhaustively: below this, the
 # fixed cost of two passes and the exact count exceeds scoring every posting (measured on
 # Reuters-21578, see benchmarks/speed.py --scale)
-PRUNE_FROM = 50_000
+PRUNE_FROM = 20_000
+PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
 
 
 @dataclass(frozen=True)
@@ -134,12 +136,13 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
         pruner = _SegmentPruner(seg, stats, weight, plan, params)
-        if pruner.postings < PRUNE_FROM:  # cheaper to score every posting than to prune
+        pruned = pruner.top(top, ordinal, k, theta) if pruner.postings >= PRUNE_FROM else None
+        if pruned is None:  # cheaper to score every posting than to prune
             docs, scores = collected(SegmentScorer(seg, stats, params), weight)
             fruit = top.collect(ordinal, seg, docs, scores)
             counts.append(count.collect(ordinal, seg, docs, scores))
         else:
-            fruit = top.collect(ordinal, seg, *pruner.top(top, ordinal, k, theta))
+            fruit = top.collect(ordinal, seg, *pruned)
             counts.append(pruner.count(count.articles))
         tops.append(fruit)
         best = np.concatenate([best, fruit.scores])
@@ -148,22 +151,17 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
     return [top.merge(tops), count.merge(counts)]
 
 
-class _RangeScorer(SegmentScorer):
-    """A `SegmentScorer` that sees only the postings of some paragraph ranges (whole articles)."""
+class _MaskScorer(SegmentScorer):
+    """A `SegmentScorer` that sees only the postings of some paragraphs (and articles)."""
 
-    def __init__(self, seg: Segment, stats: CollectionStats, params: BM25, lo: np.ndarray,
-                 hi: np.ndarray) -> None:
+    def __init__(self, seg: Segment, stats: CollectionStats, params: BM25,
+                 paragraphs: np.ndarray, articles: np.ndarray) -> None:
         super().__init__(seg, stats, params)
-        arts = seg.para_article
-        self._cut = {"text": (lo, hi), "title": (arts[lo], arts[hi])}
+        self._keep = {"text": paragraphs, "title": articles}
 
     def restrict(self, fld: str, docs: np.ndarray, *columns: np.ndarray) -> tuple:
-        lo, hi = self._cut[fld]
-        docs = np.asarray(docs)
-        start = np.searchsorted(docs, lo.astype(docs.dtype), side="left")
-        stop = np.searchsorted(docs, hi.astype(docs.dtype), side="right")
-        keep = expand_ranges(start, stop - start)
-        return (docs[keep], *(np.asarray(c)[keep] for c in columns))
+        keep = np.flatnonzero(self._keep[fld][docs])
+        return (np.asarray(docs)[keep], *(np.asarray(c)[keep] for c in columns))
 
 
 @dataclass
@@ -189,9 +187,9 @@ class _SegmentPruner:
                  params: BM25) -> None:
         self.seg, self.stats, self.weight, self.plan, self.params = (seg, stats, weight, plan,
                                                                      params)
-        avgdl = SegmentScorer(seg, stats, params).avgdl
-        self.lists = []
-        cols = seg.columns
+        # the lists as (leaf, field, its weight × idf, term id, first and end block)
+        self._spans = []
+        bptr = {fld: seg.columns[f"{fld}.bptr"] for fld in ("text", "title")}
         for leaf in plan.positive:
             for fld, fw in leaf.fields:
                 for i, (term, w) in enumerate(zip(leaf.terms, leaf.weights)):
@@ -199,17 +197,27 @@ class _SegmentPruner:
                     if tid < 0:
                         continue
                     idf = leaf.idfs[fld][0] if leaf.blended else w * leaf.idfs[fld][i]
-                    lo, hi = int(cols[f"{fld}.bptr"][tid]), int(cols[f"{fld}.bptr"][tid + 1])
-                    if lo == hi:
-                        continue
-                    last = np.asarray(cols[f"{fld}.blast"][lo:hi], dtype=np.int64)
-                    if fld == "title":
-                        last = seg.art_first64[last + 1] - 1
-                    bound = (idf * fw * leaf.scale * plan.scale * (1 + SAFETY)) * tf_weight(
-                        cols[f"{fld}.bmax_tf"][lo:hi], cols[f"{fld}.bmin_len"][lo:hi],
-                        avgdl(fld), params.k1, params.b)
-                    self.lists.append(_List(leaf, fld, tid, last, bound))
-        self.postings = POSTING_BLOCK * sum(len(q.last) for q in self.lists)
+                    lo, hi = int(bptr[fld][tid]), int(bptr[fld][tid + 1])
+                    if lo < hi:
+                        self._spans.append((leaf, fld, idf * fw * leaf.scale, tid, lo, hi))
+        self.postings = POSTING_BLOCK * sum(hi - lo for *_, lo, hi in self._spans)
+        self._titles: np.ndarray | None = None
+
+    @cached_property
+    def lists(self) -> list[_List]:
+        """The lists with their blocks' bounds (read only for a segment worth pruning)."""
+        seg, cols = self.seg, self.seg.columns
+        avgdl = SegmentScorer(seg, self.stats, self.params).avgdl
+        out = []
+        for leaf, fld, factor, tid, lo, hi in self._spans:
+            last = np.asarray(cols[f"{fld}.blast"][lo:hi], dtype=np.int64)
+            if fld == "title":
+                last = seg.art_first64[last + 1] - 1
+            bound = (factor * self.plan.scale * (1 + SAFETY)) * tf_weight(
+                cols[f"{fld}.bmax_tf"][lo:hi], cols[f"{fld}.bmin_len"][lo:hi], avgdl(fld),
+                self.params.k1, self.params.b)
+            out.append(_List(leaf, fld, tid, last, bound))
+        return out
 
     def intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """(last paragraph, score bound) of each interval between block boundaries; notes
@@ -232,51 +240,62 @@ class _SegmentPruner:
 
     # -- the two passes ------------------------------------------------------------------------
 
-    def top(self, top: Collector, ordinal: int, k: int, theta: float) -> Postings:
-        """Matches holding the segment's k best (by `top`): exact scores, fewer postings."""
+    def top(self, top: Collector, ordinal: int, k: int, theta: float) -> Postings | None:
+        """Matches holding the segment's k best (by `top`): exact scores, fewer postings
+        (None: too many candidates to be worth it)."""
         if not self.lists or not self.seg.n_paragraphs:
             return EMPTY
         ends, bound = self.intervals()
-        # first pass: the best blocks of the lists with the highest bounds give a threshold
+        if theta == -np.inf:  # first pass (unless earlier segments gave a threshold): the
+            theta = self._threshold(top, ordinal, k)  # best blocks of the top lists
+        # second pass: the candidates, scored exactly (unless they are not few)
+        essential = self._essential(theta)
+        if POSTING_BLOCK * sum(len(q.last) for q in essential) > PRUNE_SHARE * self.postings:
+            return None
+        candidates = self._candidates(essential, bound >= theta, ends)
+        if np.count_nonzero(candidates) > PRUNE_SHARE * self.postings:
+            return None
+        return self._score(candidates)
+
+    def _threshold(self, top: Collector, ordinal: int, k: int) -> float:
+        """The k-th best score among the best blocks of the lists with the highest bounds."""
         blocks = -(-2 * k // POSTING_BLOCK)
-        firsts, seen = [], 0
+        marks = np.zeros(self.seg.n_paragraphs, dtype=bool)
+        seen = 0
         for q in sorted(self.lists, key=lambda q: -q.top):
-            firsts.append(self._articles(q, np.sort(np.argsort(-q.bound, kind="stable")[:blocks])))
-            seen += len(firsts[-1])
+            chosen = np.sort(np.argsort(-q.bound, kind="stable")[:blocks])
+            seen += self._mark(marks, q, self._block_docs(q, chosen))
             if seen >= 2 * k:
                 break
-        docs, scores = self._score(np.unique(np.concatenate(firsts)))
+        docs, scores = self._score(marks)
         fruit = top.collect(ordinal, self.seg, docs, scores)
-        if len(fruit.scores) >= k:
-            theta = max(theta, float(fruit.scores.min()))
-        # second pass: the candidates' articles, scored whole
-        return self._score(self._candidates(theta, ends, bound))
+        return float(fruit.scores.min()) if len(fruit.scores) >= k else -np.inf
 
-    def _candidates(self, theta: float, ends: np.ndarray, bound: np.ndarray) -> np.ndarray:
-        """Articles that may hold a paragraph scoring θ or more (MaxScore: a paragraph
-        matching none of the essential lists scores less than θ)."""
-        live = bound >= theta
-        if self.plan.required:  # every match is in the rarest required word's lists
+    def _essential(self, theta: float) -> list[_List]:
+        """Lists every paragraph scoring θ or more is in one of (MaxScore: together, the
+        others' bounds stay below θ; with required words, the rarest one's lists)."""
+        if self.plan.required:
             leaf = min(self.plan.required, key=lambda w: sum(
                 len(q.last) for q in self.lists if q.leaf is w))
-            essential = [q for q in self.lists if q.leaf is leaf]
-        else:
-            by_top = sorted(self.lists, key=lambda q: q.top)
-            reach = np.cumsum([q.top for q in by_top])
-            essential = [q for q, r in zip(by_top, reach) if r >= theta]
-        found = []
+            return [q for q in self.lists if q.leaf is leaf]
+        by_top = sorted(self.lists, key=lambda q: q.top)
+        reach = np.cumsum([q.top for q in by_top])
+        return [q for q, r in zip(by_top, reach) if r >= theta]
+
+    def _candidates(self, essential: list[_List], live: np.ndarray,
+                    ends: np.ndarray) -> np.ndarray:
+        """Paragraphs of the essential lists in intervals whose bound reaches θ (`live`)."""
+        marks = np.zeros(self.seg.n_paragraphs, dtype=bool)
         for q in essential:
-            inside = live & (q.at < len(q.last))
-            chosen = np.unique(q.at[inside])
-            if not len(chosen):
+            chosen = np.zeros(len(q.last), dtype=bool)
+            chosen[q.at[live & (q.at < len(q.last))]] = True
+            if not chosen.any():
                 continue
-            docs = self._block_docs(q, chosen)
+            docs = self._block_docs(q, np.flatnonzero(chosen))
             if q.fld == "text":  # a paragraph in a hopeless interval is no candidate
                 docs = docs[live[np.searchsorted(ends, docs)]]
-                found.append(self.seg.para_article[docs].astype(np.int64))
-            else:
-                found.append(docs.astype(np.int64))
-        return np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int64)
+            self._mark(marks, q, docs)
+        return marks
 
     def _block_docs(self, q: _List, chosen: np.ndarray) -> np.ndarray:
         docs = self.seg.fields[q.fld].postings(q.tid)[0]
@@ -284,24 +303,39 @@ class _SegmentPruner:
         rows = expand_ranges(start, np.minimum(len(docs) - start, POSTING_BLOCK))
         return np.asarray(docs)[rows]
 
-    def _articles(self, q: _List, chosen: np.ndarray) -> np.ndarray:
-        """The articles of the postings in some blocks of a list."""
-        docs = self._block_docs(q, chosen).astype(np.int64)
-        return self.seg.para_article[docs].astype(np.int64) if q.fld == "text" else docs
+    def _mark(self, marks: np.ndarray, q: _List, docs: np.ndarray) -> int:
+        """Mark a list's documents as candidate paragraphs (a title's: its article's)."""
+        if q.fld == "text":
+            marks[docs] = True
+        else:
+            first = self.seg.art_first64
+            arts = np.asarray(docs, dtype=np.int64)
+            marks[expand_ranges(first[arts], first[arts + 1] - first[arts])] = True
+        return len(docs)
 
-    def _score(self, articles: np.ndarray) -> Postings:
-        """Exact matches among the paragraphs of some (sorted, unique) articles."""
-        first = self.seg.art_first64
-        lo, hi = first[articles], first[articles + 1] - 1
-        has = hi >= lo
-        lo, hi = lo[has], hi[has]
-        if not len(lo):
-            return EMPTY
-        new = np.r_[True, lo[1:] != hi[:-1] + 1]  # consecutive articles: one range
-        heads = np.flatnonzero(new)
-        tails = np.r_[heads[1:] - 1, len(lo) - 1]
-        scorer = _RangeScorer(self.seg, self.stats, self.params, lo[heads], hi[tails])
+    def _score(self, marks: np.ndarray) -> Postings:
+        """Exact matches among marked paragraphs. An article whose title matches is taken
+        whole, so the title-only collapse and best-per-article decide as on the whole
+        segment; elsewhere a paragraph's score depends on its own postings alone."""
+        seg = self.seg
+        first = seg.art_first64
+        arts = np.zeros(seg.n_articles, dtype=bool)
+        arts[seg.para_article[np.flatnonzero(marks)]] = True
+        whole = arts & self._titled()
+        if whole.any():
+            wide = np.flatnonzero(whole)
+            marks[expand_ranges(first[wide], first[wide + 1] - first[wide])] = True
+        scorer = _MaskScorer(seg, self.stats, self.params, marks, arts)
         return collected(scorer, self.weight)
+
+    def _titled(self) -> np.ndarray:
+        """Articles whose title holds a positive word of the query."""
+        if self._titles is None:
+            self._titles = np.zeros(self.seg.n_articles, dtype=bool)
+            for q in self.lists:
+                if q.fld == "title":
+                    self._titles[self.seg.fields["title"].postings(q.tid)[0]] = True
+        return self._titles
 
     # -- the exact count -----------------------------------------------------------------------
 
