@@ -11,7 +11,10 @@ measuring code is ``searchlib.evaluation.speed``; this script is its command lin
 ``--scale`` measures cost growth instead: the corpus (default Reuters-21578) replicated ×N
 into one JSONL per scale in a temporary folder, indexed by searchlib and tantivy (both on
 every core, tantivy storing the text too); a row per scale: index time, paragraphs/s, peak
-RSS of the whole process tree, index size (``searchlib.evaluation.scale``).
+RSS of the whole process tree, index size; then query latency p50/p95 per kind (the same
+sampled queries at every scale, ``--queries`` per kind, 0: none), open time and searchlib's
+``search`` vs ``rank`` at k=1000, and issue 11's targets (``searchlib.evaluation.scale``).
+``--baseline main=../main`` times searchlib from another checkout in the same run.
 """
 
 from __future__ import annotations
@@ -65,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="use only the first N articles")
     parser.add_argument("--k", type=int, default=10, help="hits per query (10)")
     parser.add_argument("--json-out", help="also write the results here as JSON")
+    parser.add_argument("--baseline", action="append", default=[], metavar="LABEL=DIR",
+                        help="--scale: also time searchlib from another checkout (e.g. "
+                        "main=../main), in the same run; repeatable")
     args = parser.parse_args(argv)
 
     from searchlib.evaluation import speed
@@ -122,13 +128,25 @@ def scale_main(args: argparse.Namespace) -> int:
     engines = args.engines.split(",") if args.engines else ["searchlib", "tantivy"]
     if not engines_ready(engines):
         return 2
+    baselines = dict(b.partition("=")[::2] for b in args.baseline)
+    if not all(label and Path(tree, "searchlib").is_dir() for label, tree in baselines.items()):
+        print("error: --baseline takes LABEL=DIR, DIR a checkout holding searchlib/",
+              file=sys.stderr)
+        return 2
     rows = scale.run(corpus, factors, engines, status,
                      on_row=lambda r: print(f"# ×{r.scale} {r.engine}: {r.seconds:.1f} s, "
                                             f"{r.peak_rss_bytes / 2**20:.0f} MB",
-                                            file=sys.stderr, flush=True))
+                                            file=sys.stderr, flush=True),
+                     queries=args.queries, k=args.k, seed=args.seed,
+                     baselines={k: str(Path(v).resolve()) for k, v in baselines.items()})
     if sys.stderr.isatty():
         sys.stderr.write("\r" + " " * 100 + "\r")
     print(scale.table(rows))
+    if args.queries:
+        print()
+        print(scale.latency_table(rows))
+        print()
+        print("\n".join(f"- {line}" for line in scale.targets(rows)))
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(
             {"corpus": corpus, "python": platform.python_version(),

@@ -1,7 +1,8 @@
 """Speed benchmark: indexing throughput, index size, peak memory and query latency per engine.
 
-Each engine indexes the corpus in its own freshly spawned process, which reports its own peak
-RSS (VmHWM), so one engine's allocations never inflate another's number.
+Each engine indexes the corpus in its own freshly spawned process, which reports the peak RSS
+of its process tree (searchlib's analysis workers included), so one engine's allocations
+never inflate another's number.
 Queries then run in this process, one engine at a time, warm (a few untimed queries first),
 with each engine's searcher kept open. Queries are sampled from the corpus with a fixed seed:
 OR and AND queries are 2-3 words of one random paragraph, phrases 2-3 adjacent words of one;
@@ -12,8 +13,11 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
+import queue
 import random
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -145,58 +149,95 @@ def limit_corpus(corpus: str, limit: int | None, folder: str) -> str:
     return str(out)
 
 
-def make(name: str) -> Any:
-    """An engine by name, searchlib with the library's own BM25 defaults."""
+def make(name: str, every_core: bool = False) -> Any:
+    """An engine by name, searchlib with the library's own BM25 defaults; `every_core`:
+    tantivy indexes on every core and stores the text (as searchlib does)."""
     from searchlib.evaluation.engines import make_engine
     from searchlib.search import DEFAULT_B, DEFAULT_K1
 
+    if name == "tantivy" and every_core:
+        from searchlib.evaluation.peers import TantivyEngine
+
+        return TantivyEngine(threads=os.cpu_count() or 1, store_text=True)
     return make_engine(name, k1=DEFAULT_K1, b=DEFAULT_B)
 
 
-def _rss_bytes() -> tuple[int, int]:
-    """(current, peak) resident set size of this process.
+class TreeMemory:
+    """Peak resident memory of this process plus its descendants (searchlib's analysis
+    workers count too), sampled in a thread; `before` is this process's RSS at the start."""
 
-    The peak is Linux's VmHWM, the high-water mark of this process image only. ``ru_maxrss``
-    would be wrong in a spawned child: Linux carries the forking parent's peak across exec, so
-    every child would report at least the benchmark process's own size.
-    """
-    import resource
+    def __init__(self, interval: float = 0.05) -> None:
+        import psutil
 
-    import psutil
+        self.me = psutil.Process()
+        self.interval = interval
+        self.before = self.me.memory_info().rss
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
 
-    current = psutil.Process().memory_info().rss
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return current, int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return current, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kB on Linux
+    def _sample(self) -> int:
+        total = 0
+        for proc in [self.me, *self.me.children(recursive=True)]:
+            try:
+                total += proc.memory_info().rss
+            except Exception:  # a worker that just exited
+                continue
+        return total
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._sample())
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> TreeMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
 
 
-def build_in_this_process(name: str, corpus: str, workdir: str) -> dict[str, float]:
-    """Runs in the child: index and report time and memory (imports happen before timing)."""
-    engine = make(name)
+def build_in_this_process(name: str, corpus: str, workdir: str,
+                          every_core: bool = False) -> dict[str, float]:
+    """Index and report time and memory (imports happen before timing); `every_core`: the
+    scale benchmark's engines (tantivy on every core, storing the text as searchlib does)."""
+    engine = make(name, every_core)
     prepare = getattr(engine, "prepare", None)
     if callable(prepare):
         prepare()
-    before, _ = _rss_bytes()
-    started = time.perf_counter()
-    engine.build(corpus, workdir)
-    seconds = time.perf_counter() - started
-    close = getattr(engine, "close", None)
-    if callable(close):
-        close()
-    _, peak = _rss_bytes()
-    return {"seconds": seconds, "peak_rss": peak, "rss_before": before}
+    with TreeMemory() as memory:
+        started = time.perf_counter()
+        engine.build(corpus, workdir)
+        seconds = time.perf_counter() - started
+        close = getattr(engine, "close", None)
+        if callable(close):
+            close()
+    return {"seconds": seconds, "peak_rss": memory.peak, "rss_before": memory.before}
 
 
-def build_in_child(name: str, corpus: str, workdir: str) -> dict[str, float]:
-    """``build_in_this_process`` in a fresh interpreter ('spawn': nothing inherited)."""
+def _child(name: str, corpus: str, workdir: str, every_core: bool, out: Any) -> None:
+    out.put(build_in_this_process(name, corpus, workdir, every_core))
+
+
+def build_in_child(name: str, corpus: str, workdir: str,
+                   every_core: bool = False) -> dict[str, float]:
+    """``build_in_this_process`` in a fresh interpreter ('spawn': nothing inherited), not a
+    daemon, so it may start workers of its own."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(1) as pool:
-        return pool.apply(build_in_this_process, (name, corpus, workdir))
+    out = context.Queue()
+    proc = context.Process(target=_child, args=(name, corpus, workdir, every_core, out))
+    proc.start()
+    while True:
+        try:
+            result = out.get(timeout=5)
+            break
+        except queue.Empty:
+            if not proc.is_alive():
+                raise RuntimeError(f"{name} died while indexing {corpus}") from None
+    proc.join()
+    return result
 
 
 def time_queries(engine: Any, queries: Sequence[Query], kind: str, k: int, warmup: int,

@@ -46,6 +46,11 @@ FIELD_COLUMNS = (  # for each field: compact postings with positions (see postin
     Column("pos", "uint8", per="pos byte"),  # position gaps within each posting
     Column("pos.off", "int64", per="term", offsets="pos byte"),
     Column("len", "int32", per="doc"),
+    # score bounds per block of POSTING_BLOCK postings of a term (index.blocks): blocks of
+    # term t are rows blk[t]:blk[t+1]; max tf, min document length and last document each
+    Column("bmax_tf", "int32", per="posting block"),
+    Column("bmin_len", "int32", per="posting block"),
+    Column("blast", "int32", per="posting block", points_to="doc"),
 )
 SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's offsets
     Column("art.first", "int32", per="article", offsets="paragraph"),

@@ -48,6 +48,7 @@ import numpy as np
 from numpy.lib import format as npformat
 
 from ..errors import CorruptIndex
+from .blocks import block_columns
 from .metacolumns import SegmentMeta
 from .packing import expand_ranges
 from .postinglists import FieldPostings, encode_postings
@@ -136,6 +137,7 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
                                len(content.terms))
         encoded = encode_postings(built["ptr"], built["doc"], built["tf"], built["pos"])
         encoded["len"] = triples.lengths
+        encoded.update(block_columns(built["ptr"], built["doc"], built["tf"], triples.lengths))
         arrays.update({f"{name}.{part}": values for part, values in encoded.items()})
     arrays["art.first"] = _offsets(content.paragraph_counts)
     store, arrays["store.off"], arrays["store.crc"] = compress_store(content.store,

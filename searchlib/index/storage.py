@@ -31,7 +31,8 @@ from ..errors import (
 from .schema import analyzer_problem, manifest_problem
 
 FORMAT_NAME = "searchlib-index"
-FORMAT_VERSION = 3  # 3: packed postings in blocks, zstd stored text; 2: store.crc, metadata
+FORMAT_VERSION = 3  # 3: postings packed in blocks with score bounds per block, zstd stored text;
+# 2: store.crc blocks, record offsets, article metadata columns
 MANIFEST = "manifest.json"
 LOCK = "write.lock"
 SEGMENTS = "segments"

@@ -41,13 +41,11 @@ from .collectors import (
     Matches,
     ScoredHit,
     TopK,
-    apply_mask,
-    collapse_title_only,
-    filter_mask,
 )
 from .compiler import FEW, Compiler, CompileState
 from .filters import all_of, index_fields
 from .postings import EMPTY, member
+from .pruning import applies, collected, prunable_collectors, run_pruned
 from .recency import Recency
 from .scoring import BM25, CollectionStats
 from .weights import BoolWeight, ExplainPart, SegmentScorer, Weight, leaves, positive_terms
@@ -107,11 +105,7 @@ def segment_matches(seg: Segment, stats: CollectionStats, weight: Weight | None,
     one paragraph per matching article already)."""
     if weight is None:
         return EMPTY
-    scorer = SegmentScorer(seg, stats, params, article_scope=article_scope)
-    docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
-    if scorer.title_hit and len(docs):
-        docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
-    return docs, scores
+    return collected(SegmentScorer(seg, stats, params, article_scope=article_scope), weight)
 
 
 def run(segments: Sequence[Segment], stats: CollectionStats, weight: Weight | None,
@@ -119,7 +113,12 @@ def run(segments: Sequence[Segment], stats: CollectionStats, weight: Weight | No
         recency: Recency | None = None, article_scope: bool = False) -> list:
     """Score every segment, filter and collapse its matches, feed them to each collector;
     the collectors' merged fruits, in their order. With `recency`, every segment is scored
-    first: the decay counts from the newest date among all matches."""
+    first: the decay counts from the newest date among all matches. A top-k by score of an
+    AND/OR of words skips the postings that cannot reach it (`pruning`), with the same
+    fruits."""
+    if (recency is None and not article_scope and prunable_collectors(collectors)
+            and applies(weight, params)):
+        return run_pruned(segments, stats, weight, params, collectors)
     fruits: list[list] = [[] for _ in collectors]
     matched = None
     if recency is not None:
@@ -163,7 +162,9 @@ class Searcher:
             options = replace(options, per_article=True,
                               sort="-date" if options.sort == "score" else options.sort)
         # which paragraphs the exact query matched: needed only if the fallback answers
-        keep = self.matches_are_free or bool(options.fuzzy and first.state.unknown)
+        # (unless they would cost the pruning of the top k: then only if the fallback answers)
+        keep = (self.matches_are_free and not applies(weight, options.params)) or bool(
+            options.fuzzy and first.state.unknown)
         top, total, exact, facets = self._run(weight, options, keep)
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
