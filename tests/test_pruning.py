@@ -12,6 +12,7 @@ import pytest
 
 import searchlib
 from searchlib.index.blocks import block_columns
+from searchlib.index.postinglists import encode_postings
 from searchlib.index.schema import POSTING_BLOCK
 from searchlib.ranking import pruning, searcher
 
@@ -164,9 +165,13 @@ def test_block_columns_bound_every_posting():
     tf = rng.integers(1, 9, len(doc))
     length = rng.integers(1, 50, 1000)
     cols = block_columns(ptr, doc, tf, length)
-    assert np.diff(cols["bptr"]).tolist() == [0, 1, 1, 1, 2, 3, 1]
+    # the bounds' blocks are the packed postings' blocks (one offset column, blk)
+    pos = np.zeros(int(tf.sum()), dtype=np.int32)
+    blk = encode_postings(ptr, doc.astype(np.int32), tf.astype(np.int32), pos)["blk"]
+    assert np.diff(blk).tolist() == [0, 1, 1, 1, 2, 3, 1]
+    assert len(cols["bmax_tf"]) == blk[-1]
     for t in range(len(counts)):
-        for j, b in enumerate(range(cols["bptr"][t], cols["bptr"][t + 1])):
+        for j, b in enumerate(range(blk[t], blk[t + 1])):
             rows = slice(ptr[t] + j * POSTING_BLOCK, min(ptr[t] + (j + 1) * POSTING_BLOCK,
                                                          ptr[t + 1]))
             assert cols["bmax_tf"][b] == tf[rows].max()
