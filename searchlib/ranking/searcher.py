@@ -48,8 +48,10 @@ from .collectors import (
 from .compiler import FEW, Compiler, CompileState
 from .filters import all_of, index_fields
 from .postings import EMPTY, member
+from .prf import Feedback, expand, relevance_model
 from .recency import Recency
-from .scoring import BM25, CollectionStats
+from .rerank import Proximity, Word, explain_part, query_words, rerank
+from .scoring import BM25, CollectionStats, avg_length
 from .weights import BoolWeight, ExplainPart, SegmentScorer, Weight, leaves, positive_terms
 
 
@@ -66,11 +68,21 @@ class SearchOptions:
     facets: tuple[str, ...] = ()  # fields to count matching articles by
     recency: Recency | None = None  # scores decay with the article's age (off: None)
     scope: str = "paragraph"  # "article": AND/NOT over an article's paragraphs together
+    proximity: Proximity | None = None  # second stage: close query words rank higher
+    prf: Feedback | None = None  # RM3 pseudo-relevance feedback (opt-in)
 
     def same_ranking(self, other: SearchOptions) -> bool:
         """Whether a query run with `other` scores every paragraph as with these."""
-        return (self.default_operator, self.fuzzy, self.params, self.per_article) == (
-            other.default_operator, other.fuzzy, other.params, other.per_article)
+        return (self.default_operator, self.fuzzy, self.params, self.per_article,
+                self.proximity, self.prf) == (
+            other.default_operator, other.fuzzy, other.params, other.per_article,
+            other.proximity, other.prf)
+
+    def second_stages(self) -> bool:
+        """Whether proximity or feedback re-rank this search: a ranked list of paragraphs
+        (not per article, by date, or decayed by recency)."""
+        return bool((self.proximity and self.proximity.weight) or self.prf) and (
+            self.sort == "score" and not self.per_article and self.recency is None)
 
 
 @dataclass
@@ -89,6 +101,7 @@ class Execution:
     did_you_mean: str | None
     searcher: Searcher = field(repr=False)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    near: tuple[Word, ...] = ()  # the words the proximity stage looked for (none: it was off)
 
     @property
     def terms(self) -> set[str]:
@@ -97,8 +110,17 @@ class Execution:
 
     def explain(self, address: HitAddress) -> tuple[float, list[ExplainPart]]:
         """(score, its leaf contributions) of the paragraph at `address`, by the very
-        weights that scored it."""
-        return self.searcher.explain(self.weight, address, self.options.params)
+        weights that scored it (and its proximity bonus, a part of its own)."""
+        score, parts = self.searcher.explain(self.weight, address, self.options.params)
+        if self.near and self.options.proximity:
+            searcher = self.searcher
+            part = explain_part(searcher.snapshot.segments[address.segment], address.paragraph,
+                                self.near, self.options.params,
+                                avg_length(searcher.stats, "text"),
+                                searcher.stats.num_docs("text"), self.options.proximity)
+            if part is not None:
+                score, parts = score + part.score, [*parts, part]
+        return score, parts
 
 
 def segment_matches(seg: Segment, stats: CollectionStats, weight: Weight | None,
@@ -164,7 +186,10 @@ class Searcher:
                               sort="-date" if options.sort == "score" else options.sort)
         # which paragraphs the exact query matched: needed only if the fallback answers
         keep = self.matches_are_free or bool(options.fuzzy and first.state.unknown)
-        top, total, exact, facets = self._run(weight, options, keep)
+        # second stages (proximity, feedback) re-rank a deeper first stage, on one index
+        staged = options.second_stages() and isinstance(self.snapshot, Snapshot)
+        run_options = _deeper(options) if staged else options
+        top, total, exact, facets = self._run(weight, run_options, keep)
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
@@ -178,7 +203,7 @@ class Searcher:
                     exact = self.gather(weight, options, [Matches()])[0]
                 limits.update(wide.state.limits)
                 weight, state = wide_weight, wide.state
-                top, total, _, facets = self._run(weight, options, False)
+                top, total, _, facets = self._run(weight, run_options, False)
             for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
                 limits.setdefault(cap, message)
         if state.expanded and first.state.expanded:  # word~ in the query: the plain word
@@ -187,6 +212,19 @@ class Searcher:
                                 plain_compiler)
             exact = self.gather(plain, options, [Matches()])[0]
         hits = top.hits()
+        near: tuple[Word, ...] = ()
+        if staged and weight is not None and any(leaves(weight)):
+            near = query_words(weight) if options.proximity else ()
+            if options.prf:
+                model = relevance_model(self.snapshot, hits, options.prf)
+                weight = expand(weight, model, len(query_words(weight)),
+                                self._compiler(options.params, spend), options.prf)
+                top, total, _, facets = self._run(weight, run_options, False)
+                hits = top.hits()
+            if options.proximity:
+                hits = rerank(self.snapshot.segments, hits, near, options.params,
+                              avg_length(self.stats, "text"), options.proximity)
+        hits = hits[: options.k]
         if state.expanded:
             hits = [ScoredHit(h.address, h.score, _fuzzy_only(h.address, exact)) for h in hits]
         if parsed.root is not None and weight is not None and state.unknown and not total:
@@ -194,7 +232,7 @@ class Searcher:
         warnings = [*limits.values(), *warnings]  # caps first: capped() keeps the first lines
         return Execution(query, options, parsed, weight, state, hits, total,
                          capped(warnings, parsed.omitted), state.expanded,
-                         _did_you_mean(query, state), self, facets)
+                         _did_you_mean(query, state), self, facets, near)
 
     def gather(self, weight: Weight | None, options: SearchOptions,
                collectors: Sequence[Collector]) -> list:
@@ -223,6 +261,13 @@ class Searcher:
         fruits = self.gather(weight, options, collectors + [Matches()] * matches)
         facets = fruits[2] if options.facets else {}
         return fruits[0], fruits[1], (fruits[-1] if matches else None), facets
+
+
+def _deeper(options: SearchOptions) -> SearchOptions:
+    """The options of a first stage deep enough for the second stages to re-rank."""
+    depth = max(options.k, options.proximity.depth if options.proximity else 0,
+                options.prf.fb_docs if options.prf else 0)
+    return replace(options, k=depth)
 
 
 def _restricted(weight: Weight | None, options: SearchOptions,
