@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
+DEFAULT_PROXIMITY_WEIGHT = DEFAULT_PROXIMITY.weight if DEFAULT_PROXIMITY else 0.0
 
 
 @dataclass
