@@ -1,12 +1,13 @@
 """Term proximity as a second stage: the exact first stage's top `depth` paragraphs get a
 bonus when the query's words occur close together, and are sorted again.
 
-The bonus is Büttcher, Clarke and Lushman's (SIGIR 2006) BM25TP variant: walking a
-paragraph's query-word occurrences in position order, each pair of neighbouring occurrences of
-two different words adds idf(other word) / distance² to each word's accumulator; a word's
-accumulator is then saturated like a term frequency (BM25's k1 and length normalization) and
-weighted by min(1, idf). A re-ranker behind the exact top-N, not a change of the first stage's
-scores, so pruning that stage stays exact; it reads positions only for those N paragraphs.
+The bonus is BM25TP's (Rasolofo and Savoy, ECIR 2003): walking a paragraph's query-word
+occurrences in position order, each two neighbouring occurrences of different words at most
+`WINDOW` positions apart add 1/distance² to that pair's frequency; the pair frequency is
+saturated like a term frequency (BM25's k1 and length normalization) and weighted by the
+smaller idf of the two words. A re-ranker behind the exact top-N, not a change of the first
+stage's scores, so pruning that stage stays exact; it reads positions only for those N
+paragraphs (`postings.positions_in`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from .scoring import BM25, tf_weight
 from .weights import BoolWeight, ExplainPart, PhraseWeight, TermWeight, Weight
 
 _KEY_SHIFT = np.int64(1) << np.int64(32)
+WINDOW = 5  # positions: farther apart, two words are not "close" (BM25TP's window)
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def query_words(weight: Weight | None) -> tuple[Word, ...]:
 
 def proximity_scores(seg: Segment, docs: np.ndarray, words: Sequence[Word], params: BM25,
                      avgdl: float, prox: Proximity) -> tuple[np.ndarray, np.ndarray]:
-    """(bonus, summed accumulators) per paragraph of the sorted ids `docs` of one segment."""
+    """(bonus, summed pair frequencies) per paragraph of the sorted ids `docs` of one
+    segment."""
     docs = np.asarray(docs, dtype=np.int64)
     zero = np.zeros(len(docs))
     if len(words) < 2 or not len(docs) or prox.weight == 0:
@@ -96,20 +99,20 @@ def proximity_scores(seg: Segment, docs: np.ndarray, words: Sequence[Word], para
     owner, pos, wid = (np.concatenate(a) for a in (owners, positions, ids))
     order = np.argsort(owner * _KEY_SHIFT + pos, kind="stable")
     owner, pos, wid = owner[order], pos[order], wid[order]
-    # neighbouring occurrences of two different words in one paragraph
-    pair = (owner[1:] == owner[:-1]) & (wid[1:] != wid[:-1])
-    left = np.flatnonzero(pair)
-    right = left + 1
-    gap = np.maximum(pos[right] - pos[left], 1).astype(np.float64)
-    idfs = np.array([w.idf for w in words])
+    # neighbouring occurrences of two different words, at most WINDOW apart, in one paragraph
+    gap = pos[1:] - pos[:-1]
+    near = (owner[1:] == owner[:-1]) & (wid[1:] != wid[:-1]) & (gap <= WINDOW)
+    left = np.flatnonzero(near)
     n = len(words)
-    cells = np.concatenate([owner[left] * n + wid[left], owner[right] * n + wid[right]])
-    adds = np.concatenate([idfs[wid[right]], idfs[wid[left]]]) / np.concatenate([gap, gap]) ** 2
-    acc = np.bincount(cells, weights=adds, minlength=len(docs) * n).reshape(len(docs), n)
-    lengths = np.repeat(seg.fields["text"].length[docs][:, None], n, axis=1)
-    saturated = tf_weight(acc, lengths, avgdl, params.k1, params.b)
-    bonus = prox.weight * (saturated * np.minimum(1.0, idfs)).sum(axis=1)
-    return bonus, acc.sum(axis=1)
+    first, second = np.minimum(wid[left], wid[left + 1]), np.maximum(wid[left], wid[left + 1])
+    cells = (owner[left] * n + first) * n + second
+    tpi = 1.0 / np.maximum(gap[left], 1).astype(np.float64) ** 2
+    freq = np.bincount(cells, weights=tpi, minlength=len(docs) * n * n).reshape(len(docs), n * n)
+    idfs = np.array([w.idf for w in words])
+    pair_weight = np.minimum.outer(idfs, idfs).reshape(-1)
+    lengths = np.repeat(seg.fields["text"].length[docs][:, None], n * n, axis=1)
+    saturated = tf_weight(freq, lengths, avgdl, params.k1, params.b)
+    return prox.weight * (saturated * pair_weight).sum(axis=1), freq.sum(axis=1)
 
 
 def rerank(segments: Sequence[Segment], hits: Sequence[ScoredHit], words: Sequence[Word],
