@@ -135,3 +135,14 @@ def test_shell_toggles_feedback_and_sets_proximity(feedback_index):
     assert "usage: :proximity W" in out.output
     first, second = out.output.split("feedback: on")
     assert "[quota]" not in first and "[quota]" in second
+
+
+@pytest.mark.parametrize("query", ["north korea artillery shells", '"artillery shells" russia',
+                                   "+korea missile -japan", "Acemolgu economist", "war"])
+def test_every_hit_is_explained_with_both_stages_on(seed_index, query):
+    res = seed_index.search(query, k=20, prf=True, proximity=0.5)
+    assert res.hits
+    for hit in res.hits:
+        explanation = res.explain(hit)
+        assert explanation.score == pytest.approx(hit.score, abs=1e-9), (query, hit.paragraph)
+        assert sum(p.score for p in explanation.parts) == pytest.approx(hit.score, abs=1e-9)
