@@ -146,3 +146,12 @@ def test_every_hit_is_explained_with_both_stages_on(seed_index, query):
         explanation = res.explain(hit)
         assert explanation.score == pytest.approx(hit.score, abs=1e-9), (query, hit.paragraph)
         assert sum(p.score for p in explanation.parts) == pytest.approx(hit.score, abs=1e-9)
+
+
+def test_second_stages_say_when_they_do_not_apply(feedback_index):
+    plain = feedback_index.search("opec", articles=True)
+    res = feedback_index.search("opec", articles=True, prf=True)
+    assert any("feedback and proximity" in w for w in res.warnings)
+    assert not plain.warnings
+    assert [(h.article_id, h.score) for h in res.hits] == [
+        (h.article_id, h.score) for h in plain.hits]

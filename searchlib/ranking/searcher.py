@@ -54,6 +54,9 @@ from .rerank import Proximity, Word, explain_part, query_words, rerank
 from .scoring import BM25, CollectionStats, avg_length
 from .weights import BoolWeight, ExplainPart, SegmentScorer, Weight, leaves, positive_terms
 
+SECOND_STAGES_IGNORED = ("feedback and proximity re-rank paragraphs by score on one index: "
+                         "ignored per article, by date, with recency and on a sharded index")
+
 
 @dataclass(frozen=True)
 class SearchOptions:
@@ -193,6 +196,8 @@ class Searcher:
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
+        if not staged and (options.prf or (options.proximity and options.proximity.weight)):
+            warnings.append(SECOND_STAGES_IGNORED)
         limits = dict(first.state.limits)  # the caps of the budget the query hit
         state = first.state
         if options.fuzzy and parsed.root is not None and (state.unknown or total < FEW):
