@@ -119,8 +119,8 @@ def check_run_out(path: str) -> None:
 @click.option("--proximity", type=click.FloatRange(0, 100), default=None,
               help="Weight of the proximity bonus (0: off; default: the library's).")
 @click.option("--prf", is_flag=True,
-              help="RM3 pseudo-relevance feedback (10 paragraphs, 10 terms, weight 0.5 for "
-              "the original query; sweep fb_docs, fb_terms, fb_weight to change them).")
+              help="RM3 pseudo-relevance feedback (the library's: 3 paragraphs, 20 terms, "
+              "weight 0.7 for the original query; sweep fb_docs, fb_terms, fb_weight).")
 @click.option("--stemmer", type=click.Choice(["snowball", "porter", "none"]), default="snowball",
               show_default=True)
 @click.option("--no-stopwords", is_flag=True, help="Index and search stopwords too.")
@@ -194,10 +194,14 @@ def _run(suite, datasets, engine_names, options, k1, b, title_boost, stages, ste
 
     if not engine_names:
         raise BenchError("--engine needs at least one engine name")
+    from searchlib.ranking.prf import Feedback
+
     proximity, prf = stages
+    fb = Feedback()
     base = Setting(DEFAULT_K1 if k1 is None else k1, DEFAULT_B if b is None else b,
                    DEFAULT_TITLE_BOOST if title_boost is None else title_boost, stemmer, stopwords,
-                   DEFAULT_PROXIMITY_WEIGHT if proximity is None else proximity, prf)
+                   DEFAULT_PROXIMITY_WEIGHT if proximity is None else proximity, prf,
+                   fb.fb_docs, fb.fb_terms, fb.original_weight)
     settings = expand(parse_specs(specs), base) if specs is not None else None
     loaded = [load_dataset(seeds_dataset() if d == SEEDS else d) for d in datasets]
     if syntax is None:

@@ -106,7 +106,7 @@ def color_option(f):
               help="article: AND, NOT and phrases apply to the whole article (any of its "
                    "paragraphs); one hit per article, its best paragraph.")
 @click.option("--prf", is_flag=True,
-              help="Pseudo-relevance feedback (RM3): add the likeliest words of the top 10 "
+              help="Pseudo-relevance feedback (RM3): add the 20 likeliest words of the top 3 "
                    "paragraphs to the query and search again.")
 @click.option("--proximity", type=click.FloatRange(min=0, max=1e5), default=None,
               metavar="W", help="Weight of the bonus for query words close together in "

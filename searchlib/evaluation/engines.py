@@ -276,9 +276,9 @@ def rank_only(index: Any, query: str, k: int, fuzzy: bool, overrides: dict) -> l
     if overrides.get("prf"):
         from searchlib.ranking.prf import Feedback
 
-        params["prf"] = Feedback(int(overrides.get("fb_docs", 10)),
-                                 int(overrides.get("fb_terms", 10)),
-                                 float(overrides.get("fb_weight", 0.5)))
+        named = {"fb_docs": "fb_docs", "fb_terms": "fb_terms", "fb_weight": "original_weight"}
+        params["prf"] = Feedback(**{field: overrides[key] for key, field in named.items()
+                                    if overrides.get(key) is not None})
     return index.rank(query, k, fuzzy=fuzzy, **params)
 
 

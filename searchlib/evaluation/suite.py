@@ -134,15 +134,18 @@ def describe(engine: Any) -> dict[str, Any]:
     """The setting columns of an engine's row (searchlib's BM25 and analyzer; {} for peers)."""
     if not hasattr(engine, "set_params"):
         return {}
+    from searchlib.ranking.prf import Feedback
     from searchlib.search import DEFAULT_PROXIMITY_WEIGHT
 
+    fb = Feedback()
     params = {"k1": engine.k1, "b": engine.b, "proximity": DEFAULT_PROXIMITY_WEIGHT,
+              "fb_docs": fb.fb_docs, "fb_terms": fb.fb_terms, "fb_weight": fb.original_weight,
               **engine.options, **engine.overrides}
     return Setting(
         params["k1"], params["b"], params.get("title_boost", 0.0), engine.stemmer,
         bool(params.get("stopwords", True)), params["proximity"],
-        bool(params.get("prf", False)), params.get("fb_docs", 10), params.get("fb_terms", 10),
-        params.get("fb_weight", 0.5),
+        bool(params.get("prf", False)), params["fb_docs"], params["fb_terms"],
+        params["fb_weight"],
     ).as_dict()
 
 

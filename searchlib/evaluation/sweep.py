@@ -44,9 +44,9 @@ class Setting:
     stopwords: bool
     proximity: float = 0.0
     prf: bool = False
-    fb_docs: int = 10
-    fb_terms: int = 10
-    fb_weight: float = 0.5
+    fb_docs: int | None = None  # None: the library's (`searchlib.ranking.prf.Feedback`)
+    fb_terms: int | None = None
+    fb_weight: float | None = None
 
     @property
     def analyzer(self) -> tuple[str, bool]:
@@ -60,9 +60,10 @@ class Setting:
 
     def search_params(self) -> dict[str, float | bool]:
         """What ``SearchlibEngine.set_params`` takes to search with this setting."""
-        return {"k1": self.k1, "b": self.b, "title_boost": self.title_boost,
-                "proximity": self.proximity, "prf": self.prf, "fb_docs": self.fb_docs,
-                "fb_terms": self.fb_terms, "fb_weight": self.fb_weight}
+        params = {"k1": self.k1, "b": self.b, "title_boost": self.title_boost,
+                  "proximity": self.proximity, "prf": self.prf, "fb_docs": self.fb_docs,
+                  "fb_terms": self.fb_terms, "fb_weight": self.fb_weight}
+        return {k: v for k, v in params.items() if v is not None}
 
 
 def frange(start: float, stop: float, step: float) -> list[float]:
