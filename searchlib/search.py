@@ -26,12 +26,15 @@ from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
 from .ranking import BM25, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
 from .ranking.filters import present_fields
+from .ranking.prf import Feedback
+from .ranking.rerank import DEFAULT_PROXIMITY, Proximity
 
 if TYPE_CHECKING:
     from .index.writer import UpdateReport
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
+DEFAULT_PROXIMITY_WEIGHT = DEFAULT_PROXIMITY.weight if DEFAULT_PROXIMITY else 0.0
 
 
 @dataclass
@@ -264,14 +267,16 @@ class Index:
 
     def _options(self, k, strict, default_operator, fuzzy, k1, b, title_boost,
                  articles, since=None, until=None, where=None, sort="score",
-                 facets=None, recency=None, now=None, scope="paragraph") -> SearchOptions:
+                 facets=None, recency=None, now=None, scope="paragraph", *,
+                 proximity=None, prf=None) -> SearchOptions:
         """Checked options of one search (InvalidArgument for a bad one)."""
         _check_operator(default_operator)
         return SearchOptions(_check_k(k), strict, default_operator, fuzzy,
                              self._params(k1, b, title_boost), articles,
                              filterargs.filters(since, until, where),
                              filterargs.sort_key(sort), filterargs.facet_names(facets),
-                             filterargs.recency(recency, now), filterargs.scope(scope))
+                             filterargs.recency(recency, now), filterargs.scope(scope),
+                             proximity_option(proximity), feedback_option(prf))
 
     def _execute(self, query: str, options: SearchOptions) -> Execution:
         return Searcher(self.snapshot, self.budget).execute(query, options)
@@ -283,7 +288,9 @@ class Index:
                until: filterargs.DateArg = None, where: dict | None = None,
                sort: str = "score", facets: list[str] | str | None = None,
                recency: str | float | None = None,
-               now: filterargs.DateArg = None, scope: str = "paragraph") -> SearchResults:
+               now: filterargs.DateArg = None, scope: str = "paragraph",
+               proximity: float | Proximity | None = None,
+               prf: bool | Feedback | None = None) -> SearchResults:
         """Rank paragraphs for `query`. Lenient by default: never raises on query syntax;
         with strict=True a malformed query raises QuerySyntaxError (with its position).
 
@@ -298,10 +305,16 @@ class Index:
         `recency="30d"` multiplies scores by 0.5 per 30 days of age (from `now`, or the
         newest matching date; off by default). `scope="article"` applies AND, NOT and
         phrases-as-terms to whole articles (any of their paragraphs), one hit each: its best
-        paragraph."""
+        paragraph.
+
+        Second stages of a ranked paragraph list: `proximity` (a weight, 0 for off; default
+        `DEFAULT_PROXIMITY`) adds a bonus to the top max(k, 100) paragraphs whose query words
+        occur close together; `prf=True` (or a `Feedback`) expands the query with terms of
+        the top paragraphs (RM3) and searches again."""
         t0 = time.perf_counter()
         options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles,
-                                since, until, where, sort, facets, recency, now, scope)
+                                since, until, where, sort, facets, recency, now, scope,
+                                proximity=proximity, prf=prf)
         snap = self.snapshot
         ex = self._execute(query, options)
         terms = ex.terms
@@ -314,10 +327,12 @@ class Index:
 
     def rank(self, query: str, k: int = 10, *, default_operator: str = "OR", fuzzy: bool = True,
              k1: float | None = None, b: float | None = None, title_boost: float | None = None,
-             articles: bool = False) -> list[tuple[str, int, float]]:
+             articles: bool = False, proximity: float | Proximity | None = None,
+             prf: bool | Feedback | None = None) -> list[tuple[str, int, float]]:
         """(article_id, paragraph, score) of the top k, best first: `search` without building
         hits (no text, no highlighting), for evaluation and bulk ranking. Lenient parsing."""
-        options = self._options(k, False, default_operator, fuzzy, k1, b, title_boost, articles)
+        options = self._options(k, False, default_operator, fuzzy, k1, b, title_boost, articles,
+                                proximity=proximity, prf=prf)
         snap = self.snapshot
         out = []
         for h in self._execute(query, options).hits:
@@ -342,14 +357,18 @@ class Index:
 
     def explain(self, query: str, hit: Hit, *, default_operator: str = "OR", fuzzy: bool = True,
                 k1: float | None = None, b: float | None = None,
-                title_boost: float | None = None, articles: bool = False) -> Explanation:
-        """Why `hit` scored what it did: idf, tf and length normalization per matched term.
+                title_boost: float | None = None, articles: bool = False,
+                proximity: float | Proximity | None = None,
+                prf: bool | Feedback | None = None) -> Explanation:
+        """Why `hit` scored what it did: idf, tf and length normalization per matched term
+        (and the proximity bonus, the expansion terms, when those stages took part).
 
         A hit found by this very query and options is explained from its search's weights,
         without searching again; otherwise the query is run once to get them."""
         if hit._ref[0] != self.snapshot.generation:
             raise SearchlibError("the index changed since this hit was found; search again")
-        options = self._options(1, False, default_operator, fuzzy, k1, b, title_boost, articles)
+        options = self._options(1, False, default_operator, fuzzy, k1, b, title_boost, articles,
+                                proximity=proximity, prf=prf)
         ex = hit._execution
         if ex is None or ex.query != query or not ex.options.same_ranking(options):
             ex = self._execute(query, options)
@@ -462,6 +481,28 @@ def checked_params(params: BM25) -> BM25:
         raise InvalidArgument(f"BM25 parameters out of range: k1={params.k1} (≥ 0), "
                               f"b={params.b} (0..1), title_boost={params.title_boost} (≥ 0)")
     return params
+
+
+def proximity_option(value: float | Proximity | None) -> Proximity | None:
+    """The proximity stage a search runs: None → the default, a weight (0: off)."""
+    if value is None:
+        return DEFAULT_PROXIMITY
+    if isinstance(value, Proximity):
+        return value if value.weight else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1e6:
+        raise InvalidArgument(f"proximity must be a weight ≥ 0 (0: off), got {value!r}")
+    return Proximity(float(value)) if value else None
+
+
+def feedback_option(value: bool | Feedback | None) -> Feedback | None:
+    """The feedback stage a search runs: off unless asked for (True: the defaults)."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return Feedback()
+    if isinstance(value, Feedback):
+        return value
+    raise InvalidArgument(f"prf must be True, False or a Feedback, got {value!r}")
 
 
 def _locate(snap: Snapshot, address: HitAddress):

@@ -386,3 +386,29 @@ def test_status_line_redraws_in_place_and_erases(capsys: pytest.CaptureFixture[s
     assert err.startswith("\rcranfield: query 1/225") and err.endswith("\r") and "\n" not in err
     Status(enabled=False)("nothing")
     assert capsys.readouterr().err == ""
+
+
+def test_rank_only_passes_second_stages_as_search_does(seed_index: searchlib.Index) -> None:
+    from searchlib.ranking.prf import Feedback
+
+    overrides = {"proximity": 1.0, "prf": True, "fb_docs": 3, "fb_terms": 5, "fb_weight": 0.6}
+    public = seed_index.search("north korea artillery", k=20, fuzzy=False, proximity=1.0,
+                               prf=Feedback(3, 5, 0.6))
+    plain = seed_index.search("north korea artillery", k=20, fuzzy=False, proximity=0)
+    expected = [(h.article_id, h.paragraph, h.score) for h in public.hits]
+    assert rank_only(seed_index, "north korea artillery", 20, False, overrides) == expected
+    assert expected != [(h.article_id, h.paragraph, h.score) for h in plain.hits]
+
+
+def test_sweep_covers_proximity_and_feedback() -> None:
+    grid = parse_specs(["proximity=0,0.5 prf=off,on fb_docs=5,10 fb_terms=20 fb_weight=0.7"])
+    assert grid["fb_docs"] == [5, 10] and grid["prf"] == [False, True]
+    points = expand(grid, Setting(0.8, 0.5, 0.5, "snowball", True))
+    assert len(points) == 8 and {p.fb_terms for p in points} == {20}
+    off = next(p for p in points if not p.prf)
+    assert "fb_docs" not in off.as_dict() and off.as_dict()["prf"] is False
+    on = next(p for p in points if p.prf and p.proximity == 0.5)
+    assert on.search_params()["fb_weight"] == 0.7 and on.as_dict()["fb_docs"] == 5
+    for bad in ("fb_docs=2.5", "fb_weight=2", "prf=maybe", "proximity=-1"):
+        with pytest.raises(SweepError):
+            parse_specs([bad])

@@ -116,11 +116,17 @@ def check_run_out(path: str) -> None:
               help="BM25 b (default: the library's).")
 @click.option("--title-boost", type=click.FloatRange(0, 100), default=None,
               help="Weight of title matches (default: the library's).")
+@click.option("--proximity", type=click.FloatRange(0, 100), default=None,
+              help="Weight of the proximity bonus (0: off; default: the library's).")
+@click.option("--prf", is_flag=True,
+              help="RM3 pseudo-relevance feedback (the library's: 3 paragraphs, 20 terms, "
+              "weight 0.7 for the original query; sweep fb_docs, fb_terms, fb_weight).")
 @click.option("--stemmer", type=click.Choice(["snowball", "porter", "none"]), default="snowball",
               show_default=True)
 @click.option("--no-stopwords", is_flag=True, help="Index and search stopwords too.")
 @click.option("--sweep", "sweep_spec", default=None, metavar="SPEC",
-              help="Grid over k1=a:b:step, b=a:b:step, title_boost=x,y, stemmer=snowball,porter,"
+              help="Grid over k1=a:b:step, b=a:b:step, title_boost=x,y, proximity=x,y, "
+              "prf=on,off, fb_docs=n,m, fb_terms=n,m, fb_weight=x,y, stemmer=snowball,porter,"
               "none, stopwords=on,off; more specs may follow as arguments.")
 @click.option("--typos", type=click.IntRange(0), default=0,
               help="Also run every query with N typos, without and with the fuzzy fallback.")
@@ -137,7 +143,8 @@ def check_run_out(path: str) -> None:
 @click.argument("more_specs", nargs=-1, metavar="[SPEC]...")
 def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str,
           run_out: str | None, k1: float | None, b: float | None, title_boost: float | None,
-          stemmer: str, no_stopwords: bool, sweep_spec: str | None, typos: int, seed: int,
+          proximity: float | None, prf: bool, stemmer: str, no_stopwords: bool,
+          sweep_spec: str | None, typos: int, seed: int,
           method: str, syntax: bool | None, quiet: bool, more_specs: tuple[str, ...]) -> None:
     """Score search engines on test collections (nDCG, MAP, ...), side by side.
 
@@ -157,7 +164,7 @@ def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str
         options = suite.Options(tuple(_split(metrics)) if metrics else suite.BENCH_METRICS,
                                 method)
         rows = _run(suite, list(dict.fromkeys(datasets)), _split(engines), options, k1, b,
-                    title_boost, stemmer, not no_stopwords,
+                    title_boost, (proximity, prf), stemmer, not no_stopwords,
                     [sweep_spec, *more_specs] if sweep_spec else None, typos, seed, syntax,
                     run_out is not None, status)
     except SearchlibError as exc:
@@ -173,25 +180,39 @@ def bench(datasets: tuple[str, ...], engines: str, metrics: str | None, fmt: str
             raise BenchError(str(exc)) from None
 
 
-def _run(suite, datasets, engine_names, options, k1, b, title_boost, stemmer, stopwords,
-         specs, typos, seed, syntax, keep_runs, status) -> list:
+def _run(suite, datasets, engine_names, options, k1, b, title_boost, stages, stemmer,
+         stopwords, specs, typos, seed, syntax, keep_runs, status) -> list:
     """Load everything first (so a typo in a late argument fails fast), then run."""
     from searchlib.evaluation import load_dataset, make_engine
     from searchlib.evaluation.sweep import Setting, expand, parse_specs
-    from searchlib.search import DEFAULT_B, DEFAULT_K1, DEFAULT_TITLE_BOOST
+    from searchlib.search import (
+        DEFAULT_B,
+        DEFAULT_K1,
+        DEFAULT_PROXIMITY_WEIGHT,
+        DEFAULT_TITLE_BOOST,
+    )
 
     if not engine_names:
         raise BenchError("--engine needs at least one engine name")
+    from searchlib.ranking.prf import Feedback
+
+    proximity, prf = stages
+    fb = Feedback()
     base = Setting(DEFAULT_K1 if k1 is None else k1, DEFAULT_B if b is None else b,
-                   DEFAULT_TITLE_BOOST if title_boost is None else title_boost, stemmer, stopwords)
+                   DEFAULT_TITLE_BOOST if title_boost is None else title_boost, stemmer, stopwords,
+                   DEFAULT_PROXIMITY_WEIGHT if proximity is None else proximity, prf,
+                   fb.fb_docs, fb.fb_terms, fb.original_weight)
     settings = expand(parse_specs(specs), base) if specs is not None else None
     loaded = [load_dataset(seeds_dataset() if d == SEEDS else d) for d in datasets]
     if syntax is None:
         syntax = all(d == SEEDS for d in datasets)
 
     def engine(name: str, stem: str = base.stemmer, stop: bool = base.stopwords):
-        return make_engine(name, query_syntax=syntax, k1=base.k1, b=base.b,
+        made = make_engine(name, query_syntax=syntax, k1=base.k1, b=base.b,
                            title_boost=base.title_boost, stemmer=stem, stopwords=stop)
+        if hasattr(made, "set_params"):  # searchlib's second stages are search-time options
+            made.set_params(proximity=base.proximity, prf=base.prf)
+        return made
 
     for name in engine_names:  # unknown or missing engines fail before any indexing
         engine(name)

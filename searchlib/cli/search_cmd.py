@@ -105,12 +105,19 @@ def color_option(f):
               show_default=True,
               help="article: AND, NOT and phrases apply to the whole article (any of its "
                    "paragraphs); one hit per article, its best paragraph.")
+@click.option("--prf", is_flag=True,
+              help="Pseudo-relevance feedback (RM3): add the 20 likeliest words of the top 3 "
+                   "paragraphs to the query and search again.")
+@click.option("--proximity", type=click.FloatRange(min=0, max=1e5), default=None,
+              metavar="W", help="Weight of the bonus for query words close together in "
+                                "the top 100 paragraphs (0: off; default: the library's).")
 @color_option
 @click.pass_context
 def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, articles: bool,
            all_words: bool, strict: bool, no_fuzzy: bool, explain: bool, as_json: bool,
            color: str, since: str | None, until: str | None, sort: str,
-           facets: str | None, recency: str | None, now: str | None, scope: str) -> None:
+           facets: str | None, recency: str | None, now: str | None, scope: str, prf: bool,
+           proximity: float | None) -> None:
     """Search the index for QUERY (the words are joined with spaces).
 
     Query syntax: words, "exact phrases", AND / OR / NOT, +must, -exclude, (groups),
@@ -137,7 +144,7 @@ def search(ctx: click.Context, query: tuple[str, ...], index_dir: Path, k: int, 
     operator = "AND" if all_words else "OR"
     res = idx.search(text, k=k, strict=strict, default_operator=operator, fuzzy=not no_fuzzy,
                      articles=articles, since=since, until=until, sort=sort, facets=facets,
-                     recency=recency, now=now, scope=scope)
+                     recency=recency, now=now, scope=scope, proximity=proximity, prf=prf)
     articles = articles or res.execution is not None and (
         res.execution.options.per_article or res.execution.options.sort != "score")
     explanations = None

@@ -19,7 +19,7 @@ import click
 
 from .. import filterargs
 from ..errors import SearchlibError
-from ..search import Hit, Index, SearchResults
+from ..search import Hit, Index, SearchResults, proximity_option
 from .common import error_lines, index_option, isatty, open_index, warn
 from .output import Style, article_text, color_wanted, plural, results_text, terminal_width
 from .pager import page
@@ -33,6 +33,8 @@ COMMANDS = [
     (":until DATE", "only articles dated up to DATE, inclusive (no DATE: any)"),
     (":sort ORDER", "score, date or -date (newest first)"),
     (":facets F,G", "count matching articles per value of F, G (none: off)"),
+    (":prf", "toggle pseudo-relevance feedback (expand the query from the top paragraphs)"),
+    (":proximity W", "weight of the bonus for query words close together (0: off)"),
     (":explain N", "why hit N of the last results scored what it did"),
     (":open N", "the whole article of hit N, that paragraph marked >>"),
     (":quit", "leave (or Ctrl-D); Ctrl-C cancels the line being typed"),
@@ -59,6 +61,7 @@ class Shell:
         self.articles = False
         self.filters: dict[str, Any] = {"since": None, "until": None, "sort": "score",
                                         "facets": None}
+        self.ranking: dict[str, Any] = {"prf": False, "proximity": None}
         self.last: SearchResults | None = None
         self.separate = False  # without a prompt between them, answers need a blank line
 
@@ -102,7 +105,8 @@ class Shell:
         return True
 
     def search(self, query: str) -> None:
-        res = self.index.search(query, k=self.k, articles=self.articles, **self.filters)
+        res = self.index.search(query, k=self.k, articles=self.articles, **self.filters,
+                                **self.ranking)
         for message in res.warnings:
             warn(message)
         self.last = res
@@ -125,6 +129,11 @@ class Shell:
         elif name == "articles":
             self.articles = not self.articles
             self.hint("one hit per article" if self.articles else "one hit per paragraph")
+        elif name == "prf":
+            self.ranking["prf"] = not self.ranking["prf"]
+            self.hint("feedback: " + ("on" if self.ranking["prf"] else "off"))
+        elif name == "proximity":
+            self._set_proximity(arg)
         elif name == "explain":
             hit = self._hit(arg, "explain")
             if hit is not None and self.last is not None:
@@ -153,6 +162,16 @@ class Shell:
             return
         self.filters = trial
         self.hint(f"{name}: {value if value is not None else 'off'}")
+
+    def _set_proximity(self, arg: str) -> None:
+        try:
+            weight = float(arg)
+            proximity_option(weight)
+        except (ValueError, SearchlibError):
+            self.hint("usage: :proximity W  (W a weight ≥ 0; 0 turns it off)")
+            return
+        self.ranking["proximity"] = weight
+        self.hint(f"proximity: {weight:g}" if weight else "proximity: off")
 
     def _set_k(self, arg: str) -> None:
         if not arg:

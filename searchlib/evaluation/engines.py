@@ -239,8 +239,9 @@ class SearchlibEngine:
         return {k: v for k, v in (("k1", self.k1), ("b", self.b)) if v is not None}
 
     def set_params(self, *, fuzzy: bool | None = None, **overrides: float) -> None:
-        """Search with other ``k1``/``b``/``title_boost`` (and fuzzy) from now on."""
-        unknown = set(overrides) - {"k1", "b", "title_boost"}
+        """Search with other ``k1``/``b``/``title_boost``, proximity weight, feedback
+        (``prf``, ``fb_docs``, ``fb_terms``, ``fb_weight``) and fuzzy from now on."""
+        unknown = set(overrides) - SEARCH_PARAMS
         if unknown:
             raise EngineUnavailable(f"not a search-time parameter: {', '.join(sorted(unknown))}")
         self.overrides.update(overrides)
@@ -263,11 +264,22 @@ class SearchlibEngine:
         self._index = None
 
 
+SEARCH_PARAMS = {"k1", "b", "title_boost", "proximity", "prf", "fb_docs", "fb_terms",
+                 "fb_weight"}
+
+
 def rank_only(index: Any, query: str, k: int, fuzzy: bool, overrides: dict) -> list[Hit]:
     """The hits ``Index.search`` would return, as (article, paragraph, score), without building
     their text and highlights (``Index.rank``): evaluation fetches up to 3000 paragraphs per
     query and needs only ids and scores."""
-    return index.rank(query, k, fuzzy=fuzzy, **overrides)
+    params = {k: v for k, v in overrides.items() if k in ("k1", "b", "title_boost", "proximity")}
+    if overrides.get("prf"):
+        from searchlib.ranking.prf import Feedback
+
+        named = {"fb_docs": "fb_docs", "fb_terms": "fb_terms", "fb_weight": "original_weight"}
+        params["prf"] = Feedback(**{field: overrides[key] for key, field in named.items()
+                                    if overrides.get(key) is not None})
+    return index.rank(query, k, fuzzy=fuzzy, **params)
 
 
 ENGINE_NAMES = ("searchlib", "whoosh", "bm25s", "tantivy", "sqlite")

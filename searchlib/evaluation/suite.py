@@ -134,10 +134,18 @@ def describe(engine: Any) -> dict[str, Any]:
     """The setting columns of an engine's row (searchlib's BM25 and analyzer; {} for peers)."""
     if not hasattr(engine, "set_params"):
         return {}
-    params = {"k1": engine.k1, "b": engine.b, **engine.options, **engine.overrides}
+    from searchlib.ranking.prf import Feedback
+    from searchlib.search import DEFAULT_PROXIMITY_WEIGHT
+
+    fb = Feedback()
+    params = {"k1": engine.k1, "b": engine.b, "proximity": DEFAULT_PROXIMITY_WEIGHT,
+              "fb_docs": fb.fb_docs, "fb_terms": fb.fb_terms, "fb_weight": fb.original_weight,
+              **engine.options, **engine.overrides}
     return Setting(
         params["k1"], params["b"], params.get("title_boost", 0.0), engine.stemmer,
-        bool(params.get("stopwords", True)),
+        bool(params.get("stopwords", True)), params["proximity"],
+        bool(params.get("prf", False)), params["fb_docs"], params["fb_terms"],
+        params["fb_weight"],
     ).as_dict()
 
 
@@ -172,7 +180,7 @@ def sweep(settings: Sequence[Setting], dataset: Dataset, options: Options,
             built = _build(engine, dataset, tmp, progress)
             for setting in group:
                 done += 1
-                engine.set_params(k1=setting.k1, b=setting.b, title_boost=setting.title_boost)
+                engine.set_params(**setting.search_params())
                 label = f"{dataset.name}: setting {done}/{len(settings)}"
                 run, spent = retrieve(engine, dataset.queries, k, progress, label)
                 row = _row(dataset, engine.name, setting.as_dict(), run, spent, built,

@@ -1,8 +1,10 @@
 """Parameter grids for ``searchlib bench --sweep``: parse specs, expand the grid, group it.
 
 A spec is ``name=values`` where values is a range ``start:stop:step`` (stop included), a comma
-list, or one value. BM25's ``k1``, ``b`` and ``title_boost`` are query-time parameters of
-``Index.search``; ``stemmer`` and ``stopwords`` change the analyzer and so need their own index.
+list, or one value. BM25's ``k1``, ``b`` and ``title_boost``, the proximity bonus's weight
+(``proximity``, 0: off) and RM3 feedback (``prf=on,off`` with ``fb_docs``, ``fb_terms`` and the
+original query's weight ``fb_weight``) are query-time parameters of ``Index.search``;
+``stemmer`` and ``stopwords`` change the analyzer and so need their own index.
 ``analyzer_groups`` orders the grid so each analyzer is built once and searched many times.
 """
 
@@ -16,10 +18,15 @@ from dataclasses import asdict, dataclass
 from searchlib.evaluation.errors import EvaluationError
 
 MAX_POINTS = 10_000  # a typo'd step (0.0001) must not start a day-long run
-NUMERIC = ("k1", "b", "title_boost")
+NUMERIC = ("k1", "b", "title_boost", "proximity", "fb_docs", "fb_terms", "fb_weight")
+WHOLE = ("fb_docs", "fb_terms")  # counts: whole numbers
+SWITCHES = ("stopwords", "prf")
 STEMMERS = ("snowball", "porter", "none")
 _BOOLEAN = {"on": True, "off": False, "true": True, "false": False, "yes": True, "no": False}
-_LIMITS = {"k1": (0.0, 100.0), "b": (0.0, 1.0), "title_boost": (0.0, 100.0)}
+_LIMITS = {"k1": (0.0, 100.0), "b": (0.0, 1.0), "title_boost": (0.0, 100.0),
+           "proximity": (0.0, 100.0), "fb_docs": (1.0, 1000.0), "fb_terms": (1.0, 1000.0),
+           "fb_weight": (0.0, 1.0)}
+FEEDBACK = ("fb_docs", "fb_terms", "fb_weight")  # shown only for settings with prf on
 
 
 class SweepError(EvaluationError):
@@ -35,6 +42,11 @@ class Setting:
     title_boost: float
     stemmer: str
     stopwords: bool
+    proximity: float = 0.0
+    prf: bool = False
+    fb_docs: int | None = None  # None: the library's (`searchlib.ranking.prf.Feedback`)
+    fb_terms: int | None = None
+    fb_weight: float | None = None
 
     @property
     def analyzer(self) -> tuple[str, bool]:
@@ -42,7 +54,16 @@ class Setting:
         return self.stemmer, self.stopwords
 
     def as_dict(self) -> dict[str, float | str | bool]:
-        return asdict(self)
+        """Its columns (feedback's parameters only where feedback is on)."""
+        out = asdict(self)
+        return out if self.prf else {k: v for k, v in out.items() if k not in FEEDBACK}
+
+    def search_params(self) -> dict[str, float | bool]:
+        """What ``SearchlibEngine.set_params`` takes to search with this setting."""
+        params = {"k1": self.k1, "b": self.b, "title_boost": self.title_boost,
+                  "proximity": self.proximity, "prf": self.prf, "fb_docs": self.fb_docs,
+                  "fb_terms": self.fb_terms, "fb_weight": self.fb_weight}
+        return {k: v for k, v in params.items() if v is not None}
 
 
 def frange(start: float, stop: float, step: float) -> list[float]:
@@ -80,7 +101,9 @@ def _numeric_values(name: str, text: str) -> list[float]:
     for value in values:
         if not low <= value <= high:
             raise SweepError(f"{name}={value:g} is outside [{low:g}, {high:g}]")
-    return values
+        if name in WHOLE and value != int(value):
+            raise SweepError(f"{name}={value:g} is not a whole number")
+    return [int(v) for v in values] if name in WHOLE else values
 
 
 def _word_values(name: str, text: str) -> list[str] | list[bool]:
@@ -92,7 +115,7 @@ def _word_values(name: str, text: str) -> list[str] | list[bool]:
         return words
     for word in words:
         if word not in _BOOLEAN:
-            raise SweepError(f"stopwords: expected on or off, got {word!r}")
+            raise SweepError(f"{name}: expected on or off, got {word!r}")
     return [_BOOLEAN[w] for w in words]
 
 
@@ -104,10 +127,10 @@ def parse_spec(spec: str) -> tuple[str, list]:
         raise SweepError(f"bad sweep spec {spec!r}: expected name=values, e.g. k1=0.6:1.6:0.2")
     if name in NUMERIC:
         values: list = _numeric_values(name, text.strip())
-    elif name in ("stemmer", "stopwords"):
+    elif name in ("stemmer", *SWITCHES):
         values = _word_values(name, text.strip())
     else:
-        known = ", ".join((*NUMERIC, "stemmer", "stopwords"))
+        known = ", ".join((*NUMERIC, "stemmer", *SWITCHES))
         raise SweepError(f"cannot sweep {name!r} (use {known})")
     return name, list(dict.fromkeys(values))
 
@@ -127,8 +150,8 @@ def parse_specs(specs: Iterable[str]) -> dict[str, list]:
 
 def expand(grid: Mapping[str, Sequence], base: Setting) -> list[Setting]:
     """Every combination of the grid, other parameters taken from ``base``; analyzer-major order
-    (stemmer, stopwords, then k1, b, title_boost) so one analyzer's settings are contiguous."""
-    order = ("stemmer", "stopwords", "k1", "b", "title_boost")
+    (stemmer, stopwords, then the search-time ones) so one analyzer's settings are contiguous."""
+    order = ("stemmer", "stopwords", "k1", "b", "title_boost", "proximity", "prf", *FEEDBACK)
     axes = [grid.get(name, [getattr(base, name)]) for name in order]
     points = [dict(zip(order, combo)) for combo in itertools.product(*axes)]
     if len(points) > MAX_POINTS:

@@ -92,3 +92,22 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
     freq = np.bincount(anchors[ok] // _KEY_SHIFT, minlength=len(cands))
     found = freq > 0
     return cands[found].astype(np.int64), freq[found]
+
+
+def positions_in(seg: Segment, fld: str, term: str,
+                 docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where `term` occurs in the sorted documents `docs`: (index into `docs` of each
+    occurrence, its position), grouped by document. The one accessor of positions for a
+    second stage (proximity), so a change of their encoding lands here."""
+    empty = np.zeros(0, dtype=np.int64)
+    tid = seg.term_id(term)
+    if tid < 0 or not len(docs):
+        return empty, empty
+    fp = seg.fields[fld]
+    tdocs, _tf = fp.postings(tid)
+    at = np.searchsorted(tdocs, docs)
+    at[at == len(tdocs)] = max(len(tdocs) - 1, 0)
+    has = np.asarray(tdocs[at] == docs) if len(tdocs) else np.zeros(len(docs), dtype=bool)
+    which = np.flatnonzero(has)
+    pos, lens = fp.positions(tid, at[which])
+    return np.repeat(which.astype(np.int64), lens), pos

@@ -45,10 +45,15 @@ from .collectors import (
 from .compiler import FEW, Compiler, CompileState
 from .filters import all_of, index_fields
 from .postings import EMPTY, member
+from .prf import Feedback, expand, relevance_model
 from .pruning import applies, collected, prunable_collectors, run_pruned
 from .recency import Recency
-from .scoring import BM25, CollectionStats
+from .rerank import Proximity, Word, explain_part, query_words, rerank
+from .scoring import BM25, CollectionStats, avg_length
 from .weights import BoolWeight, ExplainPart, SegmentScorer, Weight, leaves, positive_terms
+
+SECOND_STAGES_IGNORED = ("feedback and proximity re-rank paragraphs by score on one index: "
+                         "ignored per article, by date, with recency and on a sharded index")
 
 
 @dataclass(frozen=True)
@@ -64,11 +69,21 @@ class SearchOptions:
     facets: tuple[str, ...] = ()  # fields to count matching articles by
     recency: Recency | None = None  # scores decay with the article's age (off: None)
     scope: str = "paragraph"  # "article": AND/NOT over an article's paragraphs together
+    proximity: Proximity | None = None  # second stage: close query words rank higher
+    prf: Feedback | None = None  # RM3 pseudo-relevance feedback (opt-in)
 
     def same_ranking(self, other: SearchOptions) -> bool:
         """Whether a query run with `other` scores every paragraph as with these."""
-        return (self.default_operator, self.fuzzy, self.params, self.per_article) == (
-            other.default_operator, other.fuzzy, other.params, other.per_article)
+        return (self.default_operator, self.fuzzy, self.params, self.per_article,
+                self.proximity, self.prf) == (
+            other.default_operator, other.fuzzy, other.params, other.per_article,
+            other.proximity, other.prf)
+
+    def second_stages(self) -> bool:
+        """Whether proximity or feedback re-rank this search: a ranked list of paragraphs
+        (not per article, by date, or decayed by recency)."""
+        return bool((self.proximity and self.proximity.weight) or self.prf) and (
+            self.sort == "score" and not self.per_article and self.recency is None)
 
 
 @dataclass
@@ -87,6 +102,7 @@ class Execution:
     did_you_mean: str | None
     searcher: Searcher = field(repr=False)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    near: tuple[Word, ...] = ()  # the words the proximity stage looked for (none: it was off)
 
     @property
     def terms(self) -> set[str]:
@@ -95,8 +111,17 @@ class Execution:
 
     def explain(self, address: HitAddress) -> tuple[float, list[ExplainPart]]:
         """(score, its leaf contributions) of the paragraph at `address`, by the very
-        weights that scored it."""
-        return self.searcher.explain(self.weight, address, self.options.params)
+        weights that scored it (and its proximity bonus, a part of its own)."""
+        score, parts = self.searcher.explain(self.weight, address, self.options.params)
+        if self.near and self.options.proximity:
+            searcher = self.searcher
+            part = explain_part(searcher.snapshot.segments[address.segment], address.paragraph,
+                                self.near, self.options.params,
+                                avg_length(searcher.stats, "text"),
+                                searcher.stats.num_docs("text"), self.options.proximity)
+            if part is not None:
+                score, parts = score + part.score, [*parts, part]
+        return score, parts
 
 
 def segment_matches(seg: Segment, stats: CollectionStats, weight: Weight | None,
@@ -165,10 +190,15 @@ class Searcher:
         # (unless they would cost the pruning of the top k: then only if the fallback answers)
         keep = (self.matches_are_free and not applies(weight, options.params)) or bool(
             options.fuzzy and first.state.unknown)
-        top, total, exact, facets = self._run(weight, options, keep)
+        # second stages (proximity, feedback) re-rank a deeper first stage, on one index
+        staged = options.second_stages() and isinstance(self.snapshot, Snapshot)
+        run_options = _deeper(options) if staged else options
+        top, total, exact, facets = self._run(weight, run_options, keep)
         # the parser's "… and N more" line is left out: capped() counts again with ours
         warnings = [*parsed.warnings[: len(parsed.warnings) - (parsed.omitted > 0)],
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
+        if not staged and (options.prf or (options.proximity and options.proximity.weight)):
+            warnings.append(SECOND_STAGES_IGNORED)
         limits = dict(first.state.limits)  # the caps of the budget the query hit
         state = first.state
         if options.fuzzy and parsed.root is not None and (state.unknown or total < FEW):
@@ -179,7 +209,7 @@ class Searcher:
                     exact = self.gather(weight, options, [Matches()])[0]
                 limits.update(wide.state.limits)
                 weight, state = wide_weight, wide.state
-                top, total, _, facets = self._run(weight, options, False)
+                top, total, _, facets = self._run(weight, run_options, False)
             for cap, message in wide.state.limits.items():  # e.g. why no typo was fixed
                 limits.setdefault(cap, message)
         if state.expanded and first.state.expanded:  # word~ in the query: the plain word
@@ -188,6 +218,19 @@ class Searcher:
                                 plain_compiler)
             exact = self.gather(plain, options, [Matches()])[0]
         hits = top.hits()
+        near: tuple[Word, ...] = ()
+        if staged and weight is not None and any(leaves(weight)):
+            near = query_words(weight) if options.proximity else ()
+            if options.prf:
+                model = relevance_model(self.snapshot, hits, options.prf)
+                weight = expand(weight, model, len(query_words(weight)),
+                                self._compiler(options.params, spend), options.prf)
+                top, total, _, facets = self._run(weight, run_options, False)
+                hits = top.hits()
+            if options.proximity:
+                hits = rerank(self.snapshot.segments, hits, near, options.params,
+                              avg_length(self.stats, "text"), options.proximity)
+        hits = hits[: options.k]
         if state.expanded:
             hits = [ScoredHit(h.address, h.score, _fuzzy_only(h.address, exact)) for h in hits]
         if parsed.root is not None and weight is not None and state.unknown and not total:
@@ -195,7 +238,7 @@ class Searcher:
         warnings = [*limits.values(), *warnings]  # caps first: capped() keeps the first lines
         return Execution(query, options, parsed, weight, state, hits, total,
                          capped(warnings, parsed.omitted), state.expanded,
-                         _did_you_mean(query, state), self, facets)
+                         _did_you_mean(query, state), self, facets, near)
 
     def gather(self, weight: Weight | None, options: SearchOptions,
                collectors: Sequence[Collector]) -> list:
@@ -224,6 +267,13 @@ class Searcher:
         fruits = self.gather(weight, options, collectors + [Matches()] * matches)
         facets = fruits[2] if options.facets else {}
         return fruits[0], fruits[1], (fruits[-1] if matches else None), facets
+
+
+def _deeper(options: SearchOptions) -> SearchOptions:
+    """The options of a first stage deep enough for the second stages to re-rank."""
+    depth = max(options.k, options.proximity.depth if options.proximity else 0,
+                options.prf.fb_docs if options.prf else 0)
+    return replace(options, k=depth)
 
 
 def _restricted(weight: Weight | None, options: SearchOptions,
