@@ -1,10 +1,12 @@
-"""Analysis of article chunks, in this process or in worker processes (both cores).
+"""Parsing and analysis of article chunks, in this process or in worker processes (both cores).
 
-Tokenizing and stemming is the indexing's hot loop and pure Python, so threads would share
-one core (the GIL). Workers get raw text chunks and return compact results: the chunk's
-distinct raw tokens (with their terms and normalized words) and one int32 array of raw-token
-ids. The parent turns those into its segment's term ids in document order, so a build gives
-the same index whatever the number of workers: one code path, only where it runs differs.
+Parsing records (JSON, metadata, paragraphs), tokenizing and stemming are the indexing's hot
+loops and pure Python, so threads would share one core (the GIL). Workers get chunks of
+articles or of record lines not parsed yet (`corpus.Pending`) and return the articles as the
+index stores them plus compact analysis: the chunk's distinct raw tokens (with their terms and
+normalized words) and one int32 array of raw-token ids. The parent turns those into its
+segment's term ids in document order, so a build gives the same index whatever the number of
+workers: one code path, only where it runs differs.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..analysis import Analyzer, AnalyzerSettings
+from ..corpus import Article, Pending, RecordNotes, parse_line
+from .metacolumns import keyword_pairs
+from .segment import stored_paragraphs
 
 CHUNK_CHARS = 1 << 20  # text per chunk sent to a worker (pickling cost vs. balance)
 INLINE_BYTES = 4 << 20  # below this much input, worker start-up costs more than it saves
@@ -82,6 +87,49 @@ def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
                        np.array(doc_tokens, dtype=np.int64), stems)
 
 
+# One unit of work: a parsed article (notes None), or a record line and its file's notes.
+Unit = tuple[RecordNotes | None, Article | Pending]
+# What the builder takes per article: (id, title, source path, stored paragraphs,
+# metadata keyword pairs, date or None).
+Item = tuple
+
+
+@dataclass
+class Analyzed:
+    """A chunk's articles (record lines parsed) as `Item`s, their analysis, and what parsing
+    had to say: line warnings in order, and each record file's notes (to be absorbed)."""
+
+    items: list[Item]
+    tokens: ChunkTokens
+    warnings: list[str]
+    notes: list[RecordNotes]
+
+
+def analyze_units(analyzer: Analyzer, units: list[Unit],
+                  stems_seen: int | None = None) -> Analyzed:
+    """Parse the chunk's record lines and analyze all its articles, in order."""
+    items: list[Item] = []
+    docs: list[tuple[str, list[str]]] = []
+    warnings: list[str] = []
+    gathered: dict[str, RecordNotes] = {}
+    for notes, unit in units:
+        if notes is not None:
+            local = gathered.get(notes.source.path)
+            if local is None:
+                local = gathered[notes.source.path] = notes.fresh()
+            article = parse_line(local, unit.number, unit.line, warnings.append)
+            if article is None:
+                continue
+        else:
+            article = unit
+        paragraphs = stored_paragraphs(article.title, list(article.paragraphs))
+        items.append((article.id, article.title, article.source, paragraphs,
+                      keyword_pairs(article.meta), article.meta.date))
+        docs.append((article.title, paragraphs))
+    return Analyzed(items, analyze_chunk(analyzer, docs, stems_seen), warnings,
+                    list(gathered.values()))
+
+
 _worker: dict = {}
 
 
@@ -91,9 +139,9 @@ def _init_worker(settings: AnalyzerSettings) -> None:
     _worker["sent"] = 0
 
 
-def _analyze_in_worker(docs: list[tuple[str, list[str]]]) -> ChunkTokens:
+def _analyze_in_worker(units: list[Unit]) -> Analyzed:
     analyzer = _worker["analyzer"]
-    out = analyze_chunk(analyzer, docs, _worker["sent"])
+    out = analyze_units(analyzer, units, _worker["sent"])
     _worker["sent"] = len(analyzer.stems)
     return out
 
@@ -103,35 +151,52 @@ def default_jobs() -> int:
 
 
 class Pipeline:
-    """Chunks of documents in, their analysis out in submission order (`place` is called
-    with each chunk's items and result). Up to 2 × jobs chunks are in flight, which bounds
-    the memory held for them."""
+    """Units in (articles, or record lines to parse), their analysis out in submission order
+    (`place` is called with each chunk's `Analyzed`); `after` runs a callback once everything
+    added before it is placed. Up to 2 × jobs chunks are in flight, which bounds the memory
+    held for them while the parent reads and flushes."""
 
     def __init__(self, analyzer: Analyzer, jobs: int,
-                 place: Callable[[list, ChunkTokens], None]) -> None:
+                 place: Callable[[Analyzed], None]) -> None:
         if multiprocessing.current_process().daemon:
             jobs = 1  # a daemonic process (a multiprocessing.Pool's) may not start workers
         self.analyzer, self.jobs, self.place = analyzer, jobs, place
-        self.items: list = []
-        self.docs: list[tuple[str, list[str]]] = []
+        self.units: list[Unit] = []
+        self.callbacks: list[Callable[[], None]] = []
         self.chars = 0
         self.pool: ProcessPoolExecutor | None = None
-        self.flight: deque[tuple[list, Future]] = deque()
+        self.flight: deque[tuple[Future, list[Callable[[], None]]]] = deque()
 
-    def add(self, item: object, title: str, paragraphs: list[str]) -> None:
-        self.items.append(item)
-        self.docs.append((title, paragraphs))
-        self.chars += len(title) + sum(map(len, paragraphs))
+    def add(self, notes: RecordNotes | None, unit: Article | Pending) -> None:
+        """An article (`notes` None) or a line of the record file `notes` describes."""
+        self.units.append((notes, unit))
+        if notes is None:
+            self.chars += len(unit.title) + sum(map(len, unit.paragraphs))
+        else:
+            self.chars += len(unit.line)
         if self.chars >= CHUNK_CHARS:
             self._send()
 
+    def after(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once every unit added so far has been placed."""
+        if self.units:
+            self.callbacks.append(callback)
+        elif self.flight:
+            self.flight[-1][1].append(callback)
+        else:
+            callback()
+
     def _send(self) -> None:
-        items, docs = self.items, self.docs
-        self.items, self.docs, self.chars = [], [], 0
-        if not items:
+        units, callbacks = self.units, self.callbacks
+        self.units, self.callbacks, self.chars = [], [], 0
+        if not units:
+            for callback in callbacks:
+                callback()
             return
         if self.jobs <= 1:
-            self.place(items, analyze_chunk(self.analyzer, docs))
+            self.place(analyze_units(self.analyzer, units))
+            for callback in callbacks:
+                callback()
             return
         if self.pool is None:
             methods = multiprocessing.get_all_start_methods()
@@ -139,15 +204,17 @@ class Pipeline:
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx,
                                             initializer=_init_worker,
                                             initargs=(self.analyzer.settings,))
-        self.flight.append((items, self.pool.submit(_analyze_in_worker, docs)))
+        self.flight.append((self.pool.submit(_analyze_in_worker, units), callbacks))
         while len(self.flight) > 2 * self.jobs:
             self._receive()
 
     def _receive(self) -> None:
-        items, future = self.flight.popleft()
+        future, callbacks = self.flight.popleft()
         result = future.result()
-        self.analyzer.stems.update(result.stems)
-        self.place(items, result)
+        self.analyzer.stems.update(result.tokens.stems)
+        self.place(result)
+        for callback in callbacks:
+            callback()
 
     def drain(self) -> None:
         """Analyze and place everything added so far."""
@@ -160,4 +227,3 @@ class Pipeline:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
         self.flight.clear()
-
