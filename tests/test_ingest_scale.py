@@ -56,6 +56,39 @@ def test_two_worker_processes_build_the_same_index_as_one(tmp_path, monkeypatch)
     assert idx.search("running").total == idx.search("runs").total > 0
 
 
+def odd_feeds(folder) -> None:
+    """Record files with something to warn about, parsed in the workers with --jobs 2."""
+    corpus(folder)
+    lines = ['{"id": "ok1", "title": "Grain", "text": "grain ships"}', "{not json",
+             '{"title": "no id", "text": "harvest oil"}', "[1, 2]",
+             '{"id": "t", "title": 7, "text": "cargo port", "date": "soon"}']
+    (folder / "odd.jsonl").write_text("\n".join(lines * 40) + "\n", encoding="utf-8")
+    (folder / "bad.jsonl").write_text("{nope\n[3]\n", encoding="utf-8")  # no record at all
+
+
+def test_records_parsed_in_workers_warn_and_count_as_in_one_process(tmp_path, monkeypatch):
+    odd_feeds(tmp_path / "data")
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setattr(analyze, "CHUNK_CHARS", 500)  # a file's lines span many chunks
+    seen = {}
+    for jobs in (1, 2):
+        warnings: list[str] = []
+        root = tmp_path / f"idx{jobs}"
+        report = writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=jobs,
+                                                     warn=warnings.append)
+        seen[jobs] = (warnings, report.files_added, report.files_skipped,
+                      report.articles_added, report.paragraphs_added, index_files(root))
+    assert seen[1] == seen[2]
+    warnings, added, skipped, articles, _, _ = seen[2]
+    assert (added, skipped, articles) == (2, 1, 400 + 3 * 40)
+    assert sum("odd.jsonl line" in w for w in warnings) == 80  # two bad lines × 40
+    assert sum("odd.jsonl:" in w for w in warnings) == 3  # ids, types, metadata: once each
+    assert any("40 records have no 'id'" in w for w in warnings)
+    # bad.jsonl was skipped, not recorded: it is read (and skipped) again next time
+    again = writer_mod.IndexWriter(tmp_path / "idx2").update([tmp_path / "data"], jobs=2)
+    assert (again.files_added, again.files_skipped, again.files_unchanged) == (0, 1, 2)
+
+
 def test_a_memory_budget_flushes_segments_the_token_limit_would_not(tmp_path):
     corpus(tmp_path / "data")
     roots = {}
