@@ -15,6 +15,7 @@ import itertools
 import multiprocessing
 import os
 import signal
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -50,41 +51,60 @@ def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
                   stems_seen: int | None = None) -> ChunkTokens:
     """Raw-token ids of `docs` ((title, paragraphs) pairs). `stems_seen`: how many of the
     analyzer's stems the caller already has (None: it shares the analyzer)."""
-    local: dict[str, int] = {}
-    raws: list[str] = []
-
-    def new(w: str) -> int:
-        i = local[w] = len(raws)
-        raws.append(w)
-        return i
-
-    ids: list[int] = []
+    tokens: list[str] = []
     title_counts, para_counts, paragraphs, doc_tokens = [], [], [], []
     words_of = analyzer.words
-    get = local.__getitem__
     for title, paras in docs:
-        before = len(ids)
-        for k, text in enumerate((title, *paras)):
+        before = len(tokens)
+        ws = words_of(title)
+        tokens += ws
+        title_counts.append(len(ws))
+        for text in paras:
             ws = words_of(text)
-            n = len(ids)
-            try:
-                ids.extend(map(get, ws))
-            except KeyError:
-                del ids[n:]  # extend kept what map gave before failing
-                ids.extend([local[w] if w in local else new(w) for w in ws])
-            (para_counts if k else title_counts).append(len(ws))
+            tokens += ws
+            para_counts.append(len(ws))
         paragraphs.append(len(paras))
-        doc_tokens.append(len(ids) - before)
-    terms = [analyzer.term(r) for r in raws]
-    words = [analyzer.normalize(r) if t is not None else "" for r, t in zip(raws, terms)]
+        doc_tokens.append(len(tokens) - before)
+    # ids in order of first occurrence, with loops that run in C (dicts keep that order)
+    local = {w: i for i, w in enumerate(dict.fromkeys(tokens))}
+    raws = list(local)
+    ids = np.fromiter(map(local.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+    terms = list(map(analyzer.cache.__getitem__, raws))
+    normal = _normalized(analyzer)
+    words = [normal[r] if t is not None else "" for r, t in zip(raws, terms)]
     stems: list[tuple[str, str]] = []
     if stems_seen is not None:
         stems = list(itertools.islice(analyzer.stems.items(), stems_seen, None))
-    return ChunkTokens(raws, terms, words, np.array(ids, dtype=np.int32),
+    return ChunkTokens(raws, terms, words, ids,
                        np.array(title_counts, dtype=np.int64),
                        np.array(para_counts, dtype=np.int64),
                        np.array(paragraphs, dtype=np.int64),
                        np.array(doc_tokens, dtype=np.int64), stems)
+
+
+class _Normalized(dict):
+    """raw token → its normalized word, computed once per analyzer (bounded like its term
+    cache: cleared when it holds a million words)."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        super().__init__()
+        self.normalize = analyzer.normalize
+
+    def __missing__(self, raw: str) -> str:
+        if len(self) > 1_000_000:
+            self.clear()
+        word = self[raw] = self.normalize(raw)
+        return word
+
+
+_NORMALIZED: weakref.WeakKeyDictionary[Analyzer, _Normalized] = weakref.WeakKeyDictionary()
+
+
+def _normalized(analyzer: Analyzer) -> _Normalized:
+    table = _NORMALIZED.get(analyzer)
+    if table is None:
+        table = _NORMALIZED[analyzer] = _Normalized(analyzer)
+    return table
 
 
 # One unit of work: a parsed article (notes None), or a record line and its file's notes.
