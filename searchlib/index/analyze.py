@@ -153,8 +153,24 @@ def analyze_units(analyzer: Analyzer, units: list[Unit],
 _worker: dict = {}
 
 
-def _init_worker(settings: AnalyzerSettings) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a parent killed outright (SIGKILL, the OOM killer): it
+    would hold the parent's output pipes open and its memory forever. Linux's
+    PR_SET_PDEATHSIG sends it SIGKILL then (other systems lack it: there a worker waits for
+    work that never comes, as before)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _init_worker(settings: AnalyzerSettings, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cleans up
+    _die_with_parent(parent)
     _worker["analyzer"] = Analyzer(settings)
     _worker["sent"] = 0
 
@@ -223,7 +239,7 @@ class Pipeline:
             ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx,
                                             initializer=_init_worker,
-                                            initargs=(self.analyzer.settings,))
+                                            initargs=(self.analyzer.settings, os.getpid()))
         self.flight.append((self.pool.submit(_analyze_in_worker, units), callbacks))
         while len(self.flight) > 2 * self.jobs:
             self._receive()

@@ -286,6 +286,7 @@ class _Ingest:
         self.writer.written.append(path)
         content = self.builder.content()
         self.builder = SegmentBuilder(self.writer.analyzer)  # (its buffers are freed now)
+        failpoint("flush-content")
         self.out.segments.append(write_segment(path, content))
         del content
         failpoint("segment-written")
