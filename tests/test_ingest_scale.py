@@ -56,6 +56,57 @@ def test_two_worker_processes_build_the_same_index_as_one(tmp_path, monkeypatch)
     assert idx.search("running").total == idx.search("runs").total > 0
 
 
+def big_feed(path, records: int, seed: int = 5) -> int:
+    """One JSONL of `records` stories, each with a word of its own (`uid<i>`); returns the
+    number of paragraphs."""
+    rng = random.Random(seed)
+    vocabulary = WORDS + [f"w{i}" for i in range(3000)]
+    paragraphs = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(records):
+            paras = [" ".join(rng.choices(vocabulary, k=rng.randint(20, 60)))
+                     for _ in range(rng.randint(1, 6))]
+            paras[rng.randrange(len(paras))] += f" uid{i}"
+            paragraphs += len(paras)
+            f.write(json.dumps({"id": f"s{i}", "title": f"Story {i}", "date": "1987-03-02",
+                                "text": "\n\n".join(paras)}) + "\n")
+    return paragraphs
+
+
+def test_one_big_jsonl_and_its_gzip_index_every_record(tmp_path):
+    """A single record file several times the flush budget, plain and gzip'd, read by the
+    workers: every record is found by its own word, in several segments, and both files
+    give the same index content."""
+    import gzip
+    import shutil
+
+    records = 12_000
+    plain = tmp_path / "plain" / "dump.jsonl"
+    plain.parent.mkdir()
+    paragraphs = big_feed(plain, records)
+    assert plain.stat().st_size > 2 * writer_mod.INLINE_BYTES  # workers are used
+    packed = tmp_path / "packed" / "dump.jsonl.gz"
+    packed.parent.mkdir()
+    with open(plain, "rb") as src, gzip.open(packed, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    indexes = {}
+    for name, folder in (("plain", plain.parent), ("packed", packed.parent)):
+        root = tmp_path / f"idx-{name}"
+        report = writer_mod.IndexWriter(root).update([folder], memory_budget=24, jobs=2)
+        assert (report.articles_added, report.paragraphs_added) == (records, paragraphs)
+        indexes[name] = idx = searchlib.Index.open(root)
+        assert len(idx.snapshot.segments) > 1 and idx.check() == []
+        assert idx.stats().paragraphs == paragraphs
+    rng = random.Random(1)
+    for i in [0, records - 1, *rng.sample(range(records), 40)]:
+        for idx in indexes.values():
+            assert [h.article_id for h in idx.search(f"uid{i}", fuzzy=False).hits] == [f"s{i}"]
+    for q in ("grain ports", 'title:"story 7"', "w17 AND w2999", "title:story"):
+        got = {n: [(h.article_id, h.paragraph, round(h.score, 9))
+                   for h in idx.search(q, k=50).hits] for n, idx in indexes.items()}
+        assert got["plain"] == got["packed"] and got["plain"]
+
+
 def odd_feeds(folder) -> None:
     """Record files with something to warn about, parsed in the workers with --jobs 2."""
     corpus(folder)
