@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -186,6 +187,9 @@ class _Ingest:
         self.pending: list[list] = []  # [path, first, count] runs in the unflushed builder
         self.ranges: dict[str, list[ArticleRange]] = {}
         self.stamps: dict[str, tuple[int, ...]] = {}
+        self.flushes = 0
+        self.flusher: ThreadPoolExecutor | None = None
+        self.flushing: Future | None = None
         self.notes: dict[str, RecordNotes] = {}  # record files being parsed
         self.placed: dict[str, int] = {}  # articles placed per record file being parsed
 
@@ -279,27 +283,55 @@ class _Ingest:
                 self.flush()
 
     def flush(self) -> None:
+        """Write the buffered articles as a segment, in a flush thread: this one goes on
+        reading and placing meanwhile, so the workers are kept busy. One flush at a time
+        (the memory budget counts one); ranges are named now, in flush order."""
         if not len(self.builder):
             return
-        name = f"seg-{self.writer.gen:06d}-{len(self.out.segments):03d}"
+        self.wait_flush()
+        name = f"seg-{self.writer.gen:06d}-{self.flushes:03d}"
+        self.flushes += 1
         path = self.writer.root / SEGMENTS / name
         self.writer.written.append(path)
-        content = self.builder.content()
-        self.builder = SegmentBuilder(self.writer.analyzer)  # (its buffers are freed now)
-        failpoint("flush-content")
-        self.out.segments.append(write_segment(path, content))
-        del content
-        failpoint("segment-written")
+        held = [self.builder]  # the flush thread holds the only reference, and drops it
+        self.builder = SegmentBuilder(self.writer.analyzer)
         for src_path, first, count in self.pending:
             self.ranges[src_path].append(ArticleRange(name, first, count))
         self.pending.clear()
+        if self.flusher is None:
+            self.flusher = ThreadPoolExecutor(1, thread_name_prefix="searchlib-flush")
+        self.flushing = self.flusher.submit(_write_builder, held, path)
+
+    def wait_flush(self) -> None:
+        """Wait for the flush in progress (its error, if any, is raised here)."""
+        if self.flushing is not None:
+            future, self.flushing = self.flushing, None
+            self.out.segments.append(future.result())
 
     def finish(self) -> Ingested:
         self.pipeline.drain()
         self.flush()
+        self.wait_flush()
         for path, stamp in self.stamps.items():
             self.out.sources[path] = SourceRecord(stamp, tuple(self.ranges[path]))
         return self.out
+
+    def close(self) -> None:
+        """Stop the workers, and let a flush still running end (before any clean-up)."""
+        self.pipeline.close()
+        if self.flusher is not None:
+            self.flusher.shutdown(wait=True)
+            self.flusher = None
+
+
+def _write_builder(held: list[SegmentBuilder], path: Path) -> dict:
+    """A flush thread's work: the builder's content (then the builder is freed), written."""
+    content = held.pop().content()
+    failpoint("flush-content")
+    entry = write_segment(path, content)
+    del content
+    failpoint("segment-written")
+    return entry
 
 
 class IndexWriter:
@@ -402,7 +434,7 @@ class IndexWriter:
             return self._read(state, changes, indexed, report, warn,
                               ReadProgress(progress, total))
         finally:
-            state.pipeline.close()
+            state.close()
 
     def _read(self, state: _Ingest, changes: ChangeSet, indexed: dict[str, SourceRecord],
               report: UpdateReport, warn, reading: ReadProgress) -> Ingested:
