@@ -331,7 +331,19 @@ def _write_builder(held: list[SegmentBuilder], path: Path) -> dict:
     entry = write_segment(path, content)
     del content
     failpoint("segment-written")
+    _give_back_memory()
     return entry
+
+
+def _give_back_memory() -> None:
+    """Return the freed flush buffers to the system (glibc keeps them in the thread's arena
+    otherwise, and the indexer's resident memory would creep up flush after flush)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 class IndexWriter:
