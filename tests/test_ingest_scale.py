@@ -140,6 +140,27 @@ def test_records_parsed_in_workers_warn_and_count_as_in_one_process(tmp_path, mo
     assert (again.files_added, again.files_skipped, again.files_unchanged) == (0, 1, 2)
 
 
+def test_a_killed_analysis_worker_is_one_clear_error_and_the_commit_stands(tmp_path,
+                                                                          monkeypatch):
+    from searchlib import IndexWriteError
+
+    corpus(tmp_path / "data")
+    root = tmp_path / "idx"
+    writer_mod.IndexWriter(root).update([SEEDS])
+    before = searchlib.Index.open(root).stats().paragraphs
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setenv("SEARCHLIB_FAILPOINT", "analysis-worker")  # a worker SIGKILLs itself
+    with pytest.raises(IndexWriteError, match="analysis worker process died.*intact"):
+        writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=2)
+    monkeypatch.delenv("SEARCHLIB_FAILPOINT")
+    idx = searchlib.Index.open(root)
+    assert idx.stats().paragraphs == before and idx.check() == []
+    assert ({p.name for p in (root / "segments").iterdir()}
+            == {e["name"] for e in idx.snapshot.manifest["segments"]})
+    report = writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=2)
+    assert report.files_added == 1 and searchlib.Index.open(root).search("grain").total > 0
+
+
 def test_a_memory_budget_flushes_segments_the_token_limit_would_not(tmp_path):
     corpus(tmp_path / "data")
     roots = {}

@@ -19,14 +19,17 @@ import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..analysis import Analyzer, AnalyzerSettings
 from ..corpus import Article, Pending, RecordNotes, parse_line
+from ..errors import IndexWriteError
 from .metacolumns import keyword_pairs
 from .segment import stored_paragraphs
+from .storage import failpoint
 
 CHUNK_CHARS = 1 << 20  # text per chunk sent to a worker (pickling cost vs. balance)
 INLINE_BYTES = 4 << 20  # below this much input, worker start-up costs more than it saves
@@ -176,6 +179,7 @@ def _init_worker(settings: AnalyzerSettings, parent: int) -> None:
 
 
 def _analyze_in_worker(units: list[Unit]) -> Analyzed:
+    failpoint("analysis-worker")
     analyzer = _worker["analyzer"]
     out = analyze_units(analyzer, units, _worker["sent"])
     _worker["sent"] = len(analyzer.stems)
@@ -246,7 +250,12 @@ class Pipeline:
 
     def _receive(self) -> None:
         future, callbacks = self.flight.popleft()
-        result = future.result()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            raise IndexWriteError(
+                "an analysis worker process died (killed, or out of memory?); the previous "
+                "commit is intact (--jobs 1 analyzes without workers)") from None
         self.analyzer.stems.update(result.tokens.stems)
         self.place(result)
         for callback in callbacks:
