@@ -244,9 +244,9 @@ class _Ingest:
             del self.stamps[path], self.ranges[path]
 
     def _place(self, analyzed: Analyzed) -> None:
-        """Add an analyzed chunk's articles in order, flushing between two of them when the
-        buffer reaches the token limit or the memory budget: the rest of the chunk in one
-        run when it fits, else article by article."""
+        """Add an analyzed chunk's articles in order (warning what parsing them found),
+        flushing between two of them when the buffer reaches the token limit or the memory
+        budget: each run ends at the first article that fills the buffer."""
         for line in analyzed.warnings:
             self.warn(line)
         for notes in analyzed.notes:
