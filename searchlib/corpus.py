@@ -17,7 +17,7 @@ import re
 import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any, BinaryIO
 
@@ -267,15 +267,16 @@ def read_source_checked(source: Source, warn: Warn) -> tuple[list[Article], bool
     return articles, True
 
 
-def iter_source(source: Source, warn: Warn,
-                on_bytes: BytesRead | None = None) -> Iterator[Article] | None:
+def iter_source(source: Source, warn: Warn, on_bytes: BytesRead | None = None, *,
+                defer: bool = False) -> Iterator[Article | Pending] | None:
     """The articles of one file, lazily: a .jsonl file is streamed record by record, so its
     size is not limited and memory holds one record at a time. `on_bytes` hears how many
     bytes of the file have been consumed (for a progress bar). None: the file could not be
-    read at all (see `read_source_checked`); a file with nothing usable gives no articles."""
+    read at all (see `read_source_checked`); a file with nothing usable gives no articles.
+    `defer`: a record file's lines come as `Pending` (see `parse_pending`), unparsed."""
     name = _show(source.rel)
     try:
-        return _open(source, name, warn, on_bytes or _ignore)
+        return _open(source, name, warn, on_bytes or _ignore, defer)
     except _Skip as skip:
         warn(f"skipped {name}: {skip}")
         return None if isinstance(skip, _Unreadable) else iter(())
@@ -309,7 +310,8 @@ class ReadProgress:
             self.report(done, self.total, rel)
 
 
-def _open(source: Source, name: str, warn: Warn, on_bytes: BytesRead) -> Iterator[Article]:
+def _open(source: Source, name: str, warn: Warn, on_bytes: BytesRead,
+          defer: bool) -> Iterator[Article | Pending]:
     suffix = _suffix(source.path)
     if suffix not in SUPPORTED_SUFFIXES:
         raise _Skip("unsupported file type")
@@ -336,7 +338,7 @@ def _open(source: Source, name: str, warn: Warn, on_bytes: BytesRead) -> Iterato
         if kind == ".jsonl":
             stream.seek(0)
             streaming = True
-            return _jsonl_articles(stream, raw, encoding, source, name, warn, on_bytes)
+            return _jsonl_articles(stream, raw, encoding, source, name, warn, on_bytes, defer)
         data = head + stream.read(limit + 1 - len(head))  # gzip: a bomb stops at the limit
         on_bytes(raw.tell())
     except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
@@ -700,47 +702,22 @@ _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATES = re.compile("[\ud800-\udfff]")
 
 
-class _Records:
-    """Turns one file's JSON objects into articles, gathering what was odd about them, so
-    each kind of oddity is one warning per file naming the records, not one per record."""
-
-    def __init__(self, source: Source, name: str) -> None:
-        self.source, self.name = source, name
-        self.missing: list[str] = []  # made-up ids
-        self.mistyped: list[str] = []  # "id (title is a number)"
-        self.repaired: list[str] = []  # ids whose text had invalid code points
-        self.bad_meta: list[str] = []  # "id (date 'x' is not a date)"
-
-    def article(self, record: dict[str, Any], fallback_id: str, suspect: bool) -> Article:
-        """`suspect`: the JSON text holds a surrogate escape, so strings may need repair."""
-        meta, meta_problems = read_fields(record)
-        article, problems = _record(record, fallback_id, self.source, meta)
-        if not _has_id(record):
-            self.missing.append(article.id)
-        if suspect and (fixed := _repair(article)) is not None:
-            article = fixed
-            self.repaired.append(article.id)
-        if problems:
-            self.mistyped.append(f"{article.id} ({', '.join(problems)})")
-        if meta_problems:
-            self.bad_meta.append(f"{article.id} ({_some(meta_problems, 4, ', ')})")
-        return article
-
-    def warn(self, warn: Warn) -> None:
-        name = self.name
-        if self.missing:
-            some = ("record has" if len(self.missing) == 1
-                    else f"{len(self.missing)} records have")
-            warn(f"{name}: {some} no 'id' or '_id'; using ids like {self.missing[0]}")
-        if self.mistyped:
-            warn(f"{name}: {_records(self.mistyped)} with fields of the wrong type: "
-                 f"{_some(self.mistyped)}; read as text where possible, else ignored")
-        if self.repaired:
-            warn(f"{name}: invalid characters (lone surrogates) replaced by U+FFFD in "
-                 f"{_records(self.repaired)}: {_some(self.repaired)}")
-        if self.bad_meta:
-            warn(f"{name}: metadata ignored in {_records(self.bad_meta)}: "
-                 f"{_some(self.bad_meta)}; their text is indexed")
+def _article(notes: RecordNotes, record: dict[str, Any], fallback_id: str,
+             suspect: bool) -> Article:
+    """A record object as an article, noting what was odd about it. `suspect`: the JSON
+    text holds a surrogate escape, so strings may need repair."""
+    meta, meta_problems = read_fields(record)
+    article, problems = _record(record, fallback_id, notes.source, meta)
+    if not _has_id(record):
+        notes.missing.append(article.id)
+    if suspect and (fixed := _repair(article)) is not None:
+        article = fixed
+        notes.repaired.append(article.id)
+    if problems:
+        notes.mistyped.append(f"{article.id} ({', '.join(problems)})")
+    if meta_problems:
+        notes.bad_meta.append(f"{article.id} ({_some(meta_problems, 4, ', ')})")
+    return article
 
 
 def _records(items: list[str]) -> str:
@@ -773,9 +750,9 @@ def _json_articles(text: str, source: Source, name: str, warn: Warn) -> list[Art
         raise _Skip(_json_error(exc)) from None
     suspect = bool(_SURROGATE_ESCAPE.search(text))
     del text
-    records = _Records(source, name)
+    records = RecordNotes(source, name)
     if isinstance(data, dict):
-        article = records.article(data, source.rel, suspect)
+        article = _article(records, data, source.rel, suspect)
         records.missing.clear()  # one record: its id is the file's, not made up
         records.warn(warn)
         return [article]
@@ -786,7 +763,7 @@ def _json_articles(text: str, source: Source, name: str, warn: Warn) -> list[Art
     articles = []
     for index, record in enumerate(data):
         if isinstance(record, dict):
-            articles.append(records.article(record, f"{source.rel}#{index}", suspect))
+            articles.append(_article(records, record, f"{source.rel}#{index}", suspect))
         else:
             warn(f"skipped {name} record {index}: not a JSON object")
     records.warn(warn)
@@ -867,10 +844,85 @@ def _jsonl_lines(stream: BinaryIO, encoding: str, name: str,
         yield number, text.removeprefix("\ufeff") if number == 1 and text else text
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A line of a record file read but not parsed yet. Parsing (JSON, metadata, paragraph
+    splitting) is most of the cost of reading, so an indexer hands these to its analysis
+    workers (`parse_pending`) instead of parsing them in the process that reads."""
+
+    number: int
+    line: str
+
+
+@dataclass
+class RecordNotes:
+    """What was odd about a record file's records (made-up ids, wrong types, repaired text,
+    ignored metadata): gathered wherever its lines are parsed, warned once per file."""
+
+    source: Source
+    name: str
+    missing: list[str] = field(default_factory=list)  # made-up ids
+    mistyped: list[str] = field(default_factory=list)  # "id (title is a number)"
+    repaired: list[str] = field(default_factory=list)  # ids whose text had invalid code points
+    bad_meta: list[str] = field(default_factory=list)  # "id (date 'x' is not a date)"
+
+    @classmethod
+    def of(cls, source: Source) -> RecordNotes:
+        return cls(source, _show(source.rel))
+
+    def absorb(self, other: RecordNotes) -> None:
+        """Add what a later part of the same file gathered (in file order)."""
+        self.missing += other.missing
+        self.mistyped += other.mistyped
+        self.repaired += other.repaired
+        self.bad_meta += other.bad_meta
+
+    def fresh(self) -> RecordNotes:
+        return RecordNotes(self.source, self.name)
+
+    def warn(self, warn: Warn) -> None:
+        name = self.name
+        if self.missing:
+            some = ("record has" if len(self.missing) == 1
+                    else f"{len(self.missing)} records have")
+            warn(f"{name}: {some} no 'id' or '_id'; using ids like {self.missing[0]}")
+        if self.mistyped:
+            warn(f"{name}: {_records(self.mistyped)} with fields of the wrong type: "
+                 f"{_some(self.mistyped)}; read as text where possible, else ignored")
+        if self.repaired:
+            warn(f"{name}: invalid characters (lone surrogates) replaced by U+FFFD in "
+                 f"{_records(self.repaired)}: {_some(self.repaired)}")
+        if self.bad_meta:
+            warn(f"{name}: metadata ignored in {_records(self.bad_meta)}: "
+                 f"{_some(self.bad_meta)}; their text is indexed")
+
+
+def parse_line(notes: RecordNotes, number: int, line: str, warn: Warn) -> Article | None:
+    """One JSONL line as an article (None, warned, if it is not a JSON object)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError) as exc:
+        warn(f"skipped {notes.name} line {number}: {_json_error(exc)}")
+        return None
+    if not isinstance(record, dict):
+        warn(f"skipped {notes.name} line {number}: not a JSON object")
+        return None
+    suspect = bool(_SURROGATE_ESCAPE.search(line))
+    return _article(notes, record, f"{notes.source.rel}#{number}", suspect)
+
+
+def parse_pending(notes: RecordNotes, lines: Iterable[Pending],
+                  warn: Warn) -> list[Article | None]:
+    """Parse deferred lines of one file (anywhere: a worker gathers into a `fresh` notes
+    and sends it back to be `absorb`ed); an article or None (warned) per line."""
+    return [parse_line(notes, p.number, p.line, warn) for p in lines]
+
+
 def _jsonl_articles(stream: BinaryIO, raw: BinaryIO, encoding: str, source: Source, name: str,
-                    warn: Warn, on_bytes: BytesRead) -> Iterator[Article]:
-    """One record per line, streamed; a bad line costs only that line."""
-    records = _Records(source, name)
+                    warn: Warn, on_bytes: BytesRead, defer: bool) -> Iterator[Article | Pending]:
+    """One record per line, streamed; a bad line costs only that line. `defer`: yield the
+    lines as `Pending`, for the caller to parse (and warn its `RecordNotes`) where it likes."""
+    notes = RecordNotes(source, name)
     any_line = False
     try:
         for number, line in _jsonl_lines(stream, encoding, name, warn):
@@ -881,16 +933,10 @@ def _jsonl_articles(stream: BinaryIO, raw: BinaryIO, encoding: str, source: Sour
             if not line.strip():
                 continue
             any_line = True
-            try:
-                record = json.loads(line)
-            except (ValueError, RecursionError) as exc:
-                warn(f"skipped {name} line {number}: {_json_error(exc)}")
-                continue
-            if isinstance(record, dict):
-                suspect = bool(_SURROGATE_ESCAPE.search(line))
-                yield records.article(record, f"{source.rel}#{number}", suspect)
-            else:
-                warn(f"skipped {name} line {number}: not a JSON object")
+            if defer:
+                yield Pending(number, line)
+            elif (article := parse_line(notes, number, line, warn)) is not None:
+                yield article
     except _Stop as stop:
         any_line = True
         warn(f"stopped reading {name}: {stop}; the records before it are indexed")
@@ -906,7 +952,8 @@ def _jsonl_articles(stream: BinaryIO, raw: BinaryIO, encoding: str, source: Sour
         raw.close()
     if not any_line:
         warn(f"skipped {name}: empty")
-    records.warn(warn)
+    if not defer:
+        notes.warn(warn)
 
 
 def _scalar(value: object) -> str | None:

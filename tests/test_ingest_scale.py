@@ -56,6 +56,111 @@ def test_two_worker_processes_build_the_same_index_as_one(tmp_path, monkeypatch)
     assert idx.search("running").total == idx.search("runs").total > 0
 
 
+def big_feed(path, records: int, seed: int = 5) -> int:
+    """One JSONL of `records` stories, each with a word of its own (`uid<i>`); returns the
+    number of paragraphs."""
+    rng = random.Random(seed)
+    vocabulary = WORDS + [f"w{i}" for i in range(3000)]
+    paragraphs = 0
+    with open(path, "w", encoding="utf-8") as f:
+        for i in range(records):
+            paras = [" ".join(rng.choices(vocabulary, k=rng.randint(20, 60)))
+                     for _ in range(rng.randint(1, 6))]
+            paras[rng.randrange(len(paras))] += f" uid{i}"
+            paragraphs += len(paras)
+            f.write(json.dumps({"id": f"s{i}", "title": f"Story {i}", "date": "1987-03-02",
+                                "text": "\n\n".join(paras)}) + "\n")
+    return paragraphs
+
+
+def test_one_big_jsonl_and_its_gzip_index_every_record(tmp_path):
+    """A single record file several times the flush budget, plain and gzip'd, read by the
+    workers: every record is found by its own word, in several segments, and both files
+    give the same index content."""
+    import gzip
+    import shutil
+
+    records = 12_000
+    plain = tmp_path / "plain" / "dump.jsonl"
+    plain.parent.mkdir()
+    paragraphs = big_feed(plain, records)
+    assert plain.stat().st_size > 2 * writer_mod.INLINE_BYTES  # workers are used
+    packed = tmp_path / "packed" / "dump.jsonl.gz"
+    packed.parent.mkdir()
+    with open(plain, "rb") as src, gzip.open(packed, "wb") as dst:
+        shutil.copyfileobj(src, dst)
+    indexes = {}
+    for name, folder in (("plain", plain.parent), ("packed", packed.parent)):
+        root = tmp_path / f"idx-{name}"
+        report = writer_mod.IndexWriter(root).update([folder], memory_budget=24, jobs=2)
+        assert (report.articles_added, report.paragraphs_added) == (records, paragraphs)
+        indexes[name] = idx = searchlib.Index.open(root)
+        assert len(idx.snapshot.segments) > 1 and idx.check() == []
+        assert idx.stats().paragraphs == paragraphs
+    rng = random.Random(1)
+    for i in [0, records - 1, *rng.sample(range(records), 40)]:
+        for idx in indexes.values():
+            assert [h.article_id for h in idx.search(f"uid{i}", fuzzy=False).hits] == [f"s{i}"]
+    for q in ("grain ports", 'title:"story 7"', "w17 AND w2999", "title:story"):
+        got = {n: [(h.article_id, h.paragraph, round(h.score, 9))
+                   for h in idx.search(q, k=50).hits] for n, idx in indexes.items()}
+        assert got["plain"] == got["packed"] and got["plain"]
+
+
+def odd_feeds(folder) -> None:
+    """Record files with something to warn about, parsed in the workers with --jobs 2."""
+    corpus(folder)
+    lines = ['{"id": "ok1", "title": "Grain", "text": "grain ships"}', "{not json",
+             '{"title": "no id", "text": "harvest oil"}', "[1, 2]",
+             '{"id": "t", "title": 7, "text": "cargo port", "date": "soon"}']
+    (folder / "odd.jsonl").write_text("\n".join(lines * 40) + "\n", encoding="utf-8")
+    (folder / "bad.jsonl").write_text("{nope\n[3]\n", encoding="utf-8")  # no record at all
+
+
+def test_records_parsed_in_workers_warn_and_count_as_in_one_process(tmp_path, monkeypatch):
+    odd_feeds(tmp_path / "data")
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setattr(analyze, "CHUNK_CHARS", 500)  # a file's lines span many chunks
+    seen = {}
+    for jobs in (1, 2):
+        warnings: list[str] = []
+        root = tmp_path / f"idx{jobs}"
+        report = writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=jobs,
+                                                     warn=warnings.append)
+        seen[jobs] = (warnings, report.files_added, report.files_skipped,
+                      report.articles_added, report.paragraphs_added, index_files(root))
+    assert seen[1] == seen[2]
+    warnings, added, skipped, articles, _, _ = seen[2]
+    assert (added, skipped, articles) == (2, 1, 400 + 3 * 40)
+    assert sum("odd.jsonl line" in w for w in warnings) == 80  # two bad lines × 40
+    assert sum("odd.jsonl:" in w for w in warnings) == 3  # ids, types, metadata: once each
+    assert any("40 records have no 'id'" in w for w in warnings)
+    # bad.jsonl was skipped, not recorded: it is read (and skipped) again next time
+    again = writer_mod.IndexWriter(tmp_path / "idx2").update([tmp_path / "data"], jobs=2)
+    assert (again.files_added, again.files_skipped, again.files_unchanged) == (0, 1, 2)
+
+
+def test_a_killed_analysis_worker_is_one_clear_error_and_the_commit_stands(tmp_path,
+                                                                          monkeypatch):
+    from searchlib import IndexWriteError
+
+    corpus(tmp_path / "data")
+    root = tmp_path / "idx"
+    writer_mod.IndexWriter(root).update([SEEDS])
+    before = searchlib.Index.open(root).stats().paragraphs
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setenv("SEARCHLIB_FAILPOINT", "analysis-worker")  # a worker SIGKILLs itself
+    with pytest.raises(IndexWriteError, match="analysis worker process died.*intact"):
+        writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=2)
+    monkeypatch.delenv("SEARCHLIB_FAILPOINT")
+    idx = searchlib.Index.open(root)
+    assert idx.stats().paragraphs == before and idx.check() == []
+    assert ({p.name for p in (root / "segments").iterdir()}
+            == {e["name"] for e in idx.snapshot.manifest["segments"]})
+    report = writer_mod.IndexWriter(root).update([tmp_path / "data"], jobs=2)
+    assert report.files_added == 1 and searchlib.Index.open(root).search("grain").total > 0
+
+
 def test_a_memory_budget_flushes_segments_the_token_limit_would_not(tmp_path):
     corpus(tmp_path / "data")
     roots = {}

@@ -114,6 +114,84 @@ def test_sigkill_during_commit_leaves_old_or_new_never_a_mix(tmp_path, states, p
     assert leftovers == {e["name"] for e in done.snapshot.manifest["segments"]}
 
 
+RECORDS = 300
+
+FEED_UPDATER = textwrap.dedent("""
+    import os, signal, sys
+    from searchlib.index import analyze, segment, writer
+    writer.MAX_SEGMENTS = 1          # the update merges (a streamed, budgeted merge)
+    writer.MERGE_SHARE = 1000
+    writer.INLINE_BYTES = 0          # parse and analyze in worker processes even for this
+    analyze.CHUNK_CHARS = 3000
+    tear = int(os.environ.get("TEAR_WRITE") or 0)
+    calls = [0]
+    real = segment.write_file
+
+    def write_file(path, data):      # the tear-th segment file is cut short, then SIGKILL
+        calls[0] += 1
+        if calls[0] == tear:
+            with open(path, "xb") as f:
+                f.write(data[: len(data) // 2])
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(path, data)
+
+    segment.write_file = write_file
+    writer.IndexWriter(sys.argv[1]).update([sys.argv[2]], memory_budget=0.2, jobs=2)
+""")
+
+
+def feed(folder, marker: str, start: int = 0, stop: int = RECORDS) -> None:
+    folder.mkdir(exist_ok=True)
+    lines = [json.dumps({"id": f"r{i}", "title": f"Dispatch {i}",
+                         "text": f"Harvest{i} {marker} report.\n\nShipping {i} resumed."})
+             for i in range(start, stop)]
+    path = folder / "feed.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+
+
+def feed_state(idx) -> tuple[int, int, int]:
+    return (idx.search("oldmarker", k=1).total, idx.search("newmarker", k=1).total,
+            idx.stats().paragraphs)
+
+
+@pytest.mark.parametrize("point,tear", [
+    ("budget-flush", 0), ("flush-content", 0), ("segment-written", 0), ("merge-gathered", 0),
+    ("merge-written", 0), ("merged", 0), ("", 3), ("", 40), ("", 90)])
+def test_sigkill_in_a_budget_flush_or_a_merge_keeps_the_previous_commit(tmp_path, point, tear):
+    """A JSONL read by worker processes, flushed by the memory budget, merged: killed at each
+    step (or while a segment file is half written), the previous commit answers as before,
+    `searchlib check` is clean, and re-running completes the update."""
+    docs, root = tmp_path / "docs", tmp_path / "idx"
+    feed(docs, "oldmarker")
+    env = dict(os.environ, SEARCHLIB_FAILPOINT="", TEAR_WRITE="")
+    first = subprocess.run([sys.executable, "-c", FEED_UPDATER, str(root), str(docs)],
+                           env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert first.returncode == 0, first.stderr
+    before = feed_state(searchlib.Index.open(root))
+    assert before == (RECORDS, 0, 2 * RECORDS)
+    feed(docs, "newmarker", 100, 2 * RECORDS)  # 100 records gone, 200 changed, 300 new
+
+    env.update(SEARCHLIB_FAILPOINT=point, TEAR_WRITE=str(tear or ""))
+    killed = subprocess.run([sys.executable, "-c", FEED_UPDATER, str(root), str(docs)],
+                            env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert killed.returncode == -9, killed.stderr  # it really died there
+    assert feed_state(searchlib.Index.open(root)) == before
+    check = subprocess.run([sys.executable, "-m", "searchlib", "check", "--index", str(root)],
+                           capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    env.update(SEARCHLIB_FAILPOINT="", TEAR_WRITE="")
+    again = subprocess.run([sys.executable, "-c", FEED_UPDATER, str(root), str(docs)],
+                           env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert again.returncode == 0, again.stderr
+    done = searchlib.Index.open(root)
+    assert feed_state(done) == (0, 500, 1000) and done.check() == []
+    assert ({p.name for p in (root / "segments").iterdir()}
+            == {e["name"] for e in done.snapshot.manifest["segments"]})
+
+
 HOLDER = textwrap.dedent("""
     import sys, time
     from pathlib import Path

@@ -1,10 +1,12 @@
-"""Analysis of article chunks, in this process or in worker processes (both cores).
+"""Parsing and analysis of article chunks, in this process or in worker processes (both cores).
 
-Tokenizing and stemming is the indexing's hot loop and pure Python, so threads would share
-one core (the GIL). Workers get raw text chunks and return compact results: the chunk's
-distinct raw tokens (with their terms and normalized words) and one int32 array of raw-token
-ids. The parent turns those into its segment's term ids in document order, so a build gives
-the same index whatever the number of workers: one code path, only where it runs differs.
+Parsing records (JSON, metadata, paragraphs), tokenizing and stemming are the indexing's hot
+loops and pure Python, so threads would share one core (the GIL). Workers get chunks of
+articles or of record lines not parsed yet (`corpus.Pending`) and return the articles as the
+index stores them plus compact analysis: the chunk's distinct raw tokens (with their terms and
+normalized words) and one int32 array of raw-token ids. The parent turns those into its
+segment's term ids in document order, so a build gives the same index whatever the number of
+workers: one code path, only where it runs differs.
 """
 
 from __future__ import annotations
@@ -13,14 +15,21 @@ import itertools
 import multiprocessing
 import os
 import signal
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..analysis import Analyzer, AnalyzerSettings
+from ..corpus import Article, Pending, RecordNotes, parse_line
+from ..errors import IndexWriteError
+from .metacolumns import keyword_pairs
+from .segment import stored_paragraphs
+from .storage import failpoint
 
 CHUNK_CHARS = 1 << 20  # text per chunk sent to a worker (pickling cost vs. balance)
 INLINE_BYTES = 4 << 20  # below this much input, worker start-up costs more than it saves
@@ -45,55 +54,134 @@ def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
                   stems_seen: int | None = None) -> ChunkTokens:
     """Raw-token ids of `docs` ((title, paragraphs) pairs). `stems_seen`: how many of the
     analyzer's stems the caller already has (None: it shares the analyzer)."""
-    local: dict[str, int] = {}
-    raws: list[str] = []
-
-    def new(w: str) -> int:
-        i = local[w] = len(raws)
-        raws.append(w)
-        return i
-
-    ids: list[int] = []
+    tokens: list[str] = []
     title_counts, para_counts, paragraphs, doc_tokens = [], [], [], []
     words_of = analyzer.words
-    get = local.__getitem__
     for title, paras in docs:
-        before = len(ids)
-        for k, text in enumerate((title, *paras)):
+        before = len(tokens)
+        ws = words_of(title)
+        tokens += ws
+        title_counts.append(len(ws))
+        for text in paras:
             ws = words_of(text)
-            n = len(ids)
-            try:
-                ids.extend(map(get, ws))
-            except KeyError:
-                del ids[n:]  # extend kept what map gave before failing
-                ids.extend([local[w] if w in local else new(w) for w in ws])
-            (para_counts if k else title_counts).append(len(ws))
+            tokens += ws
+            para_counts.append(len(ws))
         paragraphs.append(len(paras))
-        doc_tokens.append(len(ids) - before)
-    terms = [analyzer.term(r) for r in raws]
-    words = [analyzer.normalize(r) if t is not None else "" for r, t in zip(raws, terms)]
+        doc_tokens.append(len(tokens) - before)
+    # ids in order of first occurrence, with loops that run in C (dicts keep that order)
+    local = {w: i for i, w in enumerate(dict.fromkeys(tokens))}
+    raws = list(local)
+    ids = np.fromiter(map(local.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+    terms = list(map(analyzer.cache.__getitem__, raws))
+    normal = _normalized(analyzer)
+    words = [normal[r] if t is not None else "" for r, t in zip(raws, terms)]
     stems: list[tuple[str, str]] = []
     if stems_seen is not None:
         stems = list(itertools.islice(analyzer.stems.items(), stems_seen, None))
-    return ChunkTokens(raws, terms, words, np.array(ids, dtype=np.int32),
+    return ChunkTokens(raws, terms, words, ids,
                        np.array(title_counts, dtype=np.int64),
                        np.array(para_counts, dtype=np.int64),
                        np.array(paragraphs, dtype=np.int64),
                        np.array(doc_tokens, dtype=np.int64), stems)
 
 
+class _Normalized(dict):
+    """raw token → its normalized word, computed once per analyzer (bounded like its term
+    cache: cleared when it holds a million words)."""
+
+    def __init__(self, analyzer: Analyzer) -> None:
+        super().__init__()
+        self.normalize = analyzer.normalize
+
+    def __missing__(self, raw: str) -> str:
+        if len(self) > 1_000_000:
+            self.clear()
+        word = self[raw] = self.normalize(raw)
+        return word
+
+
+_NORMALIZED: weakref.WeakKeyDictionary[Analyzer, _Normalized] = weakref.WeakKeyDictionary()
+
+
+def _normalized(analyzer: Analyzer) -> _Normalized:
+    table = _NORMALIZED.get(analyzer)
+    if table is None:
+        table = _NORMALIZED[analyzer] = _Normalized(analyzer)
+    return table
+
+
+# One unit of work: a parsed article (notes None), or a record line and its file's notes.
+Unit = tuple[RecordNotes | None, Article | Pending]
+# What the builder takes per article: (id, title, source path, stored paragraphs,
+# metadata keyword pairs, date or None).
+Item = tuple
+
+
+@dataclass
+class Analyzed:
+    """A chunk's articles (record lines parsed) as `Item`s, their analysis, and what parsing
+    had to say: line warnings in order, and each record file's notes (to be absorbed)."""
+
+    items: list[Item]
+    tokens: ChunkTokens
+    warnings: list[str]
+    notes: list[RecordNotes]
+
+
+def analyze_units(analyzer: Analyzer, units: list[Unit],
+                  stems_seen: int | None = None) -> Analyzed:
+    """Parse the chunk's record lines and analyze all its articles, in order."""
+    items: list[Item] = []
+    docs: list[tuple[str, list[str]]] = []
+    warnings: list[str] = []
+    gathered: dict[str, RecordNotes] = {}
+    for notes, unit in units:
+        if notes is not None:
+            local = gathered.get(notes.source.path)
+            if local is None:
+                local = gathered[notes.source.path] = notes.fresh()
+            article = parse_line(local, unit.number, unit.line, warnings.append)
+            if article is None:
+                continue
+        else:
+            article = unit
+        paragraphs = stored_paragraphs(article.title, list(article.paragraphs))
+        items.append((article.id, article.title, article.source, paragraphs,
+                      keyword_pairs(article.meta), article.meta.date))
+        docs.append((article.title, paragraphs))
+    return Analyzed(items, analyze_chunk(analyzer, docs, stems_seen), warnings,
+                    list(gathered.values()))
+
+
 _worker: dict = {}
 
 
-def _init_worker(settings: AnalyzerSettings) -> None:
+def _die_with_parent(parent: int) -> None:
+    """A worker must not outlive a parent killed outright (SIGKILL, the OOM killer): it
+    would hold the parent's output pipes open and its memory forever. Linux's
+    PR_SET_PDEATHSIG sends it SIGKILL then (other systems lack it: there a worker waits for
+    work that never comes, as before)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the line above took effect
+        os._exit(1)
+
+
+def _init_worker(settings: AnalyzerSettings, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and cleans up
+    _die_with_parent(parent)
     _worker["analyzer"] = Analyzer(settings)
     _worker["sent"] = 0
 
 
-def _analyze_in_worker(docs: list[tuple[str, list[str]]]) -> ChunkTokens:
+def _analyze_in_worker(units: list[Unit]) -> Analyzed:
+    failpoint("analysis-worker")
     analyzer = _worker["analyzer"]
-    out = analyze_chunk(analyzer, docs, _worker["sent"])
+    out = analyze_units(analyzer, units, _worker["sent"])
     _worker["sent"] = len(analyzer.stems)
     return out
 
@@ -103,51 +191,75 @@ def default_jobs() -> int:
 
 
 class Pipeline:
-    """Chunks of documents in, their analysis out in submission order (`place` is called
-    with each chunk's items and result). Up to 2 × jobs chunks are in flight, which bounds
-    the memory held for them."""
+    """Units in (articles, or record lines to parse), their analysis out in submission order
+    (`place` is called with each chunk's `Analyzed`); `after` runs a callback once everything
+    added before it is placed. Up to 2 × jobs chunks are in flight, which bounds the memory
+    held for them while the parent reads and flushes."""
 
     def __init__(self, analyzer: Analyzer, jobs: int,
-                 place: Callable[[list, ChunkTokens], None]) -> None:
+                 place: Callable[[Analyzed], None]) -> None:
         if multiprocessing.current_process().daemon:
             jobs = 1  # a daemonic process (a multiprocessing.Pool's) may not start workers
         self.analyzer, self.jobs, self.place = analyzer, jobs, place
-        self.items: list = []
-        self.docs: list[tuple[str, list[str]]] = []
+        self.units: list[Unit] = []
+        self.callbacks: list[Callable[[], None]] = []
         self.chars = 0
         self.pool: ProcessPoolExecutor | None = None
-        self.flight: deque[tuple[list, Future]] = deque()
+        self.flight: deque[tuple[Future, list[Callable[[], None]]]] = deque()
 
-    def add(self, item: object, title: str, paragraphs: list[str]) -> None:
-        self.items.append(item)
-        self.docs.append((title, paragraphs))
-        self.chars += len(title) + sum(map(len, paragraphs))
+    def add(self, notes: RecordNotes | None, unit: Article | Pending) -> None:
+        """An article (`notes` None) or a line of the record file `notes` describes."""
+        self.units.append((notes, unit))
+        if notes is None:
+            self.chars += len(unit.title) + sum(map(len, unit.paragraphs))
+        else:
+            self.chars += len(unit.line)
         if self.chars >= CHUNK_CHARS:
             self._send()
 
+    def after(self, callback: Callable[[], None]) -> None:
+        """Call `callback` once every unit added so far has been placed."""
+        if self.units:
+            self.callbacks.append(callback)
+        elif self.flight:
+            self.flight[-1][1].append(callback)
+        else:
+            callback()
+
     def _send(self) -> None:
-        items, docs = self.items, self.docs
-        self.items, self.docs, self.chars = [], [], 0
-        if not items:
+        units, callbacks = self.units, self.callbacks
+        self.units, self.callbacks, self.chars = [], [], 0
+        if not units:
+            for callback in callbacks:
+                callback()
             return
         if self.jobs <= 1:
-            self.place(items, analyze_chunk(self.analyzer, docs))
+            self.place(analyze_units(self.analyzer, units))
+            for callback in callbacks:
+                callback()
             return
         if self.pool is None:
             methods = multiprocessing.get_all_start_methods()
             ctx = multiprocessing.get_context("fork" if "fork" in methods else None)
             self.pool = ProcessPoolExecutor(self.jobs, mp_context=ctx,
                                             initializer=_init_worker,
-                                            initargs=(self.analyzer.settings,))
-        self.flight.append((items, self.pool.submit(_analyze_in_worker, docs)))
+                                            initargs=(self.analyzer.settings, os.getpid()))
+        self.flight.append((self.pool.submit(_analyze_in_worker, units), callbacks))
         while len(self.flight) > 2 * self.jobs:
             self._receive()
 
     def _receive(self) -> None:
-        items, future = self.flight.popleft()
-        result = future.result()
-        self.analyzer.stems.update(result.stems)
-        self.place(items, result)
+        future, callbacks = self.flight.popleft()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            raise IndexWriteError(
+                "an analysis worker process died (killed, or out of memory?); the previous "
+                "commit is intact (--jobs 1 analyzes without workers)") from None
+        self.analyzer.stems.update(result.tokens.stems)
+        self.place(result)
+        for callback in callbacks:
+            callback()
 
     def drain(self) -> None:
         """Analyze and place everything added so far."""
@@ -160,4 +272,3 @@ class Pipeline:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
         self.flight.clear()
-

@@ -12,9 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import Analyzer
-from ..metadata import Metadata
-from .analyze import ChunkTokens
-from .metacolumns import encode, keyword_pairs
+from .analyze import ChunkTokens, Item
+from .metacolumns import encode
 from .segment import FieldTriples, SegmentContent, expand_ranges
 
 # Bytes a flush needs per buffered token (int32 ids now; int64 triples, the sort and the
@@ -84,11 +83,12 @@ class SegmentBuilder:
             mapped = self._map[raw_ids]
         return mapped
 
-    def add(self, items: list[tuple[str, str, str, list[str], Metadata]], chunk: ChunkTokens,
-            tokens: slice, docs: slice, counts: slice) -> None:
+    def add(self, items: list[Item], chunk: ChunkTokens, tokens: slice, docs: slice,
+            counts: slice) -> None:
         """Add a run of a chunk's articles: `items` ((id, title, source, stored paragraphs,
-        metadata)), which are `chunk`'s documents `docs`, its tokens `chunk.ids[tokens]` and its
-        paragraphs `counts`. One run or several give the same segment."""
+        keyword pairs, date)), which are `chunk`'s documents `docs`, its tokens
+        `chunk.ids[tokens]` and its paragraphs `counts`. One run or several give the same
+        segment."""
         ids = self._term_ids_of(chunk, chunk.ids[tokens])
         title_counts = chunk.title_counts[docs]
         para_counts = chunk.para_counts[counts]
@@ -101,13 +101,13 @@ class SegmentBuilder:
         self.text_ids.append(ids[~is_title])
         self.text_counts.append(para_counts)
         self.tokens += len(ids) - int(title_counts.sum())
-        for article_id, title, source, paragraphs, meta in items:
+        for article_id, title, source, paragraphs, keywords, date in items:
             self.chars += sum(map(len, paragraphs))
             self.paragraphs.extend(paragraphs)
             self.articles.append((article_id, title, source))
             self.paragraph_counts.append(len(paragraphs))
-            self.keywords.append(keyword_pairs(meta))
-            self.dates.append(meta.date)
+            self.keywords.append(keywords)
+            self.dates.append(date)
 
     def __len__(self) -> int:
         return len(self.articles)

@@ -17,6 +17,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -26,15 +27,17 @@ from .. import __version__
 from ..analysis import Analyzer, AnalyzerSettings
 from ..corpus import (
     Article,
+    Pending,
     Progress,
     ReadInterrupted,
     ReadProgress,
+    RecordNotes,
     Source,
     find_sources,
     iter_source,
 )
 from ..errors import IndexWriteError, InvalidArgument, NotAnIndex
-from .analyze import INLINE_BYTES, ChunkTokens, Pipeline, default_jobs
+from .analyze import INLINE_BYTES, Analyzed, Pipeline, default_jobs
 from .builder import (
     ARTICLE_BYTES,
     FLUSH_BYTES_PER_CHAR,
@@ -51,7 +54,7 @@ from .changes import (
     under,
 )
 from .merge import choose_merge, merge_segments
-from .segment import read_deletions, stored_paragraphs, write_deletions, write_segment
+from .segment import read_deletions, write_deletions, write_segment
 from .storage import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -171,17 +174,24 @@ class Ingested:
 
 class _Ingest:
     """The running state of one ingest: the segment being built, and where each file's
-    articles land (a range is named once the segment holding it is flushed)."""
+    articles land (a range is named once the segment holding it is flushed). Record lines
+    are parsed by the analysis pipeline, so a file's articles are counted as they are placed,
+    and a file found to hold no record at all is skipped when its last line is placed."""
 
     def __init__(self, writer: IndexWriter, sources: dict[str, SourceRecord],
-                 report: UpdateReport, limits: Limits) -> None:
-        self.writer, self.report, self.limits = writer, report, limits
+                 report: UpdateReport, limits: Limits, warn: Callable[[str], None]) -> None:
+        self.writer, self.report, self.limits, self.warn = writer, report, limits, warn
         self.out = Ingested([], dict(sources), {})
         self.builder = SegmentBuilder(writer.analyzer)
         self.pipeline = Pipeline(writer.analyzer, limits.jobs, self._place)
         self.pending: list[list] = []  # [path, first, count] runs in the unflushed builder
         self.ranges: dict[str, list[ArticleRange]] = {}
         self.stamps: dict[str, tuple[int, ...]] = {}
+        self.flushes = 0
+        self.flusher: ThreadPoolExecutor | None = None
+        self.flushing: Future | None = None
+        self.notes: dict[str, RecordNotes] = {}  # record files being parsed
+        self.placed: dict[str, int] = {}  # articles placed per record file being parsed
 
     def forget(self, path: str) -> None:
         """The articles indexed from `path` are to be deleted."""
@@ -195,42 +205,71 @@ class _Ingest:
             self.report.kept_subtrees.append(where)
         self.report.articles_kept += self.out.sources[path].articles
 
-    def add_file(self, src: Source, articles: Iterator[Article]) -> None:
-        """Index a file's articles (replacing what it gave before, if anything)."""
-        if src.path in self.out.sources:
+    def add_file(self, src: Source, units: Iterator[Article | Pending]) -> None:
+        """Index a file's articles, or its record lines (replacing what it gave before)."""
+        new = src.path not in self.out.sources
+        if not new:
             self.forget(src.path)
             self.report.files_changed += 1
         else:
             self.report.files_added += 1
         self.stamps[src.path] = tuple(src.stamp)
         self.ranges[src.path] = []
+        notes = None
         try:
-            for art in articles:
-                paragraphs = stored_paragraphs(art.title, list(art.paragraphs))
-                item = (art.id, art.title, src.path, paragraphs, art.meta)
-                self.pipeline.add(item, art.title, paragraphs)
-                self.report.articles_added += 1
-                self.report.paragraphs_added += len(paragraphs)
+            for unit in units:
+                if isinstance(unit, Pending):
+                    if notes is None:
+                        notes = self.notes[src.path] = RecordNotes.of(src)
+                        self.placed[src.path] = 0
+                    self.pipeline.add(notes, unit)
+                else:
+                    self.pipeline.add(None, unit)
         except ReadInterrupted:
             # what was read is indexed; a stamp no file has makes the next update read it again
             self.stamps[src.path] = tuple(-1 for _ in src.stamp)
+        finally:
+            if notes is not None:
+                self.pipeline.after(lambda: self._parsed(src.path, new))
 
-    def _place(self, items: list, chunk: ChunkTokens) -> None:
-        """Add an analyzed chunk's articles in order, flushing between two of them when the
-        buffer reaches the token limit or the memory budget: the rest of the chunk in one
-        run when it fits, else article by article."""
+    def _parsed(self, path: str, new: bool) -> None:
+        """Every line of the record file `path` is placed: warn what its records had wrong;
+        one without any record is skipped (and, if new, not recorded, as an empty file)."""
+        self.notes.pop(path).warn(self.warn)
+        if self.placed.pop(path):
+            return
+        self.report.files_skipped += 1
+        if new:
+            self.report.files_added -= 1
+            del self.stamps[path], self.ranges[path]
+
+    def _place(self, analyzed: Analyzed) -> None:
+        """Add an analyzed chunk's articles in order (warning what parsing them found),
+        flushing between two of them when the buffer reaches the token limit or the memory
+        budget: each run ends at the first article that fills the buffer."""
+        for line in analyzed.warnings:
+            self.warn(line)
+        for notes in analyzed.notes:
+            self.notes[notes.source.path].absorb(notes)
+        items, chunk = analyzed.items, analyzed.tokens
+        for _, _, path, paragraphs, _, _ in items:
+            if path in self.placed:
+                self.placed[path] += 1
+            self.report.articles_added += 1
+            self.report.paragraphs_added += len(paragraphs)
         counts = np.concatenate([[0], np.cumsum(chunk.paragraphs)])
         ends = np.concatenate([[0], np.cumsum(chunk.doc_tokens)])
         text = chunk.doc_tokens - chunk.title_counts
         cost = (text * FLUSH_BYTES_PER_TOKEN + ARTICLE_BYTES + FLUSH_BYTES_PER_CHAR
                 * np.array([sum(map(len, item[3])) for item in items], dtype=np.int64))
-        text_left, cost_left = np.cumsum(text[::-1])[::-1], np.cumsum(cost[::-1])[::-1]
         i, n = 0, len(items)
         while i < n:
-            fits = (self.builder.tokens + text_left[i] < self.limits.flush_tokens
-                    and self.builder.estimated_bytes() + cost_left[i] < self.limits.flush_bytes)
-            j = n if fits else i + 1
-            for k, (_, _, path, _, _) in enumerate(items[i:j], start=len(self.builder)):
+            # the first article that fills the buffer ends the run (then a flush)
+            full = ((self.builder.tokens + np.cumsum(text[i:]) >= self.limits.flush_tokens)
+                    | (self.builder.estimated_bytes() + np.cumsum(cost[i:])
+                       >= self.limits.flush_bytes))
+            j = i + int(full.argmax()) + 1 if full.any() else n
+            for k, (_, _, path, _, _, _) in enumerate(items[i:j], start=len(self.builder)):
                 if not (self.pending and self.pending[-1][0] == path):
                     self.pending.append([path, k, 0])
                 self.pending[-1][2] += 1
@@ -244,26 +283,67 @@ class _Ingest:
                 self.flush()
 
     def flush(self) -> None:
+        """Write the buffered articles as a segment, in a flush thread: this one goes on
+        reading and placing meanwhile, so the workers are kept busy. One flush at a time
+        (the memory budget counts one); ranges are named now, in flush order."""
         if not len(self.builder):
             return
-        name = f"seg-{self.writer.gen:06d}-{len(self.out.segments):03d}"
+        self.wait_flush()
+        name = f"seg-{self.writer.gen:06d}-{self.flushes:03d}"
+        self.flushes += 1
         path = self.writer.root / SEGMENTS / name
         self.writer.written.append(path)
-        content = self.builder.content()
-        self.builder = SegmentBuilder(self.writer.analyzer)  # (its buffers are freed now)
-        self.out.segments.append(write_segment(path, content))
-        del content
-        failpoint("segment-written")
+        held = [self.builder]  # the flush thread holds the only reference, and drops it
+        self.builder = SegmentBuilder(self.writer.analyzer)
         for src_path, first, count in self.pending:
             self.ranges[src_path].append(ArticleRange(name, first, count))
         self.pending.clear()
+        if self.flusher is None:
+            self.flusher = ThreadPoolExecutor(1, thread_name_prefix="searchlib-flush")
+        self.flushing = self.flusher.submit(_write_builder, held, path)
+
+    def wait_flush(self) -> None:
+        """Wait for the flush in progress (its error, if any, is raised here)."""
+        if self.flushing is not None:
+            future, self.flushing = self.flushing, None
+            self.out.segments.append(future.result())
 
     def finish(self) -> Ingested:
         self.pipeline.drain()
         self.flush()
+        self.wait_flush()
         for path, stamp in self.stamps.items():
             self.out.sources[path] = SourceRecord(stamp, tuple(self.ranges[path]))
         return self.out
+
+    def close(self) -> None:
+        """Stop the workers, and let a flush still running end (before any clean-up)."""
+        self.pipeline.close()
+        if self.flusher is not None:
+            self.flusher.shutdown(wait=True)
+            self.flusher = None
+
+
+def _write_builder(held: list[SegmentBuilder], path: Path) -> dict:
+    """A flush thread's work: the builder's content (then the builder is freed), written."""
+    content = held.pop().content()
+    failpoint("flush-content")
+    entry = write_segment(path, content)
+    del content
+    failpoint("segment-written")
+    _give_back_memory()
+    return entry
+
+
+def _give_back_memory() -> None:
+    """Return the freed flush buffers to the system (glibc keeps them in the thread's arena
+    otherwise, and the indexer's resident memory would creep up flush after flush)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 class IndexWriter:
@@ -361,17 +441,19 @@ class IndexWriter:
         if total < INLINE_BYTES:  # starting workers would cost more than they save
             limits = replace(limits, jobs=1)
         self.limits = limits
-        state = _Ingest(self, indexed, report, limits)
+        state = _Ingest(self, indexed, report, limits, warn)
         try:
             return self._read(state, changes, indexed, report, warn,
                               ReadProgress(progress, total))
         finally:
-            state.pipeline.close()
+            state.close()
 
     def _read(self, state: _Ingest, changes: ChangeSet, indexed: dict[str, SourceRecord],
               report: UpdateReport, warn, reading: ReadProgress) -> Ingested:
         for src in changes.read:
-            stream = iter_source(src, warn, reading.file(src))
+            # record lines are parsed in the analysis workers, except for a cluster shard,
+            # which picks records by their number among the file's articles
+            stream = iter_source(src, warn, reading.file(src), defer=self.select is None)
             if stream is not None and self.select is not None:
                 stream = self.select.articles(src, stream)
             try:
