@@ -269,9 +269,13 @@ def test_cli_builds_searches_and_names_a_missing_shard(ray_session, tmp_path):
     assert "articles" in out.stdout
     single = searchlib.Index.build([docs], tmp_path / "single")
     best = single.search("oil", k=1).hits[0]
-    out = _cli(["search", "oil", "--index", str(tmp_path / "ix"), "-k", "1"])
+    out = _cli(["search", "oil", "--index", str(tmp_path / "ix"), "-k", "1", "--facets",
+                "source"], SEARCHLIB_REPLICAS="2")
     assert out.returncode == 0, out.stderr
-    assert f"[{best.article_id}]" in out.stdout
+    assert f"[{best.article_id}]" in out.stdout and "source (articles)" in out.stdout
+    out = _cli(["search", "oil", "--index", str(tmp_path / "ix")], SEARCHLIB_REPLICAS="0")
+    assert out.returncode == 2 and "replicas must be between 1 and 64" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     data = json.loads((tmp_path / "ix" / "cluster.json").read_text())
     shutil.rmtree(tmp_path / "ix" / data["shards"][0]["path"])
     out = _cli(["search", "oil", "--index", str(tmp_path / "ix")])
