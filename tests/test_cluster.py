@@ -414,14 +414,14 @@ def test_hits_from_shards_carry_date_source_and_keyword_fields(dated):
 # -- replicas -----------------------------------------------------------------------------------
 
 
-def test_replicas_serve_concurrent_searches_exactly(dated, monkeypatch):
+def test_replicas_serve_concurrent_searches_exactly(pair, monkeypatch):
     """Eight threads on a sharded index with two replicas per shard get the single index's
     exact answers; requests spread over both replicas; a replica that dies for good is
     skipped, one that is restarted serves again."""
-    single, sharded = dated
+    _, single, sharded = pair
     replicated = searchlib.Index.open(sharded.root, replicas=2)
     assert [len(g) for g in replicated.pool.groups] == [2] * sharded.shards
-    work = [(q, kw) for q in DATED_QUERIES
+    work = [(q, kw) for q in _queries(random.Random(8), 10)
             for kw in ({}, {"articles": True}, {"sort": "-date"}, {"facets": ["topics"]})]
 
     def both(job):

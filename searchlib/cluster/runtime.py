@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import os
+import random
 import threading
+from collections import Counter
 from pathlib import Path
 
 import ray
@@ -80,15 +81,15 @@ def _stopped(exc: RayActorError) -> CorruptIndex:
 
 
 class ShardPool:
-    """The actors serving a cluster: `replicas` per shard. Calls to a shard go round-robin
-    over its replicas; a replica whose call failed (dead, being restarted by Ray) is skipped
-    until a ping to it answers, and the call goes to another replica. Thread-safe: one pool
-    serves concurrent searchers."""
+    """The actors serving a cluster: `replicas` per shard. A call goes to the replica of its
+    shard with the fewest calls in flight (ties: at random); a replica whose call failed
+    (dead, being restarted by Ray) is skipped until a ping to it answers, and the call goes
+    to another replica. Thread-safe: one pool serves concurrent searchers."""
 
     def __init__(self, root: Path, verify: bool, replicas: int = 1) -> None:
         self.root, self.verify, self.replicas = root, verify, replicas
         self.groups: list[list] = []  # per shard, its replicas' actor handles
-        self._turns: list[itertools.count] = []  # per shard: whose turn it is
+        self._busy: Counter[tuple[int, int]] = Counter()  # (shard, replica) -> calls in flight
         self._down: dict[tuple[int, int], object] = {}  # (shard, replica) -> its ping
         self._lock = threading.Lock()
 
@@ -99,7 +100,6 @@ class ShardPool:
                 n = len(self.groups)
                 self.groups.append([reader(self.root, n, self.verify, r)
                                     for r in range(self.replicas)])
-                self._turns.append(itertools.count())
 
     def _alive(self, shard: int, replica: int) -> bool:
         ping = self._down.get((shard, replica))
@@ -116,21 +116,27 @@ class ShardPool:
         self._down.pop((shard, replica), None)
         return True
 
-    def _pick(self, shard: int) -> int:
-        start = next(self._turns[shard])
-        order = [(start + i) % self.replicas for i in range(self.replicas)]
+    def _take(self, shard: int) -> int:
+        """A replica of `shard` to call, counted busy until `_release`."""
         for _ in range(2):
             with self._lock:
-                for r in order:
-                    if self._alive(shard, r):
-                        return r
-                pings = [self._down[shard, r] for r in order if (shard, r) in self._down]
-            ray.wait(pings, num_returns=1, timeout=RESTART_WAIT)  # none answers: wait for one
-        return order[0]
-
-    def _mark_down(self, shard: int, replica: int) -> None:
+                alive = [r for r in range(self.replicas) if self._alive(shard, r)]
+                if alive:
+                    least = min(self._busy[shard, r] for r in alive)
+                    r = random.choice([r for r in alive if self._busy[shard, r] == least])
+                    self._busy[shard, r] += 1
+                    return r
+                pings = list(self._down.get((shard, r)) for r in range(self.replicas))
+            # none answers: wait for a restart
+            ray.wait([p for p in pings if p is not None], num_returns=1, timeout=RESTART_WAIT)
         with self._lock:
-            if (shard, replica) not in self._down:
+            self._busy[shard, 0] += 1  # Ray queues the call until the replica is back
+        return 0
+
+    def _release(self, shard: int, replica: int, died: bool = False) -> None:
+        with self._lock:
+            self._busy[shard, replica] -= 1
+            if died and (shard, replica) not in self._down:
                 self._down[shard, replica] = self.groups[shard][replica].ping.remote()
 
     def call(self, requests: list[tuple[int, str, tuple]]) -> list:
@@ -138,22 +144,28 @@ class ShardPool:
         once; their results in order. A shard's own error is re-raised as itself."""
         sent = []
         for shard, method, args in requests:
-            r = self._pick(shard)
+            r = self._take(shard)
             sent.append((r, getattr(self.groups[shard][r], method).remote(*args)))
         out = []
-        for (shard, method, args), (r, ref) in zip(requests, sent):
-            for attempt in range(1, MAX_ATTEMPTS + 1):
-                try:
-                    out.append(ray.get(ref))
-                    break
-                except RayTaskError as exc:
-                    raise _own(exc) from None
-                except RayActorError as exc:  # the replica died: another one answers
-                    if attempt == MAX_ATTEMPTS:
-                        raise _stopped(exc) from None
-                    self._mark_down(shard, r)
-                    r = self._pick(shard)
-                    ref = getattr(self.groups[shard][r], method).remote(*args)
+        try:
+            for i, (shard, method, args) in enumerate(requests):
+                r, ref = sent[i]
+                for attempt in range(1, MAX_ATTEMPTS + 1):
+                    try:
+                        out.append(ray.get(ref))
+                        break
+                    except RayTaskError as exc:
+                        raise _own(exc) from None
+                    except RayActorError as exc:  # the replica died: another one answers
+                        if attempt == MAX_ATTEMPTS:
+                            raise _stopped(exc) from None
+                        self._release(shard, r, died=True)
+                        r = self._take(shard)
+                        sent[i] = r, getattr(self.groups[shard][r], method).remote(*args)
+                        ref = sent[i][1]
+        finally:
+            for (shard, _method, _args), (r, _ref) in zip(requests, sent):
+                self._release(shard, r)
         return out
 
     def each(self, method: str, args: list[tuple]) -> list:
