@@ -1,14 +1,15 @@
 """Sharded index on the local Ray against one index: Reuters-21578 replicated N times.
 
     python benchmarks/cluster.py --corpus ../shared/datasets/reuters21578 [--copies 10]
-        [--shards 2 4] [--clients 8] [--cpus 2]
+        [--shards 2 4] [--replicas 2] [--clients 8] [--cpus 2]
 
 The copies are written to a temporary folder (ids suffixed per copy; never committed), then
 indexed once as a single index and once per shard count (one Ray task per shard). The
 query log is every query of the four test collections (Cranfield, NPL, CACM, MED), which
 Reuters answers with a realistic mix of frequent, rare and unknown words. Reported: build
 time, query latency p50/p95 (one client), throughput with `--clients` concurrent clients,
-and the phase-1 statistics cache hit rate of a fresh coordinator over the query log.
+and the phase-1 statistics cache hit rate of a fresh coordinator over the query log; then the
+same sharded index opened with `--replicas` actors per shard (latency and throughput).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def main() -> None:
     ap.add_argument("--corpus", type=Path, default=REPO.parent / "shared/datasets/reuters21578")
     ap.add_argument("--copies", type=int, default=10)
     ap.add_argument("--shards", type=int, nargs="+", default=[2, 4])
+    ap.add_argument("--replicas", type=int, nargs="*", default=[2])
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
@@ -110,6 +112,12 @@ def main() -> None:
             rows.append((f"{n} shards", build, *latency(idx, queries),
                          throughput(idx, queries, args.clients), hit_rate))
             print(f"{n} shards done", flush=True)
+            for r in args.replicas:
+                rep = searchlib.Index.open(work / f"sharded{n}", replicas=r)
+                latency(rep, queries[:50])  # warm up the new replicas
+                rows.append((f"{n} shards × {r} replicas", None, *latency(rep, queries),
+                             throughput(rep, queries, args.clients), None))
+                print(f"{n} shards × {r} replicas done", flush=True)
     print(f"\nReuters-21578 ×{args.copies}, {len(queries)} queries, local Ray "
           f"({args.cpus} CPUs, {os.cpu_count()} cores on the machine)\n")
     print("| index | build s | p50 ms | p95 ms | q/s, "
@@ -117,7 +125,8 @@ def main() -> None:
     print("|---|---:|---:|---:|---:|---:|")
     for name, build, p50, p95, qps, hits in rows:
         shown = "—" if hits is None else f"{hits:.0%}"
-        print(f"| {name} | {build:.1f} | {p50:.1f} | {p95:.1f} | {qps:.0f} | {shown} |")
+        built = "—" if build is None else f"{build:.1f}"
+        print(f"| {name} | {built} | {p50:.1f} | {p95:.1f} | {qps:.0f} | {shown} |")
 
 
 if __name__ == "__main__":

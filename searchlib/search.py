@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from .index.writer import UpdateReport
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def date_of(seconds: int) -> dt.datetime | None:
+    """An article's stored date (seconds UTC, or NO_DATE) as a Hit shows it."""
+    return None if seconds == NO_DATE else _EPOCH + dt.timedelta(seconds=seconds)
 DEFAULT_K1, DEFAULT_B, DEFAULT_TITLE_BOOST = BM25.k1, BM25.b, BM25.title_boost
 DEFAULT_PROXIMITY_WEIGHT = DEFAULT_PROXIMITY.weight if DEFAULT_PROXIMITY else 0.0
 
@@ -185,14 +190,15 @@ class Index:
         return (Path(root) / MANIFEST).is_file() or is_cluster(root)
 
     @classmethod
-    def open(cls, root: str | os.PathLike, **params) -> Index:
-        """The index at `root`; a `ShardedIndex` (same API) if it holds cluster.json."""
+    def open(cls, root: str | os.PathLike, *, replicas: int | None = None, **params) -> Index:
+        """The index at `root`; a `ShardedIndex` (same API) if it holds cluster.json, with
+        `replicas` actors per shard (one index in this process has no use for them)."""
         from .cluster.layout import is_cluster
 
         if is_cluster(root):
             from . import cluster
 
-            return cluster.ShardedIndex(root, **params)
+            return cluster.ShardedIndex(root, replicas=replicas, **params)
         return cls(root, **params)
 
     @classmethod
@@ -345,11 +351,9 @@ class Index:
         seg, ai, paragraph = _locate(snap, address)
         art_id, title, source = seg.articles[ai]
         seg.store  # noqa: B018 - maps the text now: it stays readable after close()/refresh()
-        seconds = int(seg.meta.date[ai])
         return Hit(
             article_id=art_id, title=title, paragraph=paragraph, score=score,
-            fuzzy=fuzzy, source=source,
-            date=None if seconds == NO_DATE else _EPOCH + dt.timedelta(seconds=seconds),
+            fuzzy=fuzzy, source=source, date=date_of(int(seg.meta.date[ai])),
             meta=seg.meta.values(ai),
             _ref=(snap.generation, address.segment, address.paragraph), _execution=execution,
             _body=_HitBody(snap.analyzer, seg, address.paragraph, terms),

@@ -8,12 +8,13 @@ import random
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 import searchlib
-from searchlib.errors import CorruptIndex
+from searchlib.errors import CorruptIndex, InvalidArgument
 
 from .conftest import REPO, need_datasets
 
@@ -229,7 +230,7 @@ def test_update_changes_adds_and_removes_files_on_several_shards(ray_session, tm
 def test_killed_shard_actor_is_restarted_and_stays_exact(pair):
     _, single, sharded = pair
     assert_same(single, sharded, "oil prices")
-    victim = sharded._actors[1]
+    victim = sharded.pool.actor(1)
     ray.kill(victim, no_restart=False)
     assert_same(single, sharded, "oil prices")  # the restarted actor re-opens its shard
     assert_same(single, sharded, "wheat*")
@@ -268,9 +269,13 @@ def test_cli_builds_searches_and_names_a_missing_shard(ray_session, tmp_path):
     assert "articles" in out.stdout
     single = searchlib.Index.build([docs], tmp_path / "single")
     best = single.search("oil", k=1).hits[0]
-    out = _cli(["search", "oil", "--index", str(tmp_path / "ix"), "-k", "1"])
+    out = _cli(["search", "oil", "--index", str(tmp_path / "ix"), "-k", "1", "--facets",
+                "source"], SEARCHLIB_REPLICAS="2")
     assert out.returncode == 0, out.stderr
-    assert f"[{best.article_id}]" in out.stdout
+    assert f"[{best.article_id}]" in out.stdout and "source (articles)" in out.stdout
+    out = _cli(["search", "oil", "--index", str(tmp_path / "ix")], SEARCHLIB_REPLICAS="0")
+    assert out.returncode == 2 and "replicas must be between 1 and 64" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1, out.stderr
     data = json.loads((tmp_path / "ix" / "cluster.json").read_text())
     shutil.rmtree(tmp_path / "ix" / data["shards"][0]["path"])
     out = _cli(["search", "oil", "--index", str(tmp_path / "ix")])
@@ -311,6 +316,154 @@ def test_cranfield_queries_score_as_one_index(ray_session, tmp_path):
     sharded = searchlib.Index.open(tmp_path / "sharded")
     for q in load_dataset(ds).queries.values():
         assert_same(single, sharded, q)
+
+
+# -- dated archives: date sort, facets, recency, hits' metadata ------------------------------
+
+TOPICS = ("crude", "grain", "trade", "money-fx", "earn", "acq")
+PLACES = ("usa", "uk", "japan", "france", "saudi-arabia")
+
+
+def _dated_corpus(root: Path, seed: int, records: int = 600) -> Path:
+    """Reuters-like records: dates over a year with many same-day (and same-second)
+    stories, some undated; sources, topics and places as keyword fields."""
+    rng = random.Random(seed)
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / "wire.jsonl", "w", encoding="utf-8") as f:
+        for i in range(records):
+            title, paras = _article(rng)
+            rec = {"id": f"d{i}", "title": title, "text": "\n\n".join(paras),
+                   "source": rng.choice(["Reuters", "AP", "AFP"]),
+                   "topics": rng.sample(TOPICS, rng.randint(0, 2)),
+                   "places": rng.sample(PLACES, rng.randint(1, 2))}
+            if rng.random() > 0.1:  # 10 % undated
+                rec["date"] = (f"1987-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                               f"T{rng.choice([9, 12, 15]):02d}:00:00")
+            f.write(json.dumps(rec) + "\n")
+    return root
+
+
+@pytest.fixture(scope="module", params=[2, 4])
+def dated(request, ray_session, tmp_path_factory):
+    base = tmp_path_factory.mktemp(f"dated{request.param}")
+    docs = _dated_corpus(base / "docs", seed=request.param)
+    single = searchlib.Index.build([docs], base / "single")
+    update_cluster([docs], base / "sharded", shards=request.param, chunk=60)
+    return single, searchlib.Index.open(base / "sharded")
+
+
+def _key(hit) -> tuple:
+    return hit.article_id, hit.paragraph, hit.date, hit.source, json.dumps(hit.meta,
+                                                                         sort_keys=True)
+
+
+def _same_scores(a, b) -> bool:
+    return len(a) == len(b) and all(abs(x.score - y.score) <= 1e-9 for x, y in zip(a, b))
+
+
+DATED_QUERIES = ["oil prices", "wheat AND grain", '"crude oil"', "bnking", "market*",
+                 "topics:crude", "places:japan", "trade -tariff"]
+
+
+def test_date_sort_across_shards_is_one_index_order(dated):
+    """--sort -date / date: the same dates in the same order, the same scores, the same
+    articles (all of them when k covers every match) and totals."""
+    single, sharded = dated
+    for q in DATED_QUERIES:
+        for order in ("-date", "date"):
+            for k in (10, 1000):
+                a, b = (ix.search(q, k=k, sort=order) for ix in (single, sharded))
+                assert a.total == b.total and len(a.hits) == len(b.hits), (q, order)
+                assert [h.date for h in a.hits] == [h.date for h in b.hits], (q, order, k)
+                assert _same_scores(a.hits, b.hits), (q, order, k)
+                if k == 1000:
+                    assert sorted(map(_key, a.hits)) == sorted(map(_key, b.hits))
+    newest = sharded.search("oil", k=5, sort="-date").hits
+    assert newest[0].date is not None and newest[0].date >= newest[-1].date
+
+
+def test_facets_across_shards_count_as_one_index(dated):
+    single, sharded = dated
+    fields = ["source", "topics", "places", "date:month"]
+    for q in DATED_QUERIES:
+        a, b = (ix.search(q, k=3, facets=fields) for ix in (single, sharded))
+        assert b.facets == a.facets, q
+        assert a.facets["topics"], q
+    for q in ["oil author:x", "date:1987-03 wheat", "places:japan AND date:>1987-06"]:
+        a, b = (ix.search(q, facets=["places"]) for ix in (single, sharded))
+        assert (b.warnings, b.facets, b.total) == (a.warnings, a.facets, a.total), q
+    # more values than the top 10 of any one shard: summed before the cut
+    a, b = (ix.search("oil OR wheat OR bank", facets=["date:day"]) for ix in (single, sharded))
+    assert len(a.facets["date:day"]) == 10 and b.facets == a.facets
+
+
+def test_recency_across_shards_decays_from_the_cluster_newest_match(dated):
+    single, sharded = dated
+    for q in DATED_QUERIES:
+        assert_same(single, sharded, q, recency="30d")
+        assert_same(single, sharded, q, k=20, recency="7d", articles=True)
+        assert_same(single, sharded, q, recency="90d", now="1987-06-30")
+
+
+def test_hits_from_shards_carry_date_source_and_keyword_fields(dated):
+    single, sharded = dated
+    one = {(h.article_id, h.paragraph): h for h in single.search("oil wheat", k=10_000).hits}
+    hits = sharded.search("oil wheat", k=10_000).hits
+    assert len(hits) == len(one)  # every match, so no tie is cut differently
+    assert any(h.date is None for h in hits) and any(h.meta.get("topics") for h in hits)
+    for h in hits:
+        assert _key(h) == _key(one[h.article_id, h.paragraph])
+        assert abs(h.score - one[h.article_id, h.paragraph].score) <= 1e-9
+    assert len({h._ref[3] for h in hits}) == sharded.shards
+
+
+# -- replicas -----------------------------------------------------------------------------------
+
+
+def test_replicas_serve_concurrent_searches_exactly(pair, monkeypatch):
+    """Eight threads on a sharded index with two replicas per shard get the single index's
+    exact answers; requests spread over both replicas; a replica that dies for good is
+    skipped, one that is restarted serves again."""
+    _, single, sharded = pair
+    replicated = searchlib.Index.open(sharded.root, replicas=2)
+    assert [len(g) for g in replicated.pool.groups] == [2] * sharded.shards
+    work = [(q, kw) for q in _queries(random.Random(8), 10)
+            for kw in ({}, {"articles": True}, {"sort": "-date"}, {"facets": ["topics"]})]
+
+    def both(job):
+        q, kw = job
+        return single.search(q, **kw), replicated.search(q, **kw)
+
+    def check(pairs):
+        for (q, _), (a, b) in zip(work, pairs):
+            assert a.total == b.total and a.facets == b.facets, q
+            assert _same_scores(a.hits, b.hits), q
+
+    with ThreadPoolExecutor(8) as pool:
+        check(list(pool.map(both, work)))
+    served = [[ray.get(a.load.remote())[1] for a in g] for g in replicated.pool.groups]
+    assert all(n > 0 for g in served for n in g), served  # both replicas of every shard
+    victim = replicated.pool.actor(1, 0)
+    before = ray.get(victim.load.remote())[0]
+    ray.kill(replicated.pool.actor(0, 1), no_restart=True)  # gone for good: skipped
+    ray.kill(victim, no_restart=False)  # restarted by Ray
+    with ThreadPoolExecutor(8) as pool:
+        check(list(pool.map(both, work)))
+    for _ in range(40):  # once its ping answers, the new incarnation takes its turn again
+        replicated.search("oil")
+        try:
+            pid, served_now = ray.get(victim.load.remote())
+        except ray.exceptions.RayActorError:
+            continue
+        if pid != before and served_now:
+            break
+    else:
+        pytest.fail("the restarted replica never served again")
+    monkeypatch.setenv("SEARCHLIB_REPLICAS", "3")
+    assert searchlib.Index.open(sharded.root).replicas == 3
+    monkeypatch.setenv("SEARCHLIB_REPLICAS", "many")
+    with pytest.raises(InvalidArgument, match="SEARCHLIB_REPLICAS"):
+        searchlib.Index.open(sharded.root)
 
 
 def test_import_searchlib_does_not_import_ray():

@@ -34,6 +34,7 @@ from ..search import (
     SearchResults,
     as_path_list,
     checked_params,
+    date_of,
     explanation_of,
 )
 from . import runtime
@@ -57,50 +58,72 @@ class ClusterSearcher(Searcher):
 
     matches_are_free = False  # every shard would ship its matching paragraph ids
 
-    def __init__(self, pin: _Pinned, actors: list, budget: QueryBudget) -> None:
+    def __init__(self, pin: _Pinned, pool: runtime.ShardPool, budget: QueryBudget) -> None:
         super().__init__(pin.view, budget, stats=pin.view)  # type: ignore[arg-type]
         self.pin = pin
-        self.actors = actors
+        self.pool = pool
 
     def _compiler(self, params: BM25, spend: Spend, **expand: bool) -> GlobalCompiler:
         return GlobalCompiler(self.snapshot, params, spend=spend, stats=self.stats, **expand)
 
     def gather(self, weight: Weight | None, options: SearchOptions,
                collectors: Sequence[Collector]) -> list:
-        if options.sort != "score" or options.facets or options.recency is not None:
-            # their collectors merge per-segment fruits only, not shards' merged ones yet
-            raise InvalidArgument("sorting by date, facets and recency are not available on "
-                                  "a sharded index yet")
         shipped = self.pin.view.shipped
         article_scope = options.scope == "article"
-        answers = runtime.gather([a.run.remote(f, weight, shipped, options.params,
-                                               list(collectors), article_scope)
-                                  for a, f in zip(self.actors, self.pin.folders)])
+        recency = options.recency
+        if recency is not None:  # decay from the cluster's newest (and oldest) match
+            spans = [s for s in self.pool.each("date_span", [
+                (f, weight, shipped, options.params, article_scope)
+                for f in self.pin.folders]) if s is not None]
+            recency = recency.pinned((min(s[0] for s in spans), max(s[1] for s in spans))
+                                     if spans else None)
+        answers = self.pool.each("run", [(f, weight, shipped, options.params, list(collectors),
+                                          article_scope, recency) for f in self.pin.folders])
         return [c.merge([c.on_shard(fruits[i], shard) for shard, fruits in enumerate(answers)])
                 for i, c in enumerate(collectors)]
 
     def explain(self, weight: Weight | None, address: HitAddress,
                 params: BM25) -> tuple[float, list[ExplainPart]]:
-        actor, folder = self.actors[address.shard], self.pin.folders[address.shard]
-        return runtime.gather([actor.explain.remote(folder, weight, self.pin.view.shipped,
-                                                    params, address.segment,
-                                                    address.paragraph)])[0]
+        folder = self.pin.folders[address.shard]
+        return self.pool.call([(address.shard, "explain", (
+            folder, weight, self.pin.view.shipped, params, address.segment,
+            address.paragraph))])[0]
+
+
+REPLICAS_ENV = "SEARCHLIB_REPLICAS"
+
+
+def replicas_wanted(replicas: int | None) -> int:
+    """Replicas per shard: the argument, else $SEARCHLIB_REPLICAS, else 1."""
+    if replicas is None:
+        raw = os.environ.get(REPLICAS_ENV, "").strip() or "1"
+        try:
+            replicas = int(raw)
+        except ValueError:
+            raise InvalidArgument(f"{REPLICAS_ENV} must be a whole number, not {raw!r}") from None
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= 64:
+        raise InvalidArgument(f"replicas must be between 1 and 64, not {replicas!r}")
+    return replicas
 
 
 class ShardedIndex:
-    """A sharded index: same API and result types as `searchlib.Index`."""
+    """A sharded index: same API and result types as `searchlib.Index`. `replicas` (default
+    $SEARCHLIB_REPLICAS, else 1) actors serve each shard: concurrent searches spread over
+    them, and a dead one is skipped while Ray restarts it."""
 
     def __init__(self, root: str | os.PathLike, *, k1: float = DEFAULT_K1, b: float = DEFAULT_B,
                  title_boost: float = DEFAULT_TITLE_BOOST, verify: bool = True,
-                 budget: QueryBudget = DEFAULT_BUDGET, address: str | None = None) -> None:
+                 budget: QueryBudget = DEFAULT_BUDGET, address: str | None = None,
+                 replicas: int | None = None) -> None:
         self.root = Path(root)
+        self.replicas = replicas_wanted(replicas)
         self.params = checked_params(BM25(k1, b, title_boost))
         self.budget = budget
         self.verify = verify
         self.cache = StatsCache()
         read_cluster(self.root)  # a clear error before starting Ray
         runtime.connect(address)
-        self._actors: list = []
+        self.pool = runtime.ShardPool(self.root, verify, self.replicas)
         self.refresh()
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -109,9 +132,8 @@ class ShardedIndex:
         """Move to the latest cluster commit (requests in progress keep theirs)."""
         data = read_cluster(self.root)
         folders = [s["path"] for s in data["shards"]]
-        while len(self._actors) < len(folders):
-            self._actors.append(runtime.reader(self.root, len(self._actors), self.verify))
-        infos = runtime.gather([a.info.remote(f) for a, f in zip(self._actors, folders)])
+        self.pool.ensure(len(folders))
+        infos = self.pool.each("info", [(f,) for f in folders])
         analyzer = Analyzer(AnalyzerSettings.from_manifest(infos[0].analyzer))
         view = GlobalView(infos, analyzer, self.cache, self._fetcher(folders),
                           self._reacher(folders))
@@ -119,15 +141,13 @@ class ShardedIndex:
 
     def _fetcher(self, folders):
         def fetch(pairs):
-            per_shard = runtime.gather([a.doc_freqs.remote(f, pairs)
-                                        for a, f in zip(self._actors, folders)])
+            per_shard = self.pool.each("doc_freqs", [(f, pairs) for f in folders])
             return [sum(col) for col in zip(*per_shard)]
         return fetch
 
     def _reacher(self, folders):
         def reach(term, names):
-            return sum(runtime.gather([a.reach.remote(f, term, names)
-                                       for a, f in zip(self._actors, folders)]))
+            return sum(self.pool.each("reach", [(f, term, names) for f in folders]))
         return reach
 
     @property
@@ -167,7 +187,7 @@ class ShardedIndex:
 
     def _execute(self, pin: _Pinned, query: str, options: SearchOptions) -> Execution:
         pin.view.begin()
-        return ClusterSearcher(pin, self._actors, self.budget).execute(query, options)
+        return ClusterSearcher(pin, self.pool, self.budget).execute(query, options)
 
     def _entries(self, pin: _Pinned, ex: Execution, text: bool) -> list[dict]:
         """The hits' articles (and text with spans), from their shards: one call per shard."""
@@ -176,8 +196,8 @@ class ShardedIndex:
         for i, h in enumerate(ex.hits):
             wanted.setdefault(h.address.shard, []).append(i)
         shards = list(wanted)
-        answers = runtime.gather([self._actors[s].hits.remote(
-            pin.folders[s], [tuple(ex.hits[i].address[:2]) for i in wanted[s]], terms, text)
+        answers = self.pool.call([(s, "hits", (
+            pin.folders[s], [tuple(ex.hits[i].address[:2]) for i in wanted[s]], terms, text))
             for s in shards])
         out: list[dict] = [{} for _ in ex.hits]
         for s, entries in zip(shards, answers):
@@ -190,8 +210,7 @@ class ShardedIndex:
                b: float | None = None, title_boost: float | None = None,
                articles: bool = False, **metadata) -> SearchResults:
         """As `Index.search`, over all shards, with the scores one index would give
-        (`metadata`: since, until, where, scope; date sorting, facets and recency are not
-        available on a sharded index yet)."""
+        (`metadata`: since, until, where, sort, facets, recency, now, scope)."""
         t0 = time.perf_counter()
         options = self._options(k, strict, default_operator, fuzzy, k1, b, title_boost, articles,
                                 **metadata)
@@ -200,11 +219,13 @@ class ShardedIndex:
         gen = int(pin.data["generation"])
         hits = [Hit(article_id=e["article_id"], title=e["title"], paragraph=e["paragraph"],
                     score=h.score, _body=KnownBody(e["text"], e["spans"]), fuzzy=h.fuzzy,
-                    source=e["source"], _execution=ex,
+                    source=e["source"], date=date_of(e["date"]), meta=e["meta"],
+                    _execution=ex,
                     _ref=(gen, h.address.segment, h.address.paragraph, h.address.shard))
                 for h, e in zip(ex.hits, self._entries(pin, ex, True))]
         return SearchResults(query=query, hits=hits, total=ex.total, warnings=ex.warnings,
-                             did_you_mean=ex.did_you_mean, fuzzy=ex.fuzzy, execution=ex,
+                             did_you_mean=ex.did_you_mean, fuzzy=ex.fuzzy, facets=ex.facets,
+                             execution=ex,
                              took_ms=(time.perf_counter() - t0) * 1000)
 
     def rank(self, query: str, k: int = 10, *, default_operator: str = "OR", fuzzy: bool = True,
@@ -239,13 +260,11 @@ class ShardedIndex:
         if hit._ref[0] != int(pin.data["generation"]) or len(hit._ref) != 4:
             return self.article(hit.article_id)
         _gen, si, pid, shard = hit._ref
-        return runtime.gather([self._actors[shard].paragraphs.remote(pin.folders[shard], si,
-                                                                     pid)])[0]
+        return self.pool.call([(shard, "paragraphs", (pin.folders[shard], si, pid))])[0]
 
     def article(self, article_id: str) -> tuple[str, list[str]]:
         pin = self._pinned
-        for found in runtime.gather([a.article.remote(f, article_id)
-                                     for a, f in zip(self._actors, pin.folders)]):
+        for found in self.pool.each("article", [(f, article_id) for f in pin.folders]):
             if found is not None:
                 return found
         raise SearchlibError(f"no article {article_id!r} in the index")
@@ -266,8 +285,7 @@ class ShardedIndex:
         pin = self._pinned
         view = pin.view
         cands: set[str] = set()
-        for found in runtime.gather([a.top_candidates.remote(f, top)
-                                     for a, f in zip(self._actors, pin.folders)]):
+        for found in self.pool.each("top_candidates", [(f, top) for f in pin.folders]):
             cands.update(found)
         view.prefetch((t, "text") for t in cands)
         ranked = sorted(((view.doc_freq(t), t) for t in cands), key=lambda d: (-d[0], d[1]))
@@ -283,7 +301,6 @@ class ShardedIndex:
         """Every shard's files against their checksums; [] means OK."""
         pin = self._pinned
         problems: list[str] = []
-        for found in runtime.gather([a.check.remote(f)
-                                     for a, f in zip(self._actors, pin.folders)]):
+        for found in self.pool.each("check", [(f,) for f in pin.folders]):
             problems += found
         return problems

@@ -7,6 +7,7 @@ the shard's folder, so a user learns which of many shards is missing or damaged.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections import OrderedDict
 from pathlib import Path
@@ -18,7 +19,8 @@ from ..errors import CorruptIndex, IndexNotFound, SearchlibError
 from ..index.snapshot import Snapshot
 from ..ranking import BM25, ExplainPart, SegmentScorer, Weight, run
 from ..ranking.compiler import paragraph_reach
-from ..ranking.filters import index_fields
+from ..ranking.recency import Recency, date_span, matched_dates
+from ..ranking.searcher import segment_matches
 from .layout import Partition, clone
 from .stats import GlobalStats, ShardInfo
 
@@ -33,6 +35,7 @@ class ShardReader:
         self.root = Path(root)
         self.verify = verify
         self._snaps: OrderedDict[str, Snapshot] = OrderedDict()
+        self._served = 0  # phase-2 requests answered since (re)start
 
     def _snap(self, folder: str) -> Snapshot:
         snap = self._snaps.get(folder)
@@ -53,13 +56,20 @@ class ShardReader:
     def ping(self) -> bool:
         return True
 
+    def load(self) -> tuple[int, int]:
+        """(process id, phase-2 requests answered since it started): which incarnation of
+        this replica answers, and how much of the shard's load it took."""
+        return os.getpid(), self._served
+
     def info(self, folder: str) -> ShardInfo:
         snap = self._snap(folder)
         terms, surfaces = snap.vocabulary
         return ShardInfo({f: (s.docs, s.total_length) for f, s in snap.stats.items()},
                          list(terms), list(surfaces), snap.stems_text,
                          dict(snap.manifest["analyzer"]), len(snap.segments), snap.size,
-                         snap.generation, index_fields(snap.segments))
+                         snap.generation,
+                         frozenset().union(*(s.meta.fields for s in snap.segments)),
+                         any(s.meta.dated for s in snap.segments))
 
     def doc_freqs(self, folder: str, pairs: list[tuple[str, str]]) -> list[int]:
         snap = self._snap(folder)
@@ -69,11 +79,22 @@ class ShardReader:
         return paragraph_reach(self._snap(folder).segments, term, names)
 
     def run(self, folder: str, weight: Weight | None, stats: GlobalStats, params: BM25,
-            collectors: list, article_scope: bool = False) -> list:
+            collectors: list, article_scope: bool = False,
+            recency: Recency | None = None) -> list:
         """Phase 2: `ranking.run` of a weight compiled with global statistics on this
-        shard's segments; each collector's fruit, for the coordinator to merge."""
+        shard's segments; each collector's fruit, for the coordinator to merge. `recency`
+        comes pinned to the cluster's matching dates."""
+        self._served += 1
         return run(self._snap(folder).segments, stats, weight, params, collectors,
-                   article_scope=article_scope)
+                   recency=recency, article_scope=article_scope)
+
+    def date_span(self, folder: str, weight: Weight | None, stats: GlobalStats, params: BM25,
+                  article_scope: bool = False) -> tuple[int, int] | None:
+        """(oldest, newest) date of this shard's matches, for recency over the cluster."""
+        segments = self._snap(folder).segments
+        matched = [segment_matches(seg, stats, weight, params, article_scope)
+                   for seg in segments]
+        return date_span(matched_dates(segments, matched))
 
     def explain(self, folder: str, weight: Weight | None, stats: GlobalStats, params: BM25,
                 segment: int, paragraph: int) -> tuple[float, list[ExplainPart]]:
@@ -82,8 +103,9 @@ class ShardReader:
 
     def hits(self, folder: str, addresses: list[tuple[int, int]], terms: set[str],
              text: bool = True) -> list[dict]:
-        """What the facade shows of each (segment, paragraph): its article, its number in
-        the article, and (text) the paragraph with the spans of `terms`."""
+        """What the facade shows of each (segment, paragraph): its article (id, title,
+        source, date in seconds or NO_DATE, keyword fields), its number in the article,
+        and (text) the paragraph with the spans of `terms`."""
         snap = self._snap(folder)
         out = []
         for si, pid in addresses:
@@ -91,7 +113,8 @@ class ShardReader:
             ai = int(seg.para_article[pid])
             art_id, title, source = seg.articles[ai]
             entry = {"article_id": art_id, "paragraph": pid - int(seg.art_first[ai]) + 1,
-                     "title": title, "source": source, "text": "", "spans": []}
+                     "title": title, "source": source, "text": "", "spans": [],
+                     "date": int(seg.meta.date[ai]), "meta": seg.meta.values(ai)}
             if text:
                 entry["text"] = seg.paragraph_text(pid)
                 entry["spans"] = highlight.spans(snap.analyzer, entry["text"], terms)

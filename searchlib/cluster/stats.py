@@ -40,6 +40,7 @@ class ShardInfo:
     size: int
     generation: int
     fields: frozenset[str] = frozenset()  # metadata fields its articles have
+    dated: bool = False  # whether one of its articles has a date
 
 
 def sum_stats(infos: Iterable[ShardInfo]) -> dict[str, FieldStats]:
@@ -115,17 +116,18 @@ class StatsCache:
 
 
 class _Fields:
-    def __init__(self, fields: frozenset[str]) -> None:
+    def __init__(self, fields: frozenset[str], dated: bool) -> None:
         self.fields = fields
+        self.dated = dated
 
 
 class _Words:
     """Stands in for a segment where fuzzy.prefix_terms scans the sorted vocabulary and the
     parser asks which metadata fields the index has."""
 
-    def __init__(self, vocab: list[str], fields: frozenset[str]) -> None:
+    def __init__(self, vocab: list[str], fields: frozenset[str], dated: bool) -> None:
         self.vocab = vocab
-        self.meta = _Fields(fields)
+        self.meta = _Fields(fields, dated)
 
 
 class GlobalView:
@@ -143,7 +145,7 @@ class GlobalView:
                                   for t in (i.stems_text for i in infos) if t)
         self.word_stems = parse_stems(self.stems_text)
         fields = frozenset().union(*(i.fields for i in infos))
-        self.segments = [_Words(self.vocabulary[0], fields)]
+        self.segments = [_Words(self.vocabulary[0], fields, any(i.dated for i in infos))]
         self.generations = tuple(i.generation for i in infos)
         self.cache = cache
         self._fetch = fetch

@@ -13,7 +13,7 @@ then paragraph id, so an answer never depends on k or on how a partial sort chos
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
@@ -139,8 +139,7 @@ class TopK:
         return TopDocs(sc[order], sg[order], pid[order], sh[order])
 
     def on_shard(self, fruit: TopDocs, shard: int) -> TopDocs:
-        return TopDocs(fruit.scores, fruit.segments, fruit.paragraphs,
-                       np.full(len(fruit.scores), shard, dtype=np.int64))
+        return replace(fruit, shards=np.full(len(fruit.scores), shard, dtype=np.int64))
 
 
 class BestPerArticle(TopK):
@@ -198,10 +197,19 @@ class Matches:
         return {(shard, seg): docs for (_, seg), docs in fruit.items()}
 
 
+@dataclass(frozen=True)
+class DatedTopDocs(TopDocs):
+    """`TopDocs` with each hit's sort key by date, which a shard's fruit must keep for the
+    coordinator to merge shards by date."""
+
+    keys: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
 class ByDate(TopK):
     """The best paragraph of each matching article, the k newest (`newest`) or oldest
-    articles first; undated articles come last either way. Exact: each segment keeps its k
-    best by date, and the merge picks among those."""
+    articles first; undated articles come last either way. Exact: each segment (and each
+    shard) keeps its k best by date, and the merge picks among those (ties: score, shard,
+    segment, paragraph)."""
 
     def __init__(self, k: int, newest: bool = True) -> None:
         super().__init__(k)
@@ -214,28 +222,41 @@ class ByDate(TopK):
         return np.where(dates == NO_DATE, np.inf, dates.astype(np.float64))
 
     def collect(self, ordinal: int, seg: Segment, docs: np.ndarray,
-                scores: np.ndarray) -> tuple[TopDocs, np.ndarray]:
+                scores: np.ndarray) -> DatedTopDocs:
         docs, scores = best_per_article(seg, docs, scores)
         keys = self._keys(seg, docs)
         if len(docs) > self.k:  # the k first by date (then score, then paragraph)
             keep = np.sort(np.lexsort((docs, -scores, keys))[: self.k])
             docs, scores, keys = docs[keep], scores[keep], keys[keep]
-        return TopDocs(scores, np.full(len(docs), ordinal), docs), keys
+        return DatedTopDocs(scores, np.full(len(docs), ordinal), docs, keys=keys)
 
-    def merge(self, fruits: list) -> TopDocs:
+    def merge(self, fruits: list[DatedTopDocs]) -> DatedTopDocs:
         if not fruits:
-            return super().merge([])
-        sc = np.concatenate([f.scores for f, _ in fruits])
-        sg = np.concatenate([f.segments for f, _ in fruits])
-        pid = np.concatenate([f.paragraphs for f, _ in fruits])
-        keys = np.concatenate([k for _, k in fruits])
-        order = np.lexsort((pid, sg, -sc, keys))[: self.k]
-        return TopDocs(sc[order], sg[order], pid[order])
+            return DatedTopDocs(np.zeros(0), np.zeros(0, dtype=np.int64),
+                                np.zeros(0, dtype=np.int64))
+        sc = np.concatenate([f.scores for f in fruits])
+        sg = np.concatenate([f.segments for f in fruits])
+        pid = np.concatenate([f.paragraphs for f in fruits])
+        sh = np.concatenate([f.shard_ids() for f in fruits])
+        keys = np.concatenate([f.keys for f in fruits])
+        order = np.lexsort((pid, sg, sh, -sc, keys))[: self.k]
+        return DatedTopDocs(sc[order], sg[order], pid[order], sh[order], keys[order])
+
+
+class FacetCounts(dict):
+    """What a search shows of facets — each field's top values, `{field: [(value, articles),
+    ...]}` — keeping every value's count (`every`) so that shards' counts add up exactly."""
+
+    def __init__(self, every: dict[str, Counter], limit: int) -> None:
+        super().__init__({name: sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+                          for name, c in every.items()})
+        self.every = every
 
 
 class Facets:
     """Counts of matching articles per value of each field (`date:month`/`date:year`/
-    `date:day` bucket the dates), the `limit` most frequent values of each."""
+    `date:day` bucket the dates), the `limit` most frequent values of each. Exact across
+    shards: an article lives on one shard, so its counts are summed."""
 
     def __init__(self, fields: tuple[str, ...], limit: int = 10) -> None:
         self.fields = fields
@@ -253,14 +274,17 @@ class Facets:
                 out[name] = Counter(seg.meta.counts(name, articles))
         return out
 
-    def merge(self, fruits: list[dict[str, Counter]]) -> dict[str, list[tuple[str, int]]]:
-        out = {}
-        for name in self.fields:
-            total: Counter = Counter()
-            for fruit in fruits:
-                total.update(fruit[name])
-            out[name] = sorted(total.items(), key=lambda kv: (-kv[1], kv[0]))[: self.limit]
-        return out
+    def merge(self, fruits: list) -> FacetCounts:
+        """Segments' counts (or shards' `FacetCounts`) summed."""
+        every: dict[str, Counter] = {name: Counter() for name in self.fields}
+        for fruit in fruits:
+            counts = fruit.every if isinstance(fruit, FacetCounts) else fruit
+            for name in self.fields:
+                every[name].update(counts[name])
+        return FacetCounts(every, self.limit)
+
+    def on_shard(self, fruit: FacetCounts, shard: int) -> FacetCounts:
+        return fruit
 
 
 _BUCKETS = {"year": ("Y", 4), "month": ("M", 7), "day": ("D", 10), "": ("M", 7)}
