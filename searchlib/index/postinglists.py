@@ -146,6 +146,11 @@ class FieldPostings:
             counts[-1] = df - POSTING_BLOCK * (len(counts) - 1)
         return counts, np.asarray(self._c["width"][b0:b1])
 
+    def df(self, tid: int) -> int:
+        """How many postings a term has (documents, deleted ones included), not decoded."""
+        lo, hi = self._slice("ptr", tid)
+        return hi - lo
+
     def postings(self, tid: int) -> tuple[np.ndarray, np.ndarray]:
         """(sorted documents, tf) of a term, decoded (int32, read-only)."""
         docs, tf, _, _ = self._decoded(tid)

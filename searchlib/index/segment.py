@@ -289,7 +289,7 @@ class Segment:
                 self.n_paragraphs if f == "text" else self.n_articles, label=f"{self.name}/{f}")
                 for f in FIELDS}
             self.art_first = self.columns["art.first"]
-            self.text = TextStore(lambda: self.store, self.columns["store.off"],
+            self.text = TextStore(self._maps["store.bin"], self.columns["store.off"],
                                   self.columns["store.crc"], self.n_paragraphs,
                                   f"{self.name}/store.bin")
             self._validate()
@@ -427,10 +427,10 @@ class Segment:
             return None
         return ~self.deleted
 
-    @cached_property
+    @property
     def store(self) -> np.ndarray:
         """store.bin as bytes (uint8), mapped (compressed blocks: read through `text`)."""
-        return np.frombuffer(self._maps["store.bin"], dtype=np.uint8)
+        return self.text.view
 
     def term_id(self, term: str) -> int:
         """The term's row, or -1 (remembered: a query looks a term up once per field and

@@ -141,10 +141,13 @@ class Snapshot:
         df = 0
         for seg in self.segments:
             tid = seg.term_id(term)
-            if tid >= 0:
-                docs, _ = seg.fields[field].postings(tid)
+            if tid >= 0:  # without deletions, df is read from the offsets: nothing decoded
                 live = self.live_mask(seg, field)
-                df += len(docs) if live is None else int(np.count_nonzero(live[docs]))
+                if live is None:
+                    df += seg.fields[field].df(tid)
+                else:
+                    docs, _ = seg.fields[field].postings(tid)
+                    df += int(np.count_nonzero(live[docs]))
         return df
 
     @cached_property

@@ -12,12 +12,13 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable
+from functools import cached_property
 
 import numpy as np
 
 from ..errors import CorruptIndex
 from .schema import STORE_BLOCK
+from .storage import Mapped
 
 LEVEL = 3  # measured on Reuters: levels 6-9 save 3% more and compress 3x slower
 KEPT_BLOCKS = 8
@@ -47,15 +48,20 @@ def compress_store(store: bytes, paragraph_bytes: np.ndarray) -> tuple[bytes, np
 class TextStore:
     """The paragraphs' text of one segment, read block by block."""
 
-    def __init__(self, data: Callable[[], np.ndarray], off: np.ndarray, crc: np.ndarray,
-                 n_paragraphs: int,
+    def __init__(self, data: Mapped, off: np.ndarray, crc: np.ndarray, n_paragraphs: int,
                  label: str) -> None:
-        self._data, self._off, self._crc = data, off, crc  # data: store.bin, mapped when read
+        self._data, self._off, self._crc = data, off, crc  # data: store.bin, mapped
         self._n = n_paragraphs
         self._label = label  # segment/store.bin
         self._kept: OrderedDict[int, tuple[np.ndarray, bytes]] = OrderedDict()
         self._lock = threading.Lock()
         self._decompressor = None
+
+    @cached_property
+    def view(self) -> np.ndarray:
+        """store.bin as bytes (uint8): made at first read, so closing an index that read no
+        text unmaps the file, and a hit read later keeps it mapped."""
+        return np.frombuffer(self._data, dtype=np.uint8)
 
     def paragraph(self, pid: int) -> str:
         """A paragraph's text."""
@@ -78,7 +84,7 @@ class TextStore:
         first = b * STORE_BLOCK
         last = min(first + STORE_BLOCK, self._n)
         lo, hi = int(self._off[b]), int(self._off[b + 1])
-        data = self._data()
+        data = self.view
         frame = data[lo:hi] if 0 <= lo <= hi <= len(data) else b""
         if zlib.crc32(frame) != int(self._crc[b]):
             raise CorruptIndex(f"index file damaged: {self._label} fails the checksum "
