@@ -47,8 +47,8 @@ from .weights import BoolWeight, SegmentScorer, TermWeight, Weight
 SAFETY = 1e-9  # relative slack on bounds: a sum in another order may round differently
 # a segment whose query lists hold fewer postings is scored exhaustively: below this, the
 # fixed cost of two passes and the exact count exceeds scoring every posting (measured on
-# Reuters-21578, see benchmarks/speed.py --scale)
-PRUNE_FROM = 20_000
+# Reuters-21578 ×10, whose segments hold about 82k paragraphs each: see the README)
+PRUNE_FROM = 60_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
 
 
