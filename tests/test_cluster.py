@@ -414,7 +414,9 @@ def test_hits_from_shards_carry_date_source_and_keyword_fields(dated):
     for h in hits:
         assert _key(h) == _key(one[h.article_id, h.paragraph])
         assert abs(h.score - one[h.article_id, h.paragraph].score) <= 1e-9
-    assert len({h._ref[3] for h in hits}) == sharded.shards
+    # from several shards (which shard holds a chunk of records hashes the temporary path,
+    # so a shard may hold no match of this query)
+    assert len({h._ref[3] for h in hits}) > 1
 
 
 # -- replicas -----------------------------------------------------------------------------------
