@@ -1,7 +1,7 @@
 """Two source trees of searchlib side by side: index size, open time and query latency.
 
-    python benchmarks/format_ab.py --trees before=/tmp/base,after=. [--corpus ...]
-        [--queries 300] [--rounds 2] [--workdir /tmp/format-ab]
+    python benchmarks/format_ab.py --trees before=../base,after=. [--corpus ...]
+        [--queries 300] [--rounds 2] [--workdir DIR]
 
 Each tree indexes the same corpus (default Reuters-21578) in a child process with that tree on
 PYTHONPATH; then a long-lived child per tree opens its index and times the same sampled
@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,7 +78,7 @@ def main() -> int:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=1, help="passes over the queries (1)")
-    parser.add_argument("--workdir", default="/tmp/format-ab")
+    parser.add_argument("--workdir", default=str(Path(tempfile.gettempdir()) / "format-ab"))
     parser.add_argument("--child", choices=("build", "serve"), help=argparse.SUPPRESS)
     parser.add_argument("--index", help=argparse.SUPPRESS)
     args = parser.parse_args()
