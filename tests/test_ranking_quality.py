@@ -155,3 +155,15 @@ def test_second_stages_say_when_they_do_not_apply(feedback_index):
     assert not plain.warnings
     assert [(h.article_id, h.score) for h in res.hits] == [
         (h.article_id, h.score) for h in plain.hits]
+
+
+def test_feedback_with_nothing_to_add_leaves_the_ranking_as_it_was(tmp_path):
+    """Top paragraphs of numbers alone give the relevance model no word: the first run's
+    hits and scores stand (they were scaled by the original weight and searched again)."""
+    records = [{"id": "n1", "title": "", "text": "1987 1988 1989"},
+               {"id": "n2", "title": "", "text": "1987 2001 2002 2003"}]
+    idx = searchlib.Index.build([_write(tmp_path, records)], tmp_path / "index")
+    plain, fed = (idx.search("1987", prf=p, fuzzy=False) for p in (False, True))
+    assert [(h.article_id, h.score) for h in fed.hits] == [
+        (h.article_id, h.score) for h in plain.hits]
+    assert len(plain.hits) == 2

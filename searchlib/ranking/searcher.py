@@ -221,9 +221,9 @@ class Searcher:
         near: tuple[Word, ...] = ()
         if staged and weight is not None and any(leaves(weight)):
             near = query_words(weight) if options.proximity else ()
-            if options.prf:
-                model = relevance_model(self.snapshot, hits, options.prf)
-                weight = expand(weight, model, len(query_words(weight)),
+            model = relevance_model(self.snapshot, hits, options.prf) if options.prf else []
+            if model:  # nothing to add (no hit, no usable word): the first run stands
+                weight = expand(weight, model, len(near or query_words(weight)),
                                 self._compiler(options.params, spend), options.prf)
                 top, total, _, facets = self._run(weight, run_options, False)
                 hits = top.hits()
