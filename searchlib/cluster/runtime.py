@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import ray
-from ray.exceptions import RayActorError, RayTaskError
+from ray.exceptions import RayActorError, RayError, RayTaskError
 
 from ..errors import CorruptIndex, SearchlibError
 from .shard import ShardReader, build_shard
@@ -68,6 +68,8 @@ def gather(refs: list) -> list:
         raise _own(exc) from None
     except RayActorError as exc:
         raise _stopped(exc) from None
+    except RayError as exc:  # a task's worker crashed or ran out of memory: no retry
+        raise SearchlibError(f"a shard task failed: {str(exc).strip().splitlines()[0]}") from None
 
 
 def _own(exc: RayTaskError) -> BaseException:
@@ -142,12 +144,13 @@ class ShardPool:
     def call(self, requests: list[tuple[int, str, tuple]]) -> list:
         """Each (shard, method, args) run by one replica of its shard, all submitted at
         once; their results in order. A shard's own error is re-raised as itself."""
-        sent = []
-        for shard, method, args in requests:
-            r = self._take(shard)
-            sent.append((r, getattr(self.groups[shard][r], method).remote(*args)))
+        sent: list = []
         out = []
-        try:
+        try:  # every replica taken is released, even if sending the next request fails
+            for shard, method, args in requests:
+                r = self._take(shard)
+                sent.append((r, None))
+                sent[-1] = r, getattr(self.groups[shard][r], method).remote(*args)
             for i, (shard, method, args) in enumerate(requests):
                 r, ref = sent[i]
                 for attempt in range(1, MAX_ATTEMPTS + 1):

@@ -37,8 +37,8 @@ from .packing import (
 )
 from .schema import POSTING_BLOCK
 
-# decoded posting lists kept per field of a segment (postings, summed): a query reads a term's
-# postings for its df and again to score it, and a served index sees the same words again
+# decoded posting lists kept per field of a segment (postings, summed): a query's clauses and
+# fields may read a term again, and a served index sees the same words again
 CACHE_POSTINGS = 1 << 18
 _WIDTHS = WIDTH_BYTES.tolist()
 _NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64),
