@@ -4,7 +4,7 @@ with proximity at a weight, and with RM3 feedback, interleaved query by query in
 so machine noise hits every variant alike. Reports p50/p95 per variant and ratios to "off".
 
     python benchmarks/rank_cost.py --corpus ../shared/datasets/reuters21578/corpus.jsonl \
-        --index /tmp/reuters-index --count 300
+        --index reuters-index --count 300
 """
 
 from __future__ import annotations

@@ -56,10 +56,6 @@ def build_task(*args):
     return _build.remote(*args)
 
 
-def kill(actor) -> None:
-    ray.kill(actor, no_restart=False)
-
-
 def gather(refs: list) -> list:
     """ray.get, with a shard's own error re-raised as itself (one line, no traceback)."""
     try:
