@@ -2,7 +2,7 @@
 ids suffixed per copy), optionally gzip it, and index it, reporting time and peak RSS.
 
     python benchmarks/bigfile.py [--mb 300] [--gzip] [--engines searchlib,tantivy]
-        [--corpus ../shared/datasets/reuters21578] [--workdir /tmp]
+        [--corpus ../shared/datasets/reuters21578] [--workdir DIR]
 
 Each engine builds in a fresh child process whose memory is sampled over its whole process
 tree (searchlib's analysis workers count), as in ``speed.py --scale``. The file is written to
