@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -35,23 +35,77 @@ CHUNK_CHARS = 1 << 20  # text per chunk sent to a worker (pickling cost vs. bala
 INLINE_BYTES = 4 << 20  # below this much input, worker start-up costs more than it saves
 
 
+VOCABULARY_LIMIT = 1_000_000  # raw tokens a worker numbers before it starts a new table
+
+
+class RawVocabulary(dict):
+    """raw token → id, numbered in order of first sight for the life of a worker (a dict
+    lookup per token in C: `map(vocabulary.__getitem__, tokens)`). Each chunk's result
+    carries only the raw tokens numbered since the previous one, so a word crosses the
+    process boundary once, not once per chunk. `key` names the table: a worker's pid and a
+    generation (a new one when the table reaches `VOCABULARY_LIMIT`)."""
+
+    def __init__(self, key: tuple[int, int]) -> None:
+        super().__init__()
+        self.key = key
+        self.raws: list[str] = []
+        self.sent = 0  # raws already sent with an earlier chunk
+
+    def __missing__(self, raw: str) -> int:
+        i = self[raw] = len(self.raws)
+        self.raws.append(raw)
+        return i
+
+    def renewed(self) -> RawVocabulary:
+        """This table, or a fresh one if it has grown too big (memory stays bounded)."""
+        if len(self.raws) < VOCABULARY_LIMIT:
+            return self
+        return RawVocabulary((self.key[0], self.key[1] + 1))
+
+
+@dataclass
+class RawTable:
+    """The parent's copy of one `RawVocabulary`: every raw token it numbered, with its term
+    and normalized word, grown by each chunk's new raws."""
+
+    key: tuple[int, int]
+    raws: list[str] = field(default_factory=list)
+    terms: list[str | None] = field(default_factory=list)  # None: a stopword
+    words: list[str] = field(default_factory=list)  # normalized (surface candidates)
+
+    def extend(self, chunk: ChunkTokens) -> None:
+        if chunk.first != len(self.raws):
+            raise AssertionError("raw-token tables out of step")  # chunks came out of order
+        self.raws += chunk.raws
+        self.terms += chunk.terms
+        self.words += chunk.words
+
+
 @dataclass
 class ChunkTokens:
-    """A chunk's documents (title, then paragraphs, each) as raw-token ids."""
+    """A chunk's documents (title, then paragraphs, each) as raw-token ids of a worker's
+    `RawVocabulary`, and the raw tokens it numbered for this chunk."""
 
-    raws: list[str]  # distinct raw tokens, in order of first occurrence
-    terms: list[str | None]  # each raw token's term (None: a stopword)
-    words: list[str]  # each raw token's normalized word (the term's surface candidates)
+    vocabulary: tuple[int, int]  # the `RawVocabulary.key` the ids refer to
+    first: int  # the id of raws[0]
+    raws: list[str]  # raw tokens first seen in this chunk, in order of id
+    terms: list[str | None]  # each new raw token's term (None: a stopword)
+    words: list[str]  # each new raw token's normalized word (the term's surface candidates)
     ids: np.ndarray  # int32 raw-token ids, document after document
     title_counts: np.ndarray  # tokens of each document's title
     para_counts: np.ndarray  # tokens of each paragraph, all documents in order
     paragraphs: np.ndarray  # paragraphs of each document
     doc_tokens: np.ndarray  # tokens of each document (title and paragraphs)
     stems: list[tuple[str, str]]  # word → stem pairs computed for the first time
+    # the stored paragraphs as UTF-8, concatenated: one bytes object crosses the process
+    # boundary (not a str per paragraph), and the flush joins them without encoding again
+    store: bytes = b""
+    paragraph_bytes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    table: RawTable | None = None  # set where the chunk is placed (never pickled)
 
 
 def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
-                  stems_seen: int | None = None) -> ChunkTokens:
+                  vocabulary: RawVocabulary, stems_seen: int | None = None) -> ChunkTokens:
     """Raw-token ids of `docs` ((title, paragraphs) pairs). `stems_seen`: how many of the
     analyzer's stems the caller already has (None: it shares the analyzer)."""
     tokens: list[str] = []
@@ -68,17 +122,16 @@ def analyze_chunk(analyzer: Analyzer, docs: list[tuple[str, list[str]]],
             para_counts.append(len(ws))
         paragraphs.append(len(paras))
         doc_tokens.append(len(tokens) - before)
-    # ids in order of first occurrence, with loops that run in C (dicts keep that order)
-    local = {w: i for i, w in enumerate(dict.fromkeys(tokens))}
-    raws = list(local)
-    ids = np.fromiter(map(local.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+    ids = np.fromiter(map(vocabulary.__getitem__, tokens), dtype=np.int32, count=len(tokens))
+    first, vocabulary.sent = vocabulary.sent, len(vocabulary.raws)
+    raws = vocabulary.raws[first:]
     terms = list(map(analyzer.cache.__getitem__, raws))
     normal = _normalized(analyzer)
     words = [normal[r] if t is not None else "" for r, t in zip(raws, terms)]
     stems: list[tuple[str, str]] = []
     if stems_seen is not None:
         stems = list(itertools.islice(analyzer.stems.items(), stems_seen, None))
-    return ChunkTokens(raws, terms, words, ids,
+    return ChunkTokens(vocabulary.key, first, raws, terms, words, ids,
                        np.array(title_counts, dtype=np.int64),
                        np.array(para_counts, dtype=np.int64),
                        np.array(paragraphs, dtype=np.int64),
@@ -112,8 +165,9 @@ def _normalized(analyzer: Analyzer) -> _Normalized:
 
 # One unit of work: a parsed article (notes None), or a record line and its file's notes.
 Unit = tuple[RecordNotes | None, Article | Pending]
-# What the builder takes per article: (id, title, source path, stored paragraphs,
-# metadata keyword pairs, date or None).
+# What the builder takes per article: (id, title, source path, number of stored
+# paragraphs, metadata keyword pairs, date or None); the paragraphs' text is the chunk's
+# `ChunkTokens.store`.
 Item = tuple
 
 
@@ -128,11 +182,12 @@ class Analyzed:
     notes: list[RecordNotes]
 
 
-def analyze_units(analyzer: Analyzer, units: list[Unit],
+def analyze_units(analyzer: Analyzer, units: list[Unit], vocabulary: RawVocabulary,
                   stems_seen: int | None = None) -> Analyzed:
     """Parse the chunk's record lines and analyze all its articles, in order."""
     items: list[Item] = []
     docs: list[tuple[str, list[str]]] = []
+    texts: list[str] = []
     warnings: list[str] = []
     gathered: dict[str, RecordNotes] = {}
     for notes, unit in units:
@@ -146,11 +201,26 @@ def analyze_units(analyzer: Analyzer, units: list[Unit],
         else:
             article = unit
         paragraphs = stored_paragraphs(article.title, list(article.paragraphs))
-        items.append((article.id, article.title, article.source, paragraphs,
+        items.append((article.id, article.title, article.source, len(paragraphs),
                       keyword_pairs(article.meta), article.meta.date))
         docs.append((article.title, paragraphs))
-    return Analyzed(items, analyze_chunk(analyzer, docs, stems_seen), warnings,
-                    list(gathered.values()))
+        texts += paragraphs
+    tokens = analyze_chunk(analyzer, docs, vocabulary, stems_seen)
+    tokens.store, tokens.paragraph_bytes = utf8_store(texts)
+    return Analyzed(items, tokens, warnings, list(gathered.values()))
+
+
+def utf8_store(texts: list[str]) -> tuple[bytes, np.ndarray]:
+    """`texts` as UTF-8, concatenated, and the bytes of each (ASCII, the usual case, is
+    encoded in one call: its byte lengths are its character lengths)."""
+    joined = "".join(texts)
+    if joined.isascii():
+        parts = [joined.encode("ascii")]
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    else:
+        parts = [t.encode("utf-8") for t in texts]
+        lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    return b"".join(parts), lengths
 
 
 _worker: dict = {}
@@ -176,12 +246,14 @@ def _init_worker(settings: AnalyzerSettings, parent: int) -> None:
     _die_with_parent(parent)
     _worker["analyzer"] = Analyzer(settings)
     _worker["sent"] = 0
+    _worker["vocabulary"] = RawVocabulary((os.getpid(), 0))
 
 
 def _analyze_in_worker(units: list[Unit]) -> Analyzed:
     failpoint("analysis-worker")
     analyzer = _worker["analyzer"]
-    out = analyze_units(analyzer, units, _worker["sent"])
+    vocabulary = _worker["vocabulary"] = _worker["vocabulary"].renewed()
+    out = analyze_units(analyzer, units, vocabulary, _worker["sent"])
     _worker["sent"] = len(analyzer.stems)
     return out
 
@@ -205,6 +277,8 @@ class Pipeline:
         self.callbacks: list[Callable[[], None]] = []
         self.chars = 0
         self.pool: ProcessPoolExecutor | None = None
+        self.vocabulary = RawVocabulary((os.getpid(), 0))  # analysis in this process
+        self.tables: dict[int, RawTable] = {}  # worker pid (or ours) → its current table
         self.flight: deque[tuple[Future, list[Callable[[], None]]]] = deque()
 
     def add(self, notes: RecordNotes | None, unit: Article | Pending) -> None:
@@ -234,7 +308,8 @@ class Pipeline:
                 callback()
             return
         if self.jobs <= 1:
-            self.place(analyze_units(self.analyzer, units))
+            self.vocabulary = self.vocabulary.renewed()
+            self._arrived(analyze_units(self.analyzer, units, self.vocabulary))
             for callback in callbacks:
                 callback()
             return
@@ -257,9 +332,22 @@ class Pipeline:
                 "an analysis worker process died (killed, or out of memory?); the previous "
                 "commit is intact (--jobs 1 analyzes without workers)") from None
         self.analyzer.stems.update(result.tokens.stems)
-        self.place(result)
+        self._arrived(result)
         for callback in callbacks:
             callback()
+
+    def _arrived(self, result: Analyzed) -> None:
+        """Grow the table the chunk's ids refer to by its new raw tokens, then place it.
+        A worker's chunks arrive in the order it analyzed them (each takes its chunks in
+        submission order), so its table grows in step."""
+        chunk = result.tokens
+        pid, generation = chunk.vocabulary
+        table = self.tables.get(pid)
+        if table is None or table.key != chunk.vocabulary:
+            table = self.tables[pid] = RawTable(chunk.vocabulary)
+        table.extend(chunk)
+        chunk.table = table
+        self.place(result)
 
     def drain(self) -> None:
         """Analyze and place everything added so far."""

@@ -2,9 +2,9 @@
 
 Articles arrive analyzed in chunks (`analyze.ChunkTokens`: raw-token ids, from this process
 or a worker) and are added one by one, in order, so a flush falls between the same two
-articles however many workers analyzed them. Raw tokens become this segment's term ids
-through a per-chunk numpy table; the (term, document, position) triples that
-`segment.write_segment` turns into postings are made only at the flush.
+articles however many workers analyzed them. Raw-token ids (each worker numbers its own)
+become this segment's term ids through a numpy map per worker's table; the (term, document,
+position) triples that `segment.write_segment` turns into postings are made at the flush.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis import Analyzer
-from .analyze import ChunkTokens, Item
+from .analyze import ChunkTokens, Item, RawTable
 from .metacolumns import encode
 from .segment import FieldTriples, SegmentContent, expand_ranges
 
 # Bytes a flush needs per buffered token (int32 ids now; int64 triples, the sort and the
-# postings at the flush) and per character of stored text (str, utf-8 parts, joined store).
+# postings at the flush) and per byte of stored text (UTF-8 runs, then the joined store).
 FLUSH_BYTES_PER_TOKEN = 100
 FLUSH_BYTES_PER_CHAR = 4
 ARTICLE_BYTES = 400
@@ -32,30 +32,32 @@ class SegmentBuilder:
         self.surface: list[str] = []
         self._term_ids: dict[str, int] = {}
         self._raw: dict[str, int] = {}  # raw token → term id (-1: a stopword)
-        self._chunk: ChunkTokens | None = None
-        self._map = np.zeros(0, dtype=np.int32)  # raw-token id of `_chunk` → term id
+        # per raw-token table: raw id → term id (-1: a stopword, -2: not seen yet)
+        self._maps: dict[tuple[int, int], np.ndarray] = {}
+        self._none = np.zeros(0, dtype=np.int32)
         self.text_ids: list[np.ndarray] = []
         self.text_counts: list[np.ndarray] = []
         self.title_ids: list[np.ndarray] = []
         self.title_counts: list[np.ndarray] = []
-        self.paragraphs: list[str] = []
+        self.stores: list[bytes] = []  # stored paragraphs (UTF-8), run after run
+        self.paragraph_bytes: list[np.ndarray] = []
         self.articles: list[tuple[str, str, str]] = []
-        self.paragraph_counts: list[int] = []
+        self.paragraph_counts: list[np.ndarray] = []
         self.keywords: list[list[tuple[str, str]]] = []
         self.dates: list[int | None] = []
         self.tokens = 0
-        self.chars = 0
+        self.store_bytes = 0
 
     def estimated_bytes(self) -> int:
         """What flushing this builder would take in memory, roughly (the memory budget)."""
-        return (self.tokens * FLUSH_BYTES_PER_TOKEN + self.chars * FLUSH_BYTES_PER_CHAR
+        return (self.tokens * FLUSH_BYTES_PER_TOKEN + self.store_bytes * FLUSH_BYTES_PER_CHAR
                 + len(self.articles) * ARTICLE_BYTES)
 
-    def _tid(self, chunk: ChunkTokens, raw_id: int) -> int:
-        term = chunk.terms[raw_id]
+    def _tid(self, table: RawTable, raw_id: int) -> int:
+        term = table.terms[raw_id]
         if term is None:
             return -1
-        word = chunk.words[raw_id]
+        word = table.words[raw_id]
         tid = self._term_ids.get(term, -1)
         if tid < 0:
             tid = self._term_ids[term] = len(self.terms)
@@ -65,31 +67,35 @@ class SegmentBuilder:
             self.surface[tid] = word
         return tid
 
-    def _term_ids_of(self, chunk: ChunkTokens, raw_ids: np.ndarray) -> np.ndarray:
-        """Term ids of a run of raw-token ids; new terms numbered in order of appearance."""
-        if chunk is not self._chunk:
-            self._chunk = chunk
-            self._map = np.full(len(chunk.raws), -2, dtype=np.int32)
-        mapped = self._map[raw_ids]
+    def _term_ids_of(self, table: RawTable, raw_ids: np.ndarray) -> np.ndarray:
+        """Term ids of a run of raw-token ids of `table`; new terms numbered in order of
+        appearance in the run (so a build is the same whichever worker analyzed what)."""
+        known = self._maps.get(table.key, self._none)
+        if len(known) < len(table.raws):
+            grown = np.full(max(len(table.raws), 2 * len(known)), -2, dtype=np.int32)
+            grown[:len(known)] = known
+            known = self._maps[table.key] = grown
+        mapped = known[raw_ids]
         unseen = mapped == -2
         if unseen.any():
-            new, first = np.unique(raw_ids[unseen], return_index=True)
-            known, raws = self._raw, chunk.raws
-            for raw_id in new[np.argsort(first, kind="stable")].tolist():
-                tid = known.get(raws[raw_id])  # seen in an earlier chunk: nothing new
-                if tid is None:
-                    tid = known[raws[raw_id]] = self._tid(chunk, raw_id)
-                self._map[raw_id] = tid
-            mapped = self._map[raw_ids]
+            found, first = np.unique(raw_ids[unseen], return_index=True)
+            new = found[np.argsort(first, kind="stable")]
+            raws = table.raws
+            keys = [raws[i] for i in new.tolist()]
+            tids = list(map(self._raw.get, keys))  # seen through another table: not new
+            for k in [k for k, tid in enumerate(tids) if tid is None]:
+                tids[k] = self._raw[keys[k]] = self._tid(table, int(new[k]))
+            known[new] = tids
+            mapped = known[raw_ids]
         return mapped
 
     def add(self, items: list[Item], chunk: ChunkTokens, tokens: slice, docs: slice,
             counts: slice) -> None:
-        """Add a run of a chunk's articles: `items` ((id, title, source, stored paragraphs,
-        keyword pairs, date)), which are `chunk`'s documents `docs`, its tokens
+        """Add a run of a chunk's articles: `items` ((id, title, source, number of stored
+        paragraphs, keyword pairs, date)), which are `chunk`'s documents `docs`, its tokens
         `chunk.ids[tokens]` and its paragraphs `counts`. One run or several give the same
         segment."""
-        ids = self._term_ids_of(chunk, chunk.ids[tokens])
+        ids = self._term_ids_of(chunk.table, chunk.ids[tokens])
         title_counts = chunk.title_counts[docs]
         para_counts = chunk.para_counts[counts]
         doc_tokens = chunk.doc_tokens[docs]
@@ -101,13 +107,18 @@ class SegmentBuilder:
         self.text_ids.append(ids[~is_title])
         self.text_counts.append(para_counts)
         self.tokens += len(ids) - int(title_counts.sum())
-        for article_id, title, source, paragraphs, keywords, date in items:
-            self.chars += sum(map(len, paragraphs))
-            self.paragraphs.extend(paragraphs)
+        sizes = chunk.paragraph_bytes[counts]
+        first = int(chunk.paragraph_bytes[:counts.start].sum())
+        end = first + int(sizes.sum())
+        self.stores.append(chunk.store if (first, end) == (0, len(chunk.store))
+                           else chunk.store[first:end])
+        self.paragraph_bytes.append(sizes)
+        self.store_bytes += end - first
+        for article_id, title, source, _, keywords, date in items:
             self.articles.append((article_id, title, source))
-            self.paragraph_counts.append(len(paragraphs))
             self.keywords.append(keywords)
             self.dates.append(date)
+        self.paragraph_counts.append(chunk.paragraphs[docs])
 
     def __len__(self) -> int:
         return len(self.articles)
@@ -117,16 +128,15 @@ class SegmentBuilder:
         order = sorted(range(len(self.terms)), key=self.terms.__getitem__)
         remap = np.empty(len(order), dtype=np.int64)
         remap[np.array(order, dtype=np.int64)] = np.arange(len(order))
-        encoded = [p.encode("utf-8") for p in self.paragraphs]
         columns, dictionary = encode(self.keywords, self.dates)
         return SegmentContent(
             terms=[self.terms[i] for i in order],
             surface=[self.surface[i] for i in order],
             fields={"text": _triples(self.text_ids, self.text_counts, remap),
                     "title": _triples(self.title_ids, self.title_counts, remap)},
-            paragraph_counts=np.array(self.paragraph_counts, dtype=np.int64),
-            store=b"".join(encoded),
-            paragraph_bytes=np.array([len(b) for b in encoded], dtype=np.int64),
+            paragraph_counts=np.concatenate([np.zeros(0, np.int64), *self.paragraph_counts]),
+            store=b"".join(self.stores),
+            paragraph_bytes=np.concatenate([np.zeros(0, np.int64), *self.paragraph_bytes]),
             articles=self.articles, columns=columns, meta_dictionary=dictionary,
         )
 

@@ -252,16 +252,17 @@ class _Ingest:
         for notes in analyzed.notes:
             self.notes[notes.source.path].absorb(notes)
         items, chunk = analyzed.items, analyzed.tokens
-        for _, _, path, paragraphs, _, _ in items:
-            if path in self.placed:
-                self.placed[path] += 1
-            self.report.articles_added += 1
-            self.report.paragraphs_added += len(paragraphs)
+        for item in items:
+            if item[2] in self.placed:
+                self.placed[item[2]] += 1
+        self.report.articles_added += len(items)
+        self.report.paragraphs_added += int(chunk.paragraphs.sum())
         counts = np.concatenate([[0], np.cumsum(chunk.paragraphs)])
         ends = np.concatenate([[0], np.cumsum(chunk.doc_tokens)])
         text = chunk.doc_tokens - chunk.title_counts
-        cost = (text * FLUSH_BYTES_PER_TOKEN + ARTICLE_BYTES + FLUSH_BYTES_PER_CHAR
-                * np.array([sum(map(len, item[3])) for item in items], dtype=np.int64))
+        byte_ends = np.concatenate([[0], np.cumsum(chunk.paragraph_bytes)])[counts]
+        cost = (text * FLUSH_BYTES_PER_TOKEN + ARTICLE_BYTES
+                + FLUSH_BYTES_PER_CHAR * np.diff(byte_ends))
         i, n = 0, len(items)
         while i < n:
             # the first article that fills the buffer ends the run (then a flush)
