@@ -930,7 +930,7 @@ def _jsonl_articles(stream: BinaryIO, raw: BinaryIO, encoding: str, source: Sour
             if line is None:
                 any_line = True  # undecodable: warned about already
                 continue
-            if not line.strip():
+            if not line or line.isspace():  # (no copy of the line, as strip() makes)
                 continue
             any_line = True
             if defer:

@@ -251,3 +251,46 @@ def test_scale_benchmark_replicates_with_new_ids_and_reports_a_row_per_scale(tmp
                                                         (2, 2 * rows[0].paragraphs)]
     assert all(r.seconds > 0 and r.peak_rss_bytes > 0 and r.index_bytes > 0 for r in rows)
     assert "| ×2 | searchlib |" in scale.table(rows)
+
+
+def test_workers_renewing_their_raw_token_tables_build_the_same_index(tmp_path, monkeypatch):
+    """A worker numbers raw tokens for its life and sends each once; when its table is full
+    it starts a new one. However the tables turn over, the index is the one a single
+    process builds (terms, their surface words, postings: every byte)."""
+    corpus(tmp_path / "data", articles=300)
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setattr(analyze, "CHUNK_CHARS", 2000)
+    built = {}
+    for jobs, limit in ((1, 1_000_000), (2, 1_000_000), (2, 7), (1, 5)):
+        monkeypatch.setattr(analyze, "VOCABULARY_LIMIT", limit)
+        root = tmp_path / f"idx{jobs}-{limit}"
+        writer_mod.IndexWriter(root, rebuild=True).update([tmp_path / "data"],
+                                                          flush_tokens=700, jobs=jobs)
+        built[jobs, limit] = index_files(root)
+    first = built[1, 1_000_000]
+    assert len([n for n in first if n.endswith("vocab.txt")]) > 3
+    assert all(files == first for files in built.values())
+
+
+def test_stored_text_in_any_script_comes_back_as_written(tmp_path, monkeypatch):
+    """Paragraphs cross from the workers as UTF-8 bytes: ASCII chunks and chunks mixing
+    scripts (accents, CJK, emoji) give every paragraph back exactly, across flushes."""
+    texts = ["plain ascii words about grain", "café crème at the Zürich port",
+             "東京 grain 港 shipments", "oil 🛢 prices rose", "cargo ships"]
+    folder = tmp_path / "data"
+    folder.mkdir()
+    with open(folder / "feed.jsonl", "w", encoding="utf-8") as f:
+        for i in range(200):
+            paras = [f"{texts[(i + k) % len(texts)]} n{i}x{k}" for k in range(1 + i % 3)]
+            f.write(json.dumps({"id": f"m{i}", "title": f"Story {i}",
+                                "text": "\n\n".join(paras)}, ensure_ascii=i % 2 == 0) + "\n")
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setattr(analyze, "CHUNK_CHARS", 1500)
+    root = tmp_path / "idx"
+    writer_mod.IndexWriter(root, rebuild=True).update([folder], flush_tokens=300, jobs=2)
+    idx = searchlib.Index.open(root)
+    assert idx.check() == []
+    for i in (0, 1, 7, 122, 199):
+        for k in range(1 + i % 3):
+            hits = idx.search(f'"n{i}x{k}"', k=5).hits
+            assert [h.text for h in hits] == [f"{texts[(i + k) % len(texts)]} n{i}x{k}"]

@@ -144,12 +144,11 @@ class SegmentBuilder:
 def _triples(ids: list[np.ndarray], counts: list[np.ndarray],
              remap: np.ndarray) -> FieldTriples:
     """Token ids by document (-1: a stopword, which only takes up its position) → triples."""
-    tids = np.concatenate([np.zeros(0, np.int64), *ids]).astype(np.int64)
+    tids = np.concatenate([np.zeros(0, np.int32), *ids])
     counts_arr = np.concatenate([np.zeros(0, np.int64), *counts]).astype(np.int64)
-    docs = np.repeat(np.arange(len(counts_arr), dtype=np.int64), counts_arr)
-    pos = np.arange(len(tids), dtype=np.int64) - np.repeat(
-        np.cumsum(counts_arr) - counts_arr, counts_arr
-    )
-    keep = tids >= 0
-    lengths = np.bincount(docs[keep], minlength=len(counts_arr))
-    return FieldTriples(remap[tids[keep]], docs[keep], pos[keep], lengths)
+    n = len(counts_arr)
+    keep = np.flatnonzero(tids >= 0)  # a token's index is its position plus its doc's start
+    docs = np.repeat(np.arange(n, dtype=np.int64), counts_arr)[keep]
+    pos = keep - (np.cumsum(counts_arr) - counts_arr)[docs]
+    lengths = np.bincount(docs, minlength=n)
+    return FieldTriples(remap[tids[keep]], docs, pos, lengths)
