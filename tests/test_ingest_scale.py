@@ -177,6 +177,19 @@ def test_a_memory_budget_flushes_segments_the_token_limit_would_not(tmp_path):
                 == {h.article_id for h in whole.search(q, k=1000).hits})
 
 
+def test_the_flush_buffer_gets_what_the_processes_leave_of_the_budget():
+    """At the default budget a segment buffers over half of it (fewer, bigger segments than
+    the quarter it had), less the more analysis workers share the budget, never less than a
+    quarter of it."""
+    def flush_mb(jobs, budget=None):
+        return writer_mod.Limits.make(jobs, budget, None).flush_bytes / 2**20
+
+    assert 512 < flush_mb(2) < 1024 * 0.85 - 100 - 2 * 70
+    assert flush_mb(1) > flush_mb(2) > flush_mb(4) > flush_mb(8) == 1024 / 4
+    assert flush_mb(2, 4096) > 4 * flush_mb(2)  # what the processes take stays put
+    assert flush_mb(2, 0.05) == 0.05 / 4
+
+
 @pytest.mark.parametrize("bad", [{"jobs": 0}, {"jobs": 1.5}, {"memory_budget": 0},
                                  {"memory_budget": -5}, {"memory_budget": "lots"}])
 def test_bad_jobs_or_budget_is_a_clear_error_before_writing(tmp_path, bad):
