@@ -11,6 +11,7 @@ workers: one code path, only where it runs differs.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import multiprocessing
 import os
@@ -201,8 +202,10 @@ def analyze_units(analyzer: Analyzer, units: list[Unit], vocabulary: RawVocabula
         else:
             article = unit
         paragraphs = stored_paragraphs(article.title, list(article.paragraphs))
+        # a tuple (not a list) of pairs: the collector stops tracking it, so a builder
+        # holding a segment's articles adds nothing to the parent's collections
         items.append((article.id, article.title, article.source, len(paragraphs),
-                      keyword_pairs(article.meta), article.meta.date))
+                      tuple(keyword_pairs(article.meta)), article.meta.date))
         docs.append((article.title, paragraphs))
         texts += paragraphs
     tokens = analyze_chunk(analyzer, docs, vocabulary, stems_seen)
@@ -247,9 +250,16 @@ def _init_worker(settings: AnalyzerSettings, parent: int) -> None:
     _worker["analyzer"] = Analyzer(settings)
     _worker["sent"] = 0
     _worker["vocabulary"] = RawVocabulary((os.getpid(), 0))
+    # A chunk makes ~100k short-lived containers (parsed records, lists, tuples), all freed
+    # by reference counting; the cyclic collector's passes over them were ~12% of a worker's
+    # time. It runs once per chunk instead, over what is alive then (the objects inherited
+    # from the parent are frozen: never scanned, nor their pages touched).
+    gc.freeze()
+    gc.disable()
 
 
 def _analyze_in_worker(units: list[Unit]) -> Analyzed:
+    gc.collect()  # the previous chunk's cycles, if any (it is gone by now)
     failpoint("analysis-worker")
     analyzer = _worker["analyzer"]
     vocabulary = _worker["vocabulary"] = _worker["vocabulary"].renewed()

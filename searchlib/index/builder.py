@@ -43,7 +43,7 @@ class SegmentBuilder:
         self.paragraph_bytes: list[np.ndarray] = []
         self.articles: list[tuple[str, str, str]] = []
         self.paragraph_counts: list[np.ndarray] = []
-        self.keywords: list[list[tuple[str, str]]] = []
+        self.keywords: list[tuple[tuple[str, str], ...]] = []
         self.dates: list[int | None] = []
         self.tokens = 0
         self.store_bytes = 0
