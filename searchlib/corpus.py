@@ -19,7 +19,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, NamedTuple
 
 from searchlib.metadata import NO_METADATA, Metadata, read_fields
 
@@ -844,11 +844,12 @@ def _jsonl_lines(stream: BinaryIO, encoding: str, name: str,
         yield number, text.removeprefix("\ufeff") if number == 1 and text else text
 
 
-@dataclass(frozen=True)
-class Pending:
+class Pending(NamedTuple):
     """A line of a record file read but not parsed yet. Parsing (JSON, metadata, paragraph
     splitting) is most of the cost of reading, so an indexer hands these to its analysis
-    workers (`parse_pending`) instead of parsing them in the process that reads."""
+    workers (`parse_pending`) instead of parsing them in the process that reads. A named
+    tuple: one is made per line, cheap to make and to pickle, and the cyclic collector stops
+    tracking it."""
 
     number: int
     line: str
