@@ -74,15 +74,19 @@ from .storage import (
 )
 
 MEMORY_BUDGET_MB = 1024  # the default keeps the indexer's peak RSS under about 1 GB
-# The segment being built (and its flush) gets what the processes leave of the budget: the
-# indexing process apart from its buffer (interpreter, numpy, chunks in flight) and each
-# analysis worker (interpreter and caches) are resident whatever the buffer holds. Measured on
-# Reuters ×1/×5/×10 with 2 workers: ~35 MB + ~70 MB per worker, and the process tree's peak
-# grows by about the builder's estimate (`SegmentBuilder.estimated_bytes`), flat with scale.
+# The segment being built (and its flush) gets a third of the budget, a quarter if the
+# processes would not leave a third: the indexing process apart from its buffer (interpreter, numpy,
+# chunks in flight) and each analysis worker (interpreter, caches) are resident whatever the
+# buffer holds. Measured on Reuters ×1/×5/×10 with 2 workers: ~35 MB + ~70 MB a worker, and
+# the process tree's peak grows by about the builder's estimate
+# (`SegmentBuilder.estimated_bytes`). A third (a quarter before) keeps the ×10 peak within
+# 1.2× of ×1's, whose Reuters fits one buffer; 85% would give ~0.83 GB at ×10 (6 segments,
+# not 10), at 1.7× ×1's peak.
+FLUSH_SHARE = 1 / 3  # of the budget, for the segment being built (and its flush)
+MIN_FLUSH_SHARE = 0.25  # however many workers share the budget (as before)
+HEADROOM = 0.85  # of the budget, the most the processes and the buffer are planned to take
 BASE_MB = 100
 WORKER_MB = 80
-HEADROOM = 0.85  # of the budget, the most the estimate plans for (it is an estimate)
-FLUSH_SHARE = 0.25  # of the budget, the least the buffer gets (small budgets, many workers)
 MERGE_SHARE = 0.25  # of the budget, for one merge: a full flush is never merged for size
 MAX_SEGMENTS = 8
 
@@ -91,7 +95,8 @@ def flush_mb(budget: float, jobs: int) -> float:
     """MB of estimated flush cost a segment may buffer under a memory `budget` (MB) when
     `jobs` processes analyze (1: this one, no workers)."""
     workers = jobs if jobs > 1 else 0
-    return max(budget * FLUSH_SHARE, budget * HEADROOM - BASE_MB - workers * WORKER_MB)
+    left = budget * HEADROOM - BASE_MB - workers * WORKER_MB
+    return max(budget * MIN_FLUSH_SHARE, min(budget * FLUSH_SHARE, left))
 
 
 @dataclass(frozen=True)
