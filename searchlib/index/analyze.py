@@ -36,7 +36,7 @@ CHUNK_CHARS = 1 << 20  # text per chunk sent to a worker (pickling cost vs. bala
 INLINE_BYTES = 4 << 20  # below this much input, worker start-up costs more than it saves
 
 
-VOCABULARY_LIMIT = 1_000_000  # raw tokens a worker numbers before it starts a new table
+VOCABULARY_LIMIT = 250_000  # raw tokens a worker numbers before it starts a new table (memory)
 
 
 class RawVocabulary(dict):
