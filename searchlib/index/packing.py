@@ -10,6 +10,7 @@ is a `view` of the bytes, and most of the saving is in going from 4 bytes to 1 o
 from __future__ import annotations
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 WIDTH_BYTES = np.array([0, 1, 2, 4], dtype=np.int64)  # bytes per value, by width code
 UNPACKED = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 3: np.dtype("<u4")}  # by width code
@@ -88,7 +89,8 @@ def unpack(data: np.ndarray, counts: np.ndarray, codes: np.ndarray) -> np.ndarra
 
 def unpack_blocks(data: np.ndarray, block: int, last: int, codes: np.ndarray) -> np.ndarray:
     """`unpack` for blocks of `block` values each but the last (`last` values): each width's
-    full blocks are gathered as one 2-D index, without building ranges value by value."""
+    full blocks are copied as rows of a sliding-window view of the bytes (one row per block,
+    no index built per byte), then viewed at their width."""
     widths = WIDTH_BYTES[codes]
     full = len(codes) - 1
     starts = exclusive_cumsum(widths * block)
@@ -97,8 +99,8 @@ def unpack_blocks(data: np.ndarray, block: int, last: int, codes: np.ndarray) ->
     for code, dtype in UNPACKED.items():
         sel = np.flatnonzero(codes[:full] == code)
         if len(sel):
-            index = starts[sel, None] + _SPANS[code][block]
-            out[sel] = data[index.ravel()].view(dtype).reshape(len(sel), block)
+            rows = sliding_window_view(data, block * _WIDTH_LIST[code])[starts[sel]]
+            out[sel] = rows.view(dtype)
     tail_code = int(codes[-1])
     tail_start = int(starts[-1])
     tail = (data[tail_start:tail_start + last * _WIDTH_LIST[tail_code]].view(UNPACKED[tail_code])
@@ -106,20 +108,7 @@ def unpack_blocks(data: np.ndarray, block: int, last: int, codes: np.ndarray) ->
     return np.concatenate([out.ravel(), tail.astype(np.uint32, copy=False)])
 
 
-class _Spans(dict):
-    """block length → arange(block · width) per width code, made once."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__()
-        self.code = code
-
-    def __missing__(self, block: int) -> np.ndarray:
-        self[block] = np.arange(block * _WIDTH_LIST[self.code], dtype=np.int64)
-        return self[block]
-
-
 _WIDTH_LIST = WIDTH_BYTES.tolist()
-_SPANS = {code: _Spans(code) for code in UNPACKED}
 
 
 def runs_cumsum(gaps: np.ndarray, run_lengths: np.ndarray) -> np.ndarray:

@@ -15,13 +15,13 @@ reads it, never a wrong hit or an IndexError.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import weakref
 from functools import cached_property
 
 import numpy as np
 
 from ..errors import CorruptIndex
+from .decodedcache import CACHE
 from .packing import (
     UNPACKED,
     WIDTH_BYTES,
@@ -37,9 +37,6 @@ from .packing import (
 )
 from .schema import POSTING_BLOCK
 
-# decoded posting lists kept per field of a segment (postings, summed): a query's clauses and
-# fields may read a term again, and a served index sees the same words again
-CACHE_POSTINGS = 1 << 18
 _WIDTHS = WIDTH_BYTES.tolist()
 _NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64),
          np.zeros(0, dtype=np.uint8))
@@ -103,10 +100,10 @@ class FieldPostings:
         self._c = columns
         self.n_docs = n_docs
         self.label = label  # segment/field, for messages
+        # its decoded lists live in the process's cache (`decodedcache`) under this token:
         # tid → (docs, tf, postings per block, block widths)
-        self._cache: OrderedDict[int, tuple[np.ndarray, ...]] = OrderedDict()
-        self._cached = 0
-        self._lock = threading.Lock()
+        self._owner = CACHE.owner()
+        weakref.finalize(self, CACHE.drop, self._owner)
 
     def _damaged(self, what: str) -> CorruptIndex:
         return CorruptIndex(f"index file damaged: postings of {self.label} {what}")
@@ -157,13 +154,11 @@ class FieldPostings:
         return docs, tf
 
     def _decoded(self, tid: int) -> tuple[np.ndarray, ...]:
-        """(documents, tf, postings per block, block widths) of a term, from the LRU or
+        """(documents, tf, postings per block, block widths) of a term, from the cache or
         decoded now."""
-        with self._lock:
-            hit = self._cache.get(tid)
-            if hit is not None:
-                self._cache.move_to_end(tid)
-                return hit
+        hit = CACHE.get(self._owner, tid)
+        if hit is not None:
+            return hit
         counts, widths = self._blocks(tid)
         if not len(counts):  # a term of the other field only
             return _NONE
@@ -182,14 +177,7 @@ class FieldPostings:
         out = (docs.astype(np.int32), tf, counts, widths)
         for arr in out[:2]:
             arr.flags.writeable = False
-        if n <= CACHE_POSTINGS // 4:
-            with self._lock:
-                if tid not in self._cache:
-                    self._cache[tid] = out
-                    self._cached += n
-                while self._cached > CACHE_POSTINGS:
-                    _, (old, *_) = self._cache.popitem(last=False)
-                    self._cached -= len(old)
+        CACHE.put(self._owner, tid, out)
         return out
 
     def _one_run(self, name: str, tid: int, count: int, code: int) -> np.ndarray:
