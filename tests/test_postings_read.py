@@ -1,5 +1,6 @@
-"""The process's decoded-postings cache (issue 11): bounded in bytes, long lists included,
-right postings under eviction and threads, a closed segment's entries released."""
+"""Reading postings fast (issue 11): the process's decoded-postings cache (bounded in bytes,
+long lists included, right postings under eviction and threads, a closed segment's entries
+released), blocks unpacked whole, and positions read for the rows asked only."""
 
 from __future__ import annotations
 
@@ -128,3 +129,22 @@ def test_unpacked_blocks_of_every_width_read_back_exactly():
     values = np.concatenate([rng.integers(0, limits[c], n) for c, n in zip(codes, counts)])
     data = packing.pack(values, counts, codes)
     assert packing.unpack_blocks(data, 128, 41, codes).tolist() == values.tolist()
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_positions_of_any_rows_of_many_block_terms_read_back_exactly(seed):
+    rng = np.random.default_rng(seed)
+    n_docs = 5_000
+    ptr, doc, tf, pos = random_postings(rng, 30, n_docs)
+    columns = encode_postings(ptr, doc, tf, pos)
+    assert set(np.unique((columns["width"] >> 4) & 3)) >= {1, 2, 3}
+    columns["len"] = np.zeros(n_docs, dtype=np.int32)
+    fp = FieldPostings(columns, n_docs, "test/text")
+    pos_ptr = np.concatenate([[0], np.cumsum(tf, dtype=np.int64)])
+    for t in range(len(ptr) - 1):
+        lo, hi = int(ptr[t]), int(ptr[t + 1])
+        for size in {1, min(7, hi - lo), (hi - lo + 1) // 2, hi - lo} if hi > lo else ():
+            rows = np.sort(rng.choice(hi - lo, size=size, replace=False))
+            got, lens = fp.positions(t, rows)
+            want = [p for r in rows for p in pos[pos_ptr[lo + r]:pos_ptr[lo + r + 1]]]
+            assert got.tolist() == want and lens.tolist() == tf[lo + rows].tolist()
