@@ -10,7 +10,6 @@ is a `view` of the bytes, and most of the saving is in going from 4 bytes to 1 o
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 WIDTH_BYTES = np.array([0, 1, 2, 4], dtype=np.int64)  # bytes per value, by width code
 UNPACKED = {1: np.dtype("<u1"), 2: np.dtype("<u2"), 3: np.dtype("<u4")}  # by width code
@@ -89,23 +88,30 @@ def unpack(data: np.ndarray, counts: np.ndarray, codes: np.ndarray) -> np.ndarra
 
 def unpack_blocks(data: np.ndarray, block: int, last: int, codes: np.ndarray) -> np.ndarray:
     """`unpack` for blocks of `block` values each but the last (`last` values): each width's
-    full blocks are copied as rows of a sliding-window view of the bytes (one row per block,
-    no index built per byte), then viewed at their width."""
+    full blocks are copied as rows of a strided view of the bytes (a row starting at every
+    byte; one row per block, no index built per byte), then viewed at their width."""
     widths = WIDTH_BYTES[codes]
     full = len(codes) - 1
     starts = exclusive_cumsum(widths * block)
-    out = np.zeros((full, block), dtype=np.uint32)
-    data = np.asarray(data)
-    for code, dtype in UNPACKED.items():
+    out = np.empty(full * block + last, dtype=np.uint32)
+    rows = out[:full * block].reshape(full, block)
+    data = np.ascontiguousarray(data)
+    for code in range(4):
         sel = np.flatnonzero(codes[:full] == code)
-        if len(sel):
-            rows = sliding_window_view(data, block * _WIDTH_LIST[code])[starts[sel]]
-            out[sel] = rows.view(dtype)
+        if not len(sel):
+            continue
+        if code == 0:
+            rows[sel] = 0
+            continue
+        span = block * _WIDTH_LIST[code]
+        windows = np.ndarray((len(data) - span + 1, span), dtype=np.uint8, buffer=data,
+                             strides=(1, 1))
+        rows[sel] = windows[starts[sel]].view(UNPACKED[code])
     tail_code = int(codes[-1])
     tail_start = int(starts[-1])
-    tail = (data[tail_start:tail_start + last * _WIDTH_LIST[tail_code]].view(UNPACKED[tail_code])
-            if tail_code else np.zeros(last, dtype=np.uint32))
-    return np.concatenate([out.ravel(), tail.astype(np.uint32, copy=False)])
+    out[full * block:] = (data[tail_start:tail_start + last * _WIDTH_LIST[tail_code]]
+                          .view(UNPACKED[tail_code]) if tail_code else 0)
+    return out
 
 
 _WIDTH_LIST = WIDTH_BYTES.tolist()

@@ -49,6 +49,9 @@ SAFETY = 1e-9  # relative slack on bounds: a sum in another order may round diff
 # fixed cost of two passes and the exact count exceeds scoring every posting (measured on
 # Reuters-21578 ×10, whose segments hold about 82k paragraphs each: see the README)
 PRUNE_FROM = 60_000
+# ... but from this many when the segments already collected give the threshold (no first
+# pass): measured on Reuters-21578 ×10 in 14 segments (see the README)
+PRUNE_KNOWN_FROM = 20_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
 
 
@@ -137,7 +140,8 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
         pruner = _SegmentPruner(seg, stats, weight, plan, params)
-        pruned = pruner.top(top, ordinal, k, theta) if pruner.postings >= PRUNE_FROM else None
+        least = PRUNE_FROM if theta == -np.inf else min(PRUNE_FROM, PRUNE_KNOWN_FROM)
+        pruned = pruner.top(top, ordinal, k, theta) if pruner.postings >= least else None
         if pruned is None:  # cheaper to score every posting than to prune
             docs, scores = collected(SegmentScorer(seg, stats, params), weight)
             fruit = top.collect(ordinal, seg, docs, scores)
