@@ -25,6 +25,7 @@ from .index.schema import NO_DATE
 from .index.snapshot import Snapshot
 from .index.storage import MANIFEST
 from .ranking import BM25, Execution, ExplainPart, HitAddress, Searcher, SearchOptions
+from .ranking.collectors import CountOnRead
 from .ranking.filters import present_fields
 from .ranking.prf import Feedback
 from .ranking.rerank import DEFAULT_PROXIMITY, Proximity
@@ -103,7 +104,9 @@ class _HitBody:
 class SearchResults:
     query: str
     hits: list[Hit]
-    total: int  # matching paragraphs (all of them, not only the k returned)
+    # matching paragraphs (all of them, not only the k returned); when pruning skipped most
+    # postings, counted exactly the first time it is read
+    total: int = CountOnRead()
     warnings: list[str] = field(default_factory=list)
     did_you_mean: str | None = None
     took_ms: float = 0.0
@@ -326,7 +329,7 @@ class Index:
         terms = ex.terms
         hits = [self._hit(snap, h.address, h.score, terms, ex, h.fuzzy) for h in ex.hits]
         return SearchResults(
-            query=query, hits=hits, total=ex.total, warnings=ex.warnings,
+            query=query, hits=hits, total=ex.lazy_total, warnings=ex.warnings,
             did_you_mean=ex.did_you_mean, took_ms=(time.perf_counter() - t0) * 1000,
             fuzzy=ex.fuzzy, facets=ex.facets, execution=ex,
         )

@@ -88,38 +88,33 @@ def unpack(data: np.ndarray, counts: np.ndarray, codes: np.ndarray) -> np.ndarra
 
 def unpack_blocks(data: np.ndarray, block: int, last: int, codes: np.ndarray) -> np.ndarray:
     """`unpack` for blocks of `block` values each but the last (`last` values): each width's
-    full blocks are gathered as one 2-D index, without building ranges value by value."""
+    full blocks are copied as rows of a strided view of the bytes (a row starting at every
+    byte; one row per block, no index built per byte), then viewed at their width."""
     widths = WIDTH_BYTES[codes]
     full = len(codes) - 1
     starts = exclusive_cumsum(widths * block)
-    out = np.zeros((full, block), dtype=np.uint32)
-    data = np.asarray(data)
-    for code, dtype in UNPACKED.items():
+    out = np.empty(full * block + last, dtype=np.uint32)
+    rows = out[:full * block].reshape(full, block)
+    data = np.ascontiguousarray(data)
+    for code in range(4):
         sel = np.flatnonzero(codes[:full] == code)
-        if len(sel):
-            index = starts[sel, None] + _SPANS[code][block]
-            out[sel] = data[index.ravel()].view(dtype).reshape(len(sel), block)
+        if not len(sel):
+            continue
+        if code == 0:
+            rows[sel] = 0
+            continue
+        span = block * _WIDTH_LIST[code]
+        windows = np.ndarray((len(data) - span + 1, span), dtype=np.uint8, buffer=data,
+                             strides=(1, 1))
+        rows[sel] = windows[starts[sel]].view(UNPACKED[code])
     tail_code = int(codes[-1])
     tail_start = int(starts[-1])
-    tail = (data[tail_start:tail_start + last * _WIDTH_LIST[tail_code]].view(UNPACKED[tail_code])
-            if tail_code else np.zeros(last, dtype=np.uint32))
-    return np.concatenate([out.ravel(), tail.astype(np.uint32, copy=False)])
-
-
-class _Spans(dict):
-    """block length → arange(block · width) per width code, made once."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__()
-        self.code = code
-
-    def __missing__(self, block: int) -> np.ndarray:
-        self[block] = np.arange(block * _WIDTH_LIST[self.code], dtype=np.int64)
-        return self[block]
+    out[full * block:] = (data[tail_start:tail_start + last * _WIDTH_LIST[tail_code]]
+                          .view(UNPACKED[tail_code]) if tail_code else 0)
+    return out
 
 
 _WIDTH_LIST = WIDTH_BYTES.tolist()
-_SPANS = {code: _Spans(code) for code in UNPACKED}
 
 
 def runs_cumsum(gaps: np.ndarray, run_lengths: np.ndarray) -> np.ndarray:

@@ -15,13 +15,13 @@ reads it, never a wrong hit or an IndexError.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
+import weakref
 from functools import cached_property
 
 import numpy as np
 
 from ..errors import CorruptIndex
+from .decodedcache import CACHE
 from .packing import (
     UNPACKED,
     WIDTH_BYTES,
@@ -37,9 +37,6 @@ from .packing import (
 )
 from .schema import POSTING_BLOCK
 
-# decoded posting lists kept per field of a segment (postings, summed): a query's clauses and
-# fields may read a term again, and a served index sees the same words again
-CACHE_POSTINGS = 1 << 18
 _WIDTHS = WIDTH_BYTES.tolist()
 _NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64),
          np.zeros(0, dtype=np.uint8))
@@ -103,10 +100,10 @@ class FieldPostings:
         self._c = columns
         self.n_docs = n_docs
         self.label = label  # segment/field, for messages
+        # its decoded lists live in the process's cache (`decodedcache`) under this token:
         # tid → (docs, tf, postings per block, block widths)
-        self._cache: OrderedDict[int, tuple[np.ndarray, ...]] = OrderedDict()
-        self._cached = 0
-        self._lock = threading.Lock()
+        self._owner = CACHE.owner()
+        weakref.finalize(self, CACHE.drop, self._owner)
 
     def _damaged(self, what: str) -> CorruptIndex:
         return CorruptIndex(f"index file damaged: postings of {self.label} {what}")
@@ -157,13 +154,11 @@ class FieldPostings:
         return docs, tf
 
     def _decoded(self, tid: int) -> tuple[np.ndarray, ...]:
-        """(documents, tf, postings per block, block widths) of a term, from the LRU or
+        """(documents, tf, postings per block, block widths) of a term, from the cache or
         decoded now."""
-        with self._lock:
-            hit = self._cache.get(tid)
-            if hit is not None:
-                self._cache.move_to_end(tid)
-                return hit
+        hit = CACHE.get(self._owner, tid)
+        if hit is not None:
+            return hit
         counts, widths = self._blocks(tid)
         if not len(counts):  # a term of the other field only
             return _NONE
@@ -182,14 +177,7 @@ class FieldPostings:
         out = (docs.astype(np.int32), tf, counts, widths)
         for arr in out[:2]:
             arr.flags.writeable = False
-        if n <= CACHE_POSTINGS // 4:
-            with self._lock:
-                if tid not in self._cache:
-                    self._cache[tid] = out
-                    self._cached += n
-                while self._cached > CACHE_POSTINGS:
-                    _, (old, *_) = self._cache.popitem(last=False)
-                    self._cached -= len(old)
+        CACHE.put(self._owner, tid, out)
         return out
 
     def _one_run(self, name: str, tid: int, count: int, code: int) -> np.ndarray:
@@ -203,7 +191,8 @@ class FieldPostings:
 
     def positions(self, tid: int, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of some postings of a term (`rows`: sorted indices into its postings),
-        concatenated (int64), and how many each has. Only their blocks are decoded."""
+        concatenated (int64), and how many each has. Only those postings' position gaps are
+        read: each posting's gaps restart from 0, so none needs its neighbours."""
         _, tf, counts, widths = self._decoded(tid)
         rows = np.asarray(rows, dtype=np.int64)
         lens = tf[rows].astype(np.int64)
@@ -212,20 +201,52 @@ class FieldPostings:
         codes = (widths >> 4) & 3
         if len(counts) == 1:  # one block: decode it whole
             return self._one_block_positions(tid, tf, int(codes[0]), rows, lens)
+        first, block_bytes = self._position_index(tid, tf, counts, codes)
+        blocks = rows // POSTING_BLOCK
+        row_codes = codes[blocks].astype(np.int64)
+        # where each row's gaps start: its block's bytes, then the positions before it there
+        start = block_bytes[blocks] + (first[rows] - first[blocks * POSTING_BLOCK]) * \
+            WIDTH_BYTES[row_codes]
+        out_at = exclusive_cumsum(lens)
+        gaps = np.zeros(int(lens.sum()), dtype=np.int64)
+        for code, views in self._pos_views.items():
+            width = _WIDTHS[code]
+            for shift, view in enumerate(views):  # a row's bytes start `shift` past a multiple
+                sel = np.flatnonzero((row_codes == code) & (start % width == shift))
+                if len(sel):
+                    gaps[expand_ranges(out_at[sel], lens[sel])] = view[expand_ranges(
+                        (start[sel] - shift) // width, lens[sel])]
+        return runs_cumsum(gaps, lens), lens
+
+    def _position_index(self, tid: int, tf: np.ndarray, counts: np.ndarray,
+                        codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(each posting's first position, counted over the term's positions; each block's
+        first byte in the field's position column) of a many-block term, kept in the cache."""
+        hit = CACHE.get(self._owner, (tid, "pos"))
+        if hit is not None:
+            return hit[0], hit[1]
         tf64 = tf.astype(np.int64)
         pos_counts = np.add.reduceat(tf64, exclusive_cumsum(counts))
         sizes = pos_counts * WIDTH_BYTES[codes]
         lo, hi = self._slice("pos.off", tid)
         if hi - lo != int(sizes.sum()):
             raise self._damaged("do not match their block widths (pos)")
-        need = np.unique(rows // POSTING_BLOCK)
-        data = self._c["pos"][lo:hi][expand_ranges(exclusive_cumsum(sizes)[need], sizes[need])]
-        gaps = unpack(data, pos_counts[need], codes[need])
-        held = expand_ranges(need * POSTING_BLOCK, counts[need])  # postings of those blocks
-        held_tf = tf64[held]
-        values = runs_cumsum(gaps, held_tf)
-        first = exclusive_cumsum(held_tf)[np.searchsorted(held, rows)]
-        return values[expand_ranges(first, lens)], lens
+        out = (exclusive_cumsum(tf64), lo + exclusive_cumsum(sizes))
+        CACHE.put(self._owner, (tid, "pos"), out)
+        return out
+
+    @cached_property
+    def _pos_views(self) -> dict[int, list[np.ndarray]]:
+        """The field's position bytes as values of each width (code 1, 2, 3), one view per
+        byte offset modulo the width (no copy): a run of values starting at any byte is a
+        slice of one of them."""
+        data = np.asarray(self._c["pos"])
+        views = {}
+        for code, dtype in UNPACKED.items():
+            width = _WIDTHS[code]
+            views[code] = [data[s:s + (len(data) - s) // width * width].view(dtype)
+                           for s in range(min(width, len(data)))]
+        return views
 
     def _one_block_positions(self, tid: int, tf: np.ndarray, code: int, rows: np.ndarray,
                              lens: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -33,6 +33,7 @@ from .storage import (
 
 RETRIES = 5
 EXTRAS = ("sources", "stems")  # files of a commit next to its segments
+DF_MEMO = 65_536  # (term, field) document frequencies a snapshot remembers
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,7 @@ class Snapshot:
         self.segments = segments
         self._extras = extras
         self.generation = int(manifest["generation"])
+        self._dfs: dict[tuple[str, str], int] = {}  # (term, field) → df: the commit is fixed
         settings = AnalyzerSettings.from_manifest(manifest["analyzer"])
         settings.check_version(self.root)
         self.analyzer = Analyzer(settings)
@@ -138,6 +140,17 @@ class Snapshot:
         return seg.live_paragraphs if field == "text" else seg.live_articles
 
     def doc_freq(self, term: str, field: str = "text") -> int:
+        """Live documents of `field` holding `term`, over all segments (remembered: a query
+        asks per word, field and compile, and a served index sees the same words again)."""
+        known = self._dfs.get((term, field))
+        if known is not None:
+            return known
+        if len(self._dfs) >= DF_MEMO:
+            self._dfs.clear()
+        df = self._dfs[(term, field)] = self._count_docs(term, field)
+        return df
+
+    def _count_docs(self, term: str, field: str) -> int:
         df = 0
         for seg in self.segments:
             tid = seg.term_id(term)

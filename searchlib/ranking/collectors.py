@@ -12,7 +12,9 @@ then paragraph id, so an answer never depends on k or on how a partial sort chos
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple, Protocol
 
@@ -165,7 +167,8 @@ def best_per_article(seg: Segment, docs: np.ndarray, scores: np.ndarray) -> Post
 
 
 class Count:
-    """How many paragraphs matched (or, `articles`, how many articles)."""
+    """How many paragraphs matched (or, `articles`, how many articles). A fruit is an int, or
+    (from pruning) a `Deferred` count: exact, but counted only when read."""
 
     def __init__(self, articles: bool = False) -> None:
         self.articles = articles
@@ -176,11 +179,61 @@ class Count:
         arts = seg.para_article[docs]  # sorted docs: an article's paragraphs are adjacent
         return 1 + int(np.count_nonzero(arts[1:] != arts[:-1]))
 
-    def merge(self, fruits: list[int]) -> int:
+    def merge(self, fruits: list) -> int | Deferred:
+        if any(isinstance(f, Deferred) or callable(f) for f in fruits):
+            return Deferred(fruits)
         return sum(fruits)
 
     def on_shard(self, fruit: int, shard: int) -> int:
         return fruit
+
+
+class Deferred:
+    """A sum of counts, some of them functions that count when called: summed once, when
+    first read (`value`). Pruning's exact total is a pass over every posting of the query,
+    which a caller reading only the top k never needs. It pickles as its value, so what
+    leaves the process (a shard's fruit) is a plain int."""
+
+    def __init__(self, parts: list[int | Deferred | Callable[[], int]]) -> None:
+        self._parts = parts
+        self._value: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            if self._value is None:
+                self._value = sum(p.value if isinstance(p, Deferred) else
+                                  p() if callable(p) else p for p in self._parts)
+                self._parts = []
+            return self._value
+
+    def __reduce__(self):
+        return int, (self.value,)
+
+
+def counted(total: int | Deferred) -> int:
+    """A count's value, counting now if it was deferred."""
+    return total.value if isinstance(total, Deferred) else total
+
+
+class CountOnRead:
+    """A dataclass field holding a count that may be `Deferred`: stored as given, read as an
+    int (counted at the first read); `raw(obj)` hands it on still deferred."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = "_" + name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> int:
+        if obj is None:
+            raise AttributeError(self._name)  # a field without a default
+        return counted(getattr(obj, self._name))
+
+    def __set__(self, obj: Any, value: int | Deferred) -> None:
+        setattr(obj, self._name, value)
+
+    def raw(self, obj: Any) -> int | Deferred:
+        return getattr(obj, self._name)
 
 
 class Matches:

@@ -69,8 +69,8 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
     plists = [fp.postings(t) for t in tids]
     order = sorted(range(len(tids)), key=lambda i: len(plists[i][0]))
     cands = np.asarray(plists[order[0]][0])
-    for i in order[1:]:
-        cands = np.intersect1d(cands, plists[i][0], assume_unique=True)
+    for i in order[1:]:  # the rarest list looked up in the others (no sort of both)
+        cands = cands[member(cands, plists[i][0])]
         if not len(cands):
             return empty, empty
     keys = []

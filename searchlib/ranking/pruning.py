@@ -13,18 +13,18 @@ articles so the title-only collapse and best-per-article decide as they would on
 segment; scores are therefore identical, not approximations.
 
 `total` must stay exact: it is counted from the query's postings as dense marks over the
-segment's paragraphs (no scoring). Pruning applies to a top-k by score (`TopK` or
-`BestPerArticle`, with `Count`) of an AND/OR of word leaves (text and title, prefix and
-fuzzy alternatives, repeats), with metadata filters, NOT words and deletions as masks. Every
-other shape — phrases, nested groups, article scope, recency, date order, facets, the
-`Matches` collector — is scored exhaustively.
+segment's paragraphs (no scoring), and only when it is read (`collectors.Deferred`). Pruning
+applies to a top-k by score (`TopK` or `BestPerArticle`, with `Count`) of an AND/OR of
+word leaves (text and title, prefix and fuzzy alternatives, repeats), with metadata filters,
+NOT words and deletions as masks. Every other shape — phrases, nested groups, article
+scope, recency, date order, facets, the `Matches` collector — is scored exhaustively.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 import numpy as np
 
@@ -49,6 +49,9 @@ SAFETY = 1e-9  # relative slack on bounds: a sum in another order may round diff
 # fixed cost of two passes and the exact count exceeds scoring every posting (measured on
 # Reuters-21578 ×10, whose segments hold about 82k paragraphs each: see the README)
 PRUNE_FROM = 60_000
+# ... but from this many when the segments already collected give the threshold (no first
+# pass): measured on Reuters-21578 ×10 in 14 segments (see the README)
+PRUNE_KNOWN_FROM = 20_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
 
 
@@ -125,7 +128,8 @@ def collected(scorer: SegmentScorer, weight: Weight) -> Postings:
 
 def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weight,
                params: BM25, collectors: Sequence[Collector]) -> list:
-    """`ranking.run` for a prunable weight and collectors: the same fruits, merged."""
+    """`ranking.run` for a prunable weight and collectors: the same fruits, merged (the count
+    `Deferred` when a segment was pruned: its exact total is counted when first read)."""
     plan = plan_of(weight)
     assert plan is not None
     top, count = collectors
@@ -136,14 +140,15 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
         pruner = _SegmentPruner(seg, stats, weight, plan, params)
-        pruned = pruner.top(top, ordinal, k, theta) if pruner.postings >= PRUNE_FROM else None
+        least = PRUNE_FROM if theta == -np.inf else min(PRUNE_FROM, PRUNE_KNOWN_FROM)
+        pruned = pruner.top(top, ordinal, k, theta) if pruner.postings >= least else None
         if pruned is None:  # cheaper to score every posting than to prune
             docs, scores = collected(SegmentScorer(seg, stats, params), weight)
             fruit = top.collect(ordinal, seg, docs, scores)
             counts.append(count.collect(ordinal, seg, docs, scores))
         else:
             fruit = top.collect(ordinal, seg, *pruned)
-            counts.append(pruner.count(count.articles))
+            counts.append(partial(pruner.count, count.articles))  # counted when read
         tops.append(fruit)
         best = np.concatenate([best, fruit.scores])
         if len(best) > k:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -36,11 +37,14 @@ from .collectors import (
     ByDate,
     Collector,
     Count,
+    CountOnRead,
+    Deferred,
     Facets,
     HitAddress,
     Matches,
     ScoredHit,
     TopK,
+    counted,
 )
 from .compiler import FEW, Compiler, CompileState
 from .filters import all_of, index_fields
@@ -96,13 +100,19 @@ class Execution:
     weight: Weight | None  # the weights that produced the hits (the fallback's, if it ran)
     state: CompileState
     hits: list[ScoredHit]  # best first, at most k
-    total: int  # matching paragraphs (articles, per_article), not only the k returned
+    # matching paragraphs (articles, per_article), not only the k returned: counted when
+    # first read if pruning deferred it (`lazy_total` hands it on unread)
+    total: int = CountOnRead()
     warnings: list[str]
     fuzzy: bool  # expansions took part (the fallback or a word~)
     did_you_mean: str | None
     searcher: Searcher = field(repr=False)
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
     near: tuple[Word, ...] = ()  # the words the proximity stage looked for (none: it was off)
+
+    @property
+    def lazy_total(self) -> int | Deferred:
+        return type(self).__dict__["total"].raw(self)
 
     @property
     def terms(self) -> set[str]:
@@ -201,7 +211,7 @@ class Searcher:
             warnings.append(SECOND_STAGES_IGNORED)
         limits = dict(first.state.limits)  # the caps of the budget the query hit
         state = first.state
-        if options.fuzzy and parsed.root is not None and (state.unknown or total < FEW):
+        if options.fuzzy and parsed.root is not None and (state.unknown or _few(top, total)):
             wide = self._compiler(options.params, spend, expand_unknown=True, expand_rare=True)
             wide_weight = _restricted(wide.compile(parsed.root), options, wide)
             if wide.state.expanded:  # its weights answer: its figures are the ones to show
@@ -233,7 +243,8 @@ class Searcher:
         hits = hits[: options.k]
         if state.expanded:
             hits = [ScoredHit(h.address, h.score, _fuzzy_only(h.address, exact)) for h in hits]
-        if parsed.root is not None and weight is not None and state.unknown and not total:
+        if (parsed.root is not None and weight is not None and state.unknown
+                and not counted(total)):
             warnings.append(f"no paragraph contains: {listing(state.unknown)}")
         warnings = [*limits.values(), *warnings]  # caps first: capped() keeps the first lines
         return Execution(query, options, parsed, weight, state, hits, total,
@@ -267,6 +278,14 @@ class Searcher:
         fruits = self.gather(weight, options, collectors + [Matches()] * matches)
         facets = fruits[2] if options.facets else {}
         return fruits[0], fruits[1], (fruits[-1] if matches else None), facets
+
+
+def _few(top: Any, total: int | Deferred) -> bool:
+    """Whether fewer than `FEW` paragraphs matched: not when the top k already holds that
+    many hits (then a deferred total stays uncounted)."""
+    if isinstance(total, Deferred) and len(top.hits()) >= FEW:
+        return False
+    return counted(total) < FEW
 
 
 def _deeper(options: SearchOptions) -> SearchOptions:
