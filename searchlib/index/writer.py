@@ -53,7 +53,7 @@ from .changes import (
     sources_bytes,
     under,
 )
-from .merge import choose_merge, merge_segments
+from .merge import choose_merge, chunk_postings, merge_segments
 from .segment import read_deletions, write_deletions, write_segment
 from .storage import (
     FORMAT_NAME,
@@ -573,11 +573,12 @@ class IndexWriter:
     def _maybe_merge(self, entries: list[dict], sources: dict[str, SourceRecord],
                      report: UpdateReport) -> dict[str, SourceRecord]:
         """Merge if due (in place in `entries`); returns the file list pointing at the result."""
-        chosen = choose_merge(entries, MAX_SEGMENTS, self.limits.merge_bytes)
+        chosen = choose_merge(entries, MAX_SEGMENTS)
         if not chosen:
             return sources
         name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
-        merged, remap = merge_segments(self.root / SEGMENTS, chosen, name, self.written)
+        merged, remap = merge_segments(self.root / SEGMENTS, chosen, name, self.written,
+                                       chunk_postings(self.limits.merge_bytes))
         report.merged = len(chosen)
         gone = {e["name"] for e in chosen}
         entries[:] = [e for e in entries if e["name"] not in gone] + ([merged] if merged else [])
