@@ -284,10 +284,14 @@ def _write_documents(files: _SegmentFiles, inputs: list[_Input]) -> None:
                 i.art_live if COLUMNS[n].per == "article" else i.par_live])
     store.finish()
     records.finish()
-    meta, dictionary = metacolumns.merged([(i.seg.meta, i.art_live) for i in inputs])
-    for n, values in meta.items():
-        column = files.columns[n]
-        column.add_offsets(values) if isinstance(column, OffsetsColumn) else column.append(values)
+    dictionary, code_of = metacolumns.merged_dictionary(
+        [(i.seg.meta, i.art_live) for i in inputs])
+    for i, remap in zip(inputs, code_of):
+        meta = i.seg.meta
+        files.columns["meta.date"].append(meta.date[i.art_live])
+        files.columns["meta.ptr"].add_counts(np.diff(meta.ptr)[i.art_live])
+        if len(meta.code):
+            files.columns["meta.code"].append(remap[meta.code[i.art_live[meta.entry_article]]])
     files.blobs["meta.json"].write(json_bytes(dictionary))
 
 
