@@ -15,6 +15,7 @@ the policy merges for the number of segments, not for memory.
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from .packing import exclusive_cumsum, expand_ranges
 from .postinglists import encode_postings
 from .schema import BLOBS, COLUMNS, FIELD_COLUMNS, FIELDS, STORE_BLOCK
 from .segment import Segment, json_bytes, merge_vocabularies
-from .storage import failpoint, fsync_dir
+from .storage import failpoint, fsync_dir, release_pages
 from .streamwrite import Blob, NpyColumn, OffsetsColumn
 from .textstore import StoreWriter
 
@@ -46,13 +47,14 @@ def live_paragraphs(entry: dict) -> int:
     return entry["paragraphs"] - entry.get("deleted_paragraphs", 0)
 
 
-def choose_merge(entries: list[dict], max_segments: int) -> list[dict]:
-    """Segments to merge into one: those more than half deleted, then the smallest (by live
-    paragraphs) until at most `max_segments` remain. Merging the smallest is the cheapest way
-    to that count: a merge of g segments removes g − 1 of them, so one merge of the smallest
-    rewrites the least. Nothing when there is nothing to gain (one segment without
-    deletions)."""
-    chosen = [e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]]
+def choose_merge(entries: list[dict], max_segments: int, purge: bool = False) -> list[dict]:
+    """Segments to merge into one: those more than half deleted (`purge`: with any deletion),
+    then the smallest (by live paragraphs) until at most `max_segments` remain. Merging the
+    smallest is the cheapest way to that count: a merge of g segments removes g − 1 of them,
+    so one merge of the smallest rewrites the least. Nothing when there is nothing to gain
+    (one segment without deletions)."""
+    chosen = [e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]
+              or (purge and e.get("deleted_count", 0))]
     rest = sorted((e for e in entries if e not in chosen), key=live_paragraphs)
     left = len(entries) - len(chosen) + (1 if chosen else 0)
     while rest and left > max(max_segments, 1):
@@ -96,9 +98,16 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
         directory.mkdir()
         files = _SegmentFiles(directory)
         try:
-            _write_postings(files, inputs, terms, surface, chunk)
-            failpoint("merge-postings-written")
-            _write_documents(files, inputs)
+            # the text store (zstd, which releases the GIL) in a thread beside the postings:
+            # a merge runs after the analysis workers are done, so both cores are free
+            with ThreadPoolExecutor(1, thread_name_prefix="searchlib-merge") as pool:
+                documents = pool.submit(_write_documents, files, inputs)
+                try:
+                    _write_postings(files, inputs, terms, surface, chunk)
+                    failpoint("merge-postings-written")
+                finally:
+                    wait([documents])
+                documents.result()
             entry_files = files.close()
         except BaseException:
             files.abandon()
@@ -198,9 +207,16 @@ def _write_postings(files: _SegmentFiles, inputs: list[_Input], terms: list[str]
                 (len(t) + 1 for t in encoded), dtype=np.int64, count=len(encoded)))
             written_terms += len(used)
         g0 = g1
+        for i in inputs:  # the chunk's input pages: read, not to be held
+            for name in _POSTING_FILES:
+                release_pages(i.seg._maps[name])
         if first:
             first = False
             failpoint("merge-chunk")
+
+
+_POSTING_FILES = [f"{f}.{c.name}.npy" for f in FIELDS for c in FIELD_COLUMNS]
+_DOCUMENT_FILES = ["store.bin", "articles.json", "art.off.npy", "art.first.npy"]
 
 
 def _chunk(inputs: list[_Input], f: str, g0: int, g1: int) -> tuple[np.ndarray, ...]:
@@ -267,6 +283,8 @@ def _write_documents(files: _SegmentFiles, inputs: list[_Input]) -> None:
             if not live.any():
                 continue
             starts, text = seg.text.block(b)
+            if b % 256 == 255:
+                release_pages(seg._maps["store.bin"])
             lens = np.diff(starts)
             if live.all():
                 store.add(lens, text)
@@ -282,6 +300,8 @@ def _write_documents(files: _SegmentFiles, inputs: list[_Input]) -> None:
         for n in plain:
             files.columns[n].append(seg.columns[n][
                 i.art_live if COLUMNS[n].per == "article" else i.par_live])
+        for name in _DOCUMENT_FILES:
+            release_pages(seg._maps[name])
     store.finish()
     records.finish()
     dictionary, code_of = metacolumns.merged_dictionary(

@@ -76,7 +76,7 @@ from .storage import (
 MEMORY_BUDGET_MB = 1024  # the default keeps the indexer's peak RSS under about 1 GB
 FLUSH_SHARE = 0.25  # of the budget, for the segment being built (and its flush)
 MERGE_SHARE = 0.25  # of the budget, for one merge: a full flush is never merged for size
-MAX_SEGMENTS = 8
+MAX_SEGMENTS = 2  # an update leaves at most this many segments (merging the smallest)
 
 
 @dataclass(frozen=True)
@@ -364,14 +364,19 @@ class IndexWriter:
         self.written: list[Path] = []  # this update's files, removed if it does not commit
         self.gen: int | None = None
         self.limits = Limits()
+        self.optimize = False
 
     def update(self, paths: Iterable[str | os.PathLike], *,
                warn: Callable[[str], None] | None = None, progress: Progress | None = None,
                flush_tokens: int | None = None, memory_budget: float | None = None,
-               jobs: int | None = None) -> UpdateReport:
+               jobs: int | None = None, optimize: bool = False) -> UpdateReport:
         """Bring the index up to date with `paths`. `jobs`: analysis processes (default:
-        every core); `memory_budget`: MB the update aims to stay within (default 1024)."""
+        every core); `memory_budget`: MB the update aims to stay within (default 1024);
+        `optimize`: then merge the whole index into one segment."""
         t0 = time.perf_counter()
+        if not isinstance(optimize, bool):
+            raise InvalidArgument(f"optimize must be True or False, not {optimize!r}")
+        self.optimize = optimize
         limits = Limits.make(jobs, memory_budget, flush_tokens)
         report = UpdateReport()
 
@@ -427,7 +432,8 @@ class IndexWriter:
         ingested = self.ingest(changes, indexed, report, warn, progress, limits)
         entries = [] if self.rebuild or not old else list(old["segments"])
         roots_moved = old is not None and self.roots != list(old.get("roots") or [])
-        if not (report.changed or self.rebuild or old is None or roots_moved):
+        if not (report.changed or self.rebuild or old is None or roots_moved
+                or (self.optimize and self._merge_policy(entries))):
             # (a new index always commits; so does a pruned root, so it stops being re-synced)
             self._finish_report(report, entries)
             return
@@ -570,10 +576,16 @@ class IndexWriter:
                 out.append(write_deletions(seg_dir, entry, deleted, self.gen, self.written))
         return out
 
+    def _merge_policy(self, entries: list[dict]) -> list[dict]:
+        """The segments to merge: all, with their deletions, when optimizing."""
+        if self.optimize:
+            return choose_merge(entries, 1, purge=True)
+        return choose_merge(entries, MAX_SEGMENTS)
+
     def _maybe_merge(self, entries: list[dict], sources: dict[str, SourceRecord],
                      report: UpdateReport) -> dict[str, SourceRecord]:
         """Merge if due (in place in `entries`); returns the file list pointing at the result."""
-        chosen = choose_merge(entries, MAX_SEGMENTS)
+        chosen = self._merge_policy(entries)
         if not chosen:
             return sources
         name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
