@@ -40,7 +40,7 @@ def chunk_postings(merge_bytes: float) -> int:
     """Postings per chunk of terms that a merge may hold within `merge_bytes`."""
     if merge_bytes == float("inf"):
         return DEFAULT_CHUNK_POSTINGS
-    return max(1024, int(merge_bytes // MERGE_BYTES_PER_POSTING))
+    return max(256, int(merge_bytes // MERGE_BYTES_PER_POSTING))
 
 
 def live_paragraphs(entry: dict) -> int:
