@@ -42,6 +42,7 @@ def test_two_worker_processes_build_the_same_index_as_one(tmp_path, monkeypatch)
     corpus(tmp_path / "data")
     monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)  # use workers even for this little
     monkeypatch.setattr(analyze, "CHUNK_CHARS", 3000)  # many chunks, flushes inside them
+    monkeypatch.setattr(writer_mod, "MAX_SEGMENTS", 100)  # the flushes' segments, unmerged
     built = {}
     for jobs in (1, 2):
         root = tmp_path / f"idx{jobs}"
