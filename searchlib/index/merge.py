@@ -31,7 +31,7 @@ from .storage import failpoint, fsync_dir, release_pages
 from .streamwrite import Blob, NpyColumn, OffsetsColumn
 from .textstore import StoreWriter
 
-MERGE_BYTES_PER_POSTING = 160  # decoded, renumbered, sorted and encoded, with positions
+MERGE_BYTES_PER_POSTING = 1024  # of the merge share: 262k postings (~40 MB decoded) at 1024 MB
 DEFAULT_CHUNK_POSTINGS = 1 << 20
 MERGE_FACTOR = 4  # segments of one size tier that are merged into one
 
