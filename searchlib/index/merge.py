@@ -141,6 +141,11 @@ def _plan(segs: list[Segment]):
         base["title"] += int(art_live.sum())
         term_of = np.fromiter((gid[t] for t in seg.vocab), dtype=np.int64, count=len(seg.vocab))
         inputs.append(_Input(seg, art_live, par_live, new_doc, term_of))
+    for seg in segs:  # the merge's own Segments: their word lists (a Python string per term
+        for words in ("vocab", "surface"):  # and segment) are not needed any more
+            seg.__dict__.pop(words, None)
+        for data in seg._maps.values():  # nor the pages opening and verifying them touched
+            release_pages(data)
     return inputs, terms, [merged[t] for t in terms], remaps
 
 
