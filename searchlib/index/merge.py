@@ -25,7 +25,7 @@ from . import metacolumns
 from .blocks import block_columns
 from .packing import exclusive_cumsum, expand_ranges
 from .postinglists import encode_postings
-from .schema import BLOBS, COLUMNS, FIELD_COLUMNS, FIELDS, STORE_BLOCK
+from .schema import BLOBS, COLUMNS, FIELD_COLUMNS, FIELDS, POSTING_BLOCK, STORE_BLOCK
 from .segment import Segment, json_bytes, merge_vocabularies
 from .storage import failpoint, fsync_dir, release_pages
 from .streamwrite import Blob, NpyColumn, OffsetsColumn
@@ -89,6 +89,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
     try:
         for e in entries:  # we rewrite them: every byte verified first
             segs.append(Segment(seg_root / e["name"], e, verify=True))
+            _release(segs[-1])
         inputs, terms, surface, remaps = _plan(segs)
         if not any(int(i.art_live.sum()) for i in inputs):
             return None, remaps
@@ -126,7 +127,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
 def _plan(segs: list[Segment]):
     """The inputs' live documents, renumbered in segment order, and the merged vocabulary
     (every term of an input, before dropping those only deleted documents had)."""
-    merged = merge_vocabularies(segs)
+    merged = merge_vocabularies(_Words(seg) for seg in segs)  # one segment's lists at a time
     terms = sorted(merged)
     gid = {t: i for i, t in enumerate(terms)}
     inputs, remaps = [], {}
@@ -139,14 +140,27 @@ def _plan(segs: list[Segment]):
                    "title": _new_numbers(art_live, base["title"])}
         base["text"] += int(par_live.sum())
         base["title"] += int(art_live.sum())
-        term_of = np.fromiter((gid[t] for t in seg.vocab), dtype=np.int64, count=len(seg.vocab))
+        vocab = _Words(seg, surface=False).vocab
+        term_of = np.fromiter((gid[t] for t in vocab), dtype=np.int64, count=len(vocab))
         inputs.append(_Input(seg, art_live, par_live, new_doc, term_of))
-    for seg in segs:  # the merge's own Segments: their word lists (a Python string per term
-        for words in ("vocab", "surface"):  # and segment) are not needed any more
-            seg.__dict__.pop(words, None)
-        for data in seg._maps.values():  # nor the pages opening and verifying them touched
-            release_pages(data)
+        _release(seg)
     return inputs, terms, [merged[t] for t in terms], remaps
+
+
+def _release(seg: Segment) -> None:
+    """Drop the pages of a segment's files read so far from the process's resident memory
+    (opening maps a few per file, and a large page cache folio maps 2 MB at a time)."""
+    for data in seg._maps.values():
+        release_pages(data)
+
+
+class _Words:
+    """A segment's terms and readable words, read for the merge and not kept by the Segment
+    (a Python string per term and segment: planning holds one segment's at a time)."""
+
+    def __init__(self, seg: Segment, surface: bool = True) -> None:
+        self.vocab = seg._terms("vocab.txt")
+        self.surface = seg._terms("surface.txt") if surface else []
 
 
 class _SegmentFiles:
@@ -190,18 +204,25 @@ def _write_postings(files: _SegmentFiles, inputs: list[_Input], terms: list[str]
             load += np.bincount(i.term_of, weights=np.diff(np.asarray(i.seg.fields[f].ptr)),
                                 minlength=len(terms)).astype(np.int64)
     cum = np.cumsum(load)
+    giants = np.flatnonzero(load > chunk)  # terms with more postings than a chunk holds
     g0, written_terms, first = 0, 0, True
     while g0 < len(terms):
-        before = int(cum[g0 - 1]) if g0 else 0
-        g1 = max(g0 + 1, int(np.searchsorted(cum, before + chunk, side="right")))
-        g1 = min(g1, len(terms))
-        fields = {f: _chunk(inputs, f, g0, g1) for f in FIELDS}
-        used = np.flatnonzero(sum(np.bincount(t - g0, minlength=g1 - g0)
-                                  for t, *_ in fields.values()))
-        if len(used):
+        if load[g0] > chunk:
+            g1 = g0 + 1
+            used = np.arange(int(_write_giant(files, inputs, g0, lengths, chunk)))
+        else:
+            before = int(cum[g0 - 1]) if g0 else 0
+            g1 = max(g0 + 1, int(np.searchsorted(cum, before + chunk, side="right")))
+            after = giants[np.searchsorted(giants, g0):]
+            g1 = min(g1, len(terms), int(after[0]) if len(after) else len(terms))
+            fields = {f: _chunk(inputs, f, g0, g1) for f in FIELDS}
+            used = np.flatnonzero(sum(np.bincount(t - g0, minlength=g1 - g0)
+                                      for t, *_ in fields.values()))
             for f, (t, d, tf, pos) in fields.items():
-                _append_field(files, f, np.searchsorted(used, t - g0), len(used), d, tf, pos,
-                              lengths[f])
+                if len(used):
+                    _append_field(files, f, np.searchsorted(used, t - g0), len(used), d, tf,
+                                  pos, lengths[f])
+        if len(used):
             kept = [terms[g0 + k] for k in used.tolist()]
             words = [surface[g0 + k] for k in used.tolist()]
             encoded = [t.encode("utf-8") for t in kept]
@@ -253,23 +274,78 @@ def _chunk(inputs: list[_Input], f: str, g0: int, g1: int) -> tuple[np.ndarray, 
 
 
 def _append_field(files: _SegmentFiles, f: str, term: np.ndarray, n_terms: int,
-                  docs: np.ndarray, tf: np.ndarray, pos: np.ndarray,
-                  lengths: np.ndarray) -> None:
+                  docs: np.ndarray, tf: np.ndarray, pos: np.ndarray, lengths: np.ndarray,
+                  base: int = 0, rows: bool = True) -> dict[str, np.ndarray]:
     """Encode a chunk of one field's postings (terms numbered from 0 within the chunk) as a
-    flush encodes a segment's, and append them to its columns."""
+    flush encodes a segment's, and append them to its columns (`rows=False`: a piece of one
+    term, whose rows are added when it ends; its documents' gaps go on from `base`)."""
     ptr = np.zeros(n_terms + 1, dtype=np.int64)
     np.cumsum(np.bincount(term, minlength=n_terms), out=ptr[1:])
-    encoded = encode_postings(ptr, docs.astype(np.int32), tf.astype(np.int32),
+    encoded = encode_postings(ptr, (docs - base).astype(np.int32), tf.astype(np.int32),
                               pos.astype(np.int32))
     encoded.update(block_columns(ptr, docs, tf, lengths))
     for column in FIELD_COLUMNS:
-        if column.name == "len":
+        if column.name == "len" or (column.offsets is not None and not rows):
             continue
         writer = files.columns[f"{f}.{column.name}"]
         if column.offsets is not None:
             writer.add_offsets(encoded[column.name])
         else:
             writer.append(encoded[column.name])
+    return encoded
+
+
+def _write_giant(files: _SegmentFiles, inputs: list[_Input], g: int,
+                 lengths: dict[str, np.ndarray], chunk: int) -> bool:
+    """A term with more postings than a chunk, in pieces: each input's postings of it in
+    turn, encoded whenever a chunk's worth is in; its offsets rows last. Whether it has a
+    live posting (else nothing was written: it is dropped)."""
+    pieces = {f: _TermPieces(files, f, lengths[f]) for f in FIELDS}
+    for f, piece in pieces.items():
+        for i in inputs:
+            piece.add(_chunk([i], f, g, g + 1), chunk)
+        piece.emit(final=True)
+    if not any(p.count["postings"] for p in pieces.values()):
+        return False
+    for f, piece in pieces.items():
+        for column, key in (("ptr", "postings"), ("blk", "blocks"), ("doc.off", "doc"),
+                            ("tf.off", "tf"), ("pos.off", "pos")):
+            files.columns[f"{f}.{column}"].add_counts(np.array([piece.count[key]]))
+    return True
+
+
+class _TermPieces:
+    """One field's postings of one term, encoded piece by piece. Pieces are cut at a
+    multiple of POSTING_BLOCK and each one's document gaps go on from the piece before, so
+    the bytes and blocks are those of the whole term encoded at once."""
+
+    def __init__(self, files: _SegmentFiles, f: str, lengths: np.ndarray) -> None:
+        self.files, self.f, self.lengths = files, f, lengths
+        self.held: list[tuple[np.ndarray, ...]] = []
+        self.count = {"postings": 0, "blocks": 0, "doc": 0, "tf": 0, "pos": 0}
+        self.last = 0  # the piece before's last document
+
+    def add(self, part: tuple[np.ndarray, ...], chunk: int) -> None:
+        if len(part[0]):
+            self.held.append(part[1:])
+            if sum(len(p[0]) for p in self.held) >= chunk:
+                self.emit(final=False)
+
+    def emit(self, final: bool) -> None:
+        if not self.held:
+            return
+        docs, tf, pos = (np.concatenate(p) for p in zip(*self.held))
+        n = len(docs) if final else len(docs) - len(docs) % POSTING_BLOCK
+        cut = int(tf[:n].sum())
+        if n:
+            enc = _append_field(self.files, self.f, np.zeros(n, dtype=np.int64), 1, docs[:n],
+                                tf[:n], pos[:cut], self.lengths, base=self.last, rows=False)
+            self.count["postings"] += n
+            self.count["blocks"] += len(enc["width"])
+            for run in ("doc", "tf", "pos"):
+                self.count[run] += len(enc[run])
+            self.last = int(docs[n - 1])
+        self.held = [(docs[n:], tf[n:], pos[cut:])] if n < len(docs) else []
 
 
 def _write_documents(files: _SegmentFiles, inputs: list[_Input]) -> None:
