@@ -18,7 +18,8 @@ from searchlib import InvalidArgument
 from searchlib.cli import cli as main
 from searchlib.index import merge
 from searchlib.index import writer as writer_mod
-from searchlib.index.segment import npy_bytes
+from searchlib.index.schema import POSTING_BLOCK
+from searchlib.index.segment import Segment, npy_bytes
 from searchlib.index.storage import SEGMENTS
 from searchlib.index.streamwrite import NpyColumn, crc32_combine
 
@@ -33,7 +34,8 @@ def records(seed: int, n: int, prefix: str, extra: str = "") -> list[dict]:
     rng = random.Random(seed)
     out = []
     for i in range(n):
-        paragraphs = ["{} {}".format(" ".join(rng.choices(WORDS, k=rng.randint(3, 14))), extra)
+        paragraphs = ["dispatch {} {}".format(" ".join(rng.choices(WORDS, k=rng.randint(3, 14))),
+                                              extra)
                       for _ in range(rng.randint(1, 4))]
         out.append({"id": f"{prefix}{i}", "title": " ".join(rng.choices(WORDS, k=3)),
                     "text": "\n\n".join(paragraphs),
@@ -135,7 +137,11 @@ def test_chunk_size_changes_nothing_in_the_merged_files(many_segments):
     seg_root = root / SEGMENTS
     one, remap_one = merge.merge_segments(seg_root, entries, "seg-900000-m01", [], 10**9)
     tiny, remap_tiny = merge.merge_segments(seg_root, entries, "seg-900001-m01", [], 3)
-    assert one["files"] == tiny["files"]  # same sizes and CRC-32s
+    some, _ = merge.merge_segments(seg_root, entries, "seg-900002-m01", [], 200)
+    assert one["files"] == tiny["files"] == some["files"]  # same sizes and CRC-32s
+    # terms bigger than a chunk were written in pieces of whole blocks
+    merged = Segment(seg_root / "seg-900001-m01", tiny)
+    assert int(np.diff(merged.fields["text"].ptr).max()) > 2 * POSTING_BLOCK  # "dispatch"
     assert one["articles"] == idx.stats().articles and one["paragraphs"] == idx.stats().paragraphs
     assert all(np.array_equal(remap_one[k], remap_tiny[k]) for k in remap_one)
     for name in ("seg-900000-m01", "seg-900001-m01"):
