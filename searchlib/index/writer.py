@@ -75,7 +75,7 @@ from .storage import (
 
 MEMORY_BUDGET_MB = 1024  # the default keeps the indexer's peak RSS under about 1 GB
 FLUSH_SHARE = 0.25  # of the budget, for the segment being built (and its flush)
-MERGE_SHARE = 0.25  # of the budget, for one merge: a full flush is never merged for size
+MERGE_SHARE = 0.25  # of the budget, for a merge: its chunk of postings (merge.chunk_postings)
 MAX_SEGMENTS = 2  # an update leaves at most this many segments (merging the smallest)
 
 
