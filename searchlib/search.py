@@ -207,18 +207,18 @@ class Index:
     @classmethod
     def build(cls, paths, root: str | os.PathLike, *, stemmer: str | None = None,
               stopwords: bool | None = None, warn=None, progress=None, jobs: int | None = None,
-              memory_budget: float | None = None, **params) -> Index:
+              memory_budget: float | None = None, optimize: bool = False, **params) -> Index:
         """Index `paths` from scratch into `root` (replacing an existing searchlib index).
         `stemmer` and `stopwords` default to the replaced index's own settings, or to
         Snowball with stopwords removed for a new index. `jobs`: analysis processes
-        (default: every core); `memory_budget`: MB (1024)."""
+        (default: every core); `memory_budget`: MB (1024); `optimize`: one segment."""
         if stemmer is not None:
             _check_stemmer(stemmer)
         from .index.writer import IndexWriter  # the writer is not needed to search
 
         IndexWriter(Path(root), rebuild=True, stemmer=stemmer, stopwords=stopwords).update(
             as_path_list(paths), warn=warn, progress=progress, jobs=jobs,
-            memory_budget=memory_budget
+            memory_budget=memory_budget, optimize=optimize
         )
         return cls(root, **params)
 
@@ -226,7 +226,7 @@ class Index:
     def create_or_update(cls, paths, root: str | os.PathLike, *, rebuild: bool = False,
                          stemmer: str | None = None, warn=None, progress=None,
                          prune_missing: bool = False, jobs: int | None = None,
-                         memory_budget: float | None = None,
+                         memory_budget: float | None = None, optimize: bool = False,
                          **params) -> tuple[Index, UpdateReport]:
         from .index.writer import IndexWriter  # the writer is not needed to search
 
@@ -235,7 +235,7 @@ class Index:
         report = IndexWriter(Path(root), rebuild=rebuild, stemmer=stemmer,
                              prune_missing=prune_missing).update(
             as_path_list(paths), warn=warn, progress=progress, jobs=jobs,
-            memory_budget=memory_budget
+            memory_budget=memory_budget, optimize=optimize
         )
         return cls(root, **params), report
 
@@ -250,6 +250,15 @@ class Index:
 
         report = IndexWriter(self.root, prune_missing=prune_missing).update(
             as_path_list(paths), warn=warn, progress=progress)
+        self.refresh()
+        return report
+
+    def optimize(self, *, memory_budget: float | None = None) -> UpdateReport:
+        """Merge the whole index into one segment (its deletions dropped), the fastest to
+        search; files are not re-read. Updates merge too, but leave up to a few segments."""
+        from .index.writer import IndexWriter
+
+        report = IndexWriter(self.root).update([], memory_budget=memory_budget, optimize=True)
         self.refresh()
         return report
 

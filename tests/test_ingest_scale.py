@@ -10,7 +10,7 @@ import pytest
 
 import searchlib
 from searchlib import InvalidArgument
-from searchlib.index import analyze, merge
+from searchlib.index import analyze
 from searchlib.index import writer as writer_mod
 
 from .conftest import SEEDS
@@ -42,6 +42,8 @@ def test_two_worker_processes_build_the_same_index_as_one(tmp_path, monkeypatch)
     corpus(tmp_path / "data")
     monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)  # use workers even for this little
     monkeypatch.setattr(analyze, "CHUNK_CHARS", 3000)  # many chunks, flushes inside them
+    monkeypatch.setattr(writer_mod, "TIERED", False)  # the flushes' segments, unmerged
+    monkeypatch.setattr(writer_mod, "MAX_SEGMENTS", 100)
     built = {}
     for jobs in (1, 2):
         root = tmp_path / f"idx{jobs}"
@@ -197,22 +199,6 @@ def test_bad_jobs_or_budget_is_a_clear_error_before_writing(tmp_path, bad):
     with pytest.raises(InvalidArgument, match="jobs|memory budget"):
         writer_mod.IndexWriter(tmp_path / "idx").update([SEEDS], **bad)
     assert not (tmp_path / "idx" / "manifest.json").exists()
-
-
-def entry(name: str, positions: int, deleted: int = 0) -> dict:
-    files = {"text.pos.npy": [positions * 4, 0], "title.pos.npy": [0, 0], "store.bin": [0, 0]}
-    return {"name": name, "articles": 10, "paragraphs": positions, "deleted_count": deleted,
-            "files": files}
-
-
-def test_merges_take_only_what_the_budget_holds_never_everything():
-    entries = [entry(f"s{i}", 1000 * (i + 1)) for i in range(10)]
-    budget = merge.merge_cost(entries[0]) * 6  # the two or three smallest fit
-    chosen = merge.choose_merge(entries, max_segments=8, budget=budget)
-    assert [e["name"] for e in chosen] == ["s0", "s1", "s2"]
-    assert len(merge.choose_merge(entries, max_segments=8)) == 7  # unbounded: down to 4
-    full = [entry(f"f{i}", 1000) for i in range(10)]  # each over half the budget: a full tier
-    assert merge.choose_merge(full, max_segments=8, budget=merge.merge_cost(full[0]) * 1.5) == []
 
 
 def test_cli_index_takes_jobs_and_a_memory_budget(tmp_path):

@@ -53,12 +53,13 @@ UPDATER = textwrap.dedent("""
     import sys
     from searchlib.index import writer
     writer.MAX_SEGMENTS = 1          # force a merge (and garbage to collect) in the update
-    writer.MERGE_SHARE = 1000        # a tiny budget for flushes, a merge that takes all
+    # a tiny budget: flushes, and a merge streamed in chunks of a few hundred postings
     writer.IndexWriter(sys.argv[1]).update([sys.argv[2]], memory_budget=0.01)
 """)
 
 CRASH_POINTS = ["budget-flush", "segment-written", "deletions-written", "merge-gathered",
-                "merge-written", "merged", "before-manifest",
+                "merge-chunk", "merge-postings-written", "merge-written", "merged",
+                "before-manifest",
                 "manifest-temp-written", "committed", "gc-partial"]
 
 
@@ -119,8 +120,7 @@ RECORDS = 300
 FEED_UPDATER = textwrap.dedent("""
     import os, signal, sys
     from searchlib.index import analyze, segment, writer
-    writer.MAX_SEGMENTS = 1          # the update merges (a streamed, budgeted merge)
-    writer.MERGE_SHARE = 1000
+    writer.MAX_SEGMENTS = 1          # the update merges (streamed in chunks of 327 postings)
     writer.INLINE_BYTES = 0          # parse and analyze in worker processes even for this
     analyze.CHUNK_CHARS = 3000
     tear = int(os.environ.get("TEAR_WRITE") or 0)
@@ -158,7 +158,8 @@ def feed_state(idx) -> tuple[int, int, int]:
 
 @pytest.mark.parametrize("point,tear", [
     ("budget-flush", 0), ("flush-content", 0), ("segment-written", 0), ("merge-gathered", 0),
-    ("merge-written", 0), ("merged", 0), ("", 3), ("", 40), ("", 90)])
+    ("merge-chunk", 0), ("merge-postings-written", 0), ("merge-written", 0), ("merged", 0),
+    ("", 3), ("", 40), ("", 90)])
 def test_sigkill_in_a_budget_flush_or_a_merge_keeps_the_previous_commit(tmp_path, point, tear):
     """A JSONL read by worker processes, flushed by the memory budget, merged: killed at each
     step (or while a segment file is half written), the previous commit answers as before,

@@ -234,7 +234,8 @@ def _columns(stream: TextIO) -> int:
 
 def build(paths: Sequence[str | os.PathLike], root: Path, *, rebuild: bool = False,
           stemmer: str | None = None, prune_missing: bool = False, jobs: int | None = None,
-          memory_budget: float | None = None) -> tuple[Index, UpdateReport]:
+          memory_budget: float | None = None,
+          optimize: bool = False) -> tuple[Index, UpdateReport]:
     """Create or update the index at `root`, with progress and warnings on stderr; then
     check every byte of the commit it leaves (damage an update did not touch is reported)."""
     progress = Progress()
@@ -242,7 +243,7 @@ def build(paths: Sequence[str | os.PathLike], root: Path, *, rebuild: bool = Fal
         return Index.create_or_update(
             list(paths), root, rebuild=rebuild, stemmer=stemmer, warn=progress.warn,
             progress=progress, prune_missing=prune_missing, verify=True, jobs=jobs,
-            memory_budget=memory_budget,
+            memory_budget=memory_budget, optimize=optimize,
         )
     finally:
         progress.clear()

@@ -40,6 +40,9 @@ from .output import clean, plural
 @click.option("--memory-budget", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="MB", help="Memory the indexer aims to stay within, in MB "
                                  "[default: 1024].")
+@click.option("--optimize", is_flag=True,
+              help="Then merge the index into one segment (the fastest to search; rewrites "
+                   "it whole). Without it an update leaves at most 2.")
 @click.option("--shards", type=click.IntRange(1, 1024), default=None,
               help="Build a sharded index of N shards served by Ray (needs searchlib[ray]).")
 @click.option("--ray", "ray_address", metavar="ADDRESS", envvar="RAY_ADDRESS", default=None,
@@ -48,7 +51,8 @@ from .output import clean, plural
 @click.pass_context
 def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild: bool,
           stemmer: str | None, prune_missing: bool, jobs: int | None,
-          memory_budget: float | None, shards: int | None, ray_address: str | None) -> None:
+          memory_budget: float | None, optimize: bool, shards: int | None,
+          ray_address: str | None) -> None:
     """Index the articles in PATHs (files or folders).
 
     Without PATH: the paths this index was built from (so `searchlib index` re-syncs an
@@ -68,9 +72,12 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
       searchlib index                        # re-sync index/ (new: from seeds/)
       searchlib index ~/news --index ~/news-index
       searchlib index --rebuild --stemmer porter
+      searchlib index --optimize             # re-sync, then merge into one segment
       searchlib index ~/news --index ~/news-sharded --shards 4
     """
     if shards is not None or is_cluster(index_dir):
+        if optimize:
+            raise UsageLine("--optimize is for a single index, not a sharded one", ctx)
         _sharded(ctx, paths, index_dir, rebuild, stemmer, prune_missing, shards, ray_address)
         return
     if stemmer is not None and not rebuild:
@@ -86,7 +93,8 @@ def index(ctx: click.Context, paths: tuple[Path, ...], index_dir: Path, rebuild:
                             "files or folders to index: searchlib index PATH...", ctx)
         paths = (Path(DEFAULT_SOURCES),)
     _, report = build(paths, index_dir, rebuild=rebuild, stemmer=stemmer,
-                      prune_missing=prune_missing, jobs=jobs, memory_budget=memory_budget)
+                      prune_missing=prune_missing, jobs=jobs, memory_budget=memory_budget,
+                      optimize=optimize)
     click.echo(update_summary(report, index_dir))
     if report.partial:
         click.echo(f"searchlib: error: {kept_message(report)}", err=True)

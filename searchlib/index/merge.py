@@ -1,154 +1,434 @@
-"""Merging: which segments to merge, and their live documents as the content of one segment.
+"""Merging: which segments to merge, and a streamed merge of their live documents into one.
 
-Postings are expanded back to (term, document, position) triples with merged term ids and
-renumbered documents, so the merged segment is written by the very routine a flush uses.
+Every segment's vocabulary is sorted, so a range of merged terms is a contiguous range of
+term ids in every input. The merge walks the merged vocabulary a chunk of terms at a time
+(`CHUNK_POSTINGS` postings over all inputs): it decodes each input's postings of the range
+(`FieldPostings.decode_range`), drops deleted documents, renumbers the rest, puts each term's
+postings in segment order, encodes them as a flush does (`encode_postings`, `block_columns`)
+and appends the columns to files whose `.npy` header is written last (`streamwrite`). Stored
+text is re-blocked as a stream, one input block at a time (`textstore.StoreWriter`); the
+article table and metadata carry over. Memory is one chunk of postings plus a few bytes per
+document (lengths, renumbering), not the inputs' postings: any segments can be merged, so
+the policy merges for the number of segments, not for memory.
 """
 
 from __future__ import annotations
 
+import contextlib
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from . import metacolumns
-from .schema import COLUMNS, FIELDS
-from .segment import (
-    FieldPostings,
-    FieldTriples,
-    Segment,
-    SegmentContent,
-    expand_ranges,
-    merge_vocabularies,
-    write_segment,
-)
-from .storage import failpoint
+from .blocks import block_columns
+from .packing import exclusive_cumsum, expand_ranges
+from .postinglists import encode_postings
+from .schema import BLOBS, COLUMNS, FIELD_COLUMNS, FIELDS, POSTING_BLOCK, STORE_BLOCK
+from .segment import Segment, json_bytes, merge_vocabularies
+from .storage import failpoint, fsync_dir, release_pages
+from .streamwrite import Blob, NpyColumn, OffsetsColumn
+from .textstore import StoreWriter
 
-MERGE_BYTES_PER_TOKEN = 120  # triples, their sort and the new postings, per position
-MERGE_BYTES_PER_STORED = 3  # the live text gathered, joined and written
+MERGE_BYTES_PER_POSTING = 1024  # of the merge share: 262k postings (~40 MB decoded) at 1024 MB
+DEFAULT_CHUNK_POSTINGS = 1 << 20
+TIER_RATIO = 1.0  # an older segment joins a merge when it is at most this × the merge's size
 
 
-def merge_cost(entry: dict) -> int:
-    """Bytes merging this segment takes in memory, estimated from its file sizes."""
-    files = entry["files"]
-    # format 3 packs positions in about a byte each and compresses text about 2.2x (fmt)
-    positions = sum(files[f"{f}.pos.npy"][0] for f in FIELDS)
-    return positions * MERGE_BYTES_PER_TOKEN + files["store.bin"][0] * 3 * MERGE_BYTES_PER_STORED
+def chunk_postings(merge_bytes: float) -> int:
+    """Postings per chunk of terms that a merge may hold within `merge_bytes`."""
+    if merge_bytes == float("inf"):
+        return DEFAULT_CHUNK_POSTINGS
+    return max(256, int(merge_bytes // MERGE_BYTES_PER_POSTING))
 
 
-def choose_merge(entries: list[dict], max_segments: int,
-                 budget: float = float("inf")) -> list[dict]:
-    """Segments worth merging: those more than half deleted, and the smallest ones while
-    there are more than `max_segments` (down to half of it) — as many as the memory
-    `budget` holds. A tiered policy: a segment costing over half the budget (a full flush)
-    is never merged for size, so no merge holds more than the budget and the number of
-    segments grows with the archive instead."""
-    chosen: list[dict] = []
-    cost = 0
-    for e in sorted((e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]),
-                    key=merge_cost):
-        if cost + merge_cost(e) <= budget or not chosen:
-            chosen.append(e)
-            cost += merge_cost(e)
-    if len(entries) > max_segments:
-        small = [e for e in entries if e not in chosen and merge_cost(e) * 2 <= budget]
-        for e in sorted(small, key=lambda e: e["paragraphs"] - e.get("deleted_paragraphs", 0)):
-            if len(entries) - len(chosen) + 1 <= max_segments // 2:
-                break
-            if cost + merge_cost(e) > budget:
-                break
-            chosen.append(e)
-            cost += merge_cost(e)
-    return chosen if len(chosen) > 1 or any(
-        e.get("deleted_count", 0) for e in chosen) else []
+def live_paragraphs(entry: dict) -> int:
+    return entry["paragraphs"] - entry.get("deleted_paragraphs", 0)
 
 
-def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path]):
-    """Rewrite the live documents of several segments into one; returns (its manifest entry,
-    or None if nothing is live, and each old segment's article number → new number)."""
-    segs = [Segment(seg_root / e["name"], e, verify=True) for e in entries]  # we rewrite them
+def choose_merge(entries: list[dict], max_segments: int, purge: bool = False,
+                 new: frozenset[str] = frozenset(), ratio: float = TIER_RATIO) -> list[dict]:
+    """Segments to merge into one.
+
+    - those more than half deleted (`purge`: with any deletion);
+    - the segments this update wrote (`new`: its flushes become one segment);
+    - tiers: then every older segment no bigger than `ratio` × what is being merged, smallest
+      first. Sizes then fall geometrically, like a binary counter: an update of d paragraphs
+      rewrites the small segments only (each paragraph is rewritten about log₂(archive / d)
+      times over its life) and the count stays logarithmic; a big archive is never rewritten
+      for a small update;
+    - then the smallest until at most `max_segments` remain (a cap).
+    Nothing when there is nothing to gain (one segment without deletions)."""
+    chosen = [e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]
+              or (purge and e.get("deleted_count", 0))]
+    chosen += [e for e in entries if e["name"] in new and e not in chosen]
+    rest = sorted((e for e in entries if e not in chosen), key=live_paragraphs)
+    size = sum(live_paragraphs(e) for e in chosen)
+    while rest and chosen and ratio > 0 and live_paragraphs(rest[0]) <= ratio * size:
+        size += live_paragraphs(rest[0])
+        chosen.append(rest.pop(0))
+    left = len(entries) - len(chosen) + (1 if chosen else 0)
+    while rest and left > max(max_segments, 1):
+        chosen.append(rest.pop(0))
+        left = len(entries) - len(chosen) + 1
+    if len(chosen) == 1 and not chosen[0].get("deleted_count", 0):
+        return []
+    return chosen
+
+
+@dataclass
+class _Input:
+    """One segment being merged: what survives of it and where it goes."""
+
+    seg: Segment
+    art_live: np.ndarray  # bool per article
+    par_live: np.ndarray  # bool per paragraph
+    new_doc: dict[str, np.ndarray]  # per field: old document → new number (-1: deleted)
+    term_of: np.ndarray  # local term id → merged term id (rising)
+
+
+def _new_numbers(live: np.ndarray, base: int) -> np.ndarray:
+    return np.where(live, np.cumsum(live) - 1 + base, -1).astype(np.int64)
+
+
+def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list[Path],
+                   chunk: int = DEFAULT_CHUNK_POSTINGS):
+    """Rewrite the live documents of several segments into one, streamed `chunk` postings of
+    terms at a time; returns (its manifest entry, or None if nothing is live, and each old
+    segment's article number → new number)."""
+    segs: list[Segment] = []
     try:
-        content, remaps = live_content(segs)
-        if content is None:
+        for e in entries:  # we rewrite them: every byte verified first
+            segs.append(Segment(seg_root / e["name"], e, verify=True))
+            _release(segs[-1])
+        inputs, terms, surface, remaps = _plan(segs)
+        if not any(int(i.art_live.sum()) for i in inputs):
             return None, remaps
         failpoint("merge-gathered")
-        written.append(seg_root / name)
-        entry = write_segment(seg_root / name, content)
+        directory = seg_root / name
+        written.append(directory)
+        directory.mkdir()
+        files = _SegmentFiles(directory)
+        try:
+            # the text store (zstd, which releases the GIL) in a thread beside the postings:
+            # a merge runs after the analysis workers are done, so both cores are free
+            with ThreadPoolExecutor(1, thread_name_prefix="searchlib-merge") as pool:
+                documents = pool.submit(_write_documents, files, inputs)
+                try:
+                    _write_postings(files, inputs, terms, surface, chunk)
+                    failpoint("merge-postings-written")
+                finally:
+                    wait([documents])
+                documents.result()
+            entry_files = files.close()
+        except BaseException:
+            files.abandon()
+            raise
+        fsync_dir(directory)
         failpoint("merge-written")
-        return entry, remaps
+        n_articles = sum(int(i.art_live.sum()) for i in inputs)
+        n_paragraphs = sum(int(i.par_live.sum()) for i in inputs)
+        return ({"name": name, "articles": n_articles, "paragraphs": n_paragraphs,
+                 "files": entry_files}, remaps)
     finally:
         for seg in segs:
             seg.close()
 
 
-def live_content(segs: list[Segment]) -> tuple[SegmentContent | None, dict[str, np.ndarray]]:
-    """The live documents of `segs`, in order, as one segment's content."""
-    merged_terms = merge_vocabularies(segs)
-    terms = sorted(merged_terms)
+def _plan(segs: list[Segment]):
+    """The inputs' live documents, renumbered in segment order, and the merged vocabulary
+    (every term of an input, before dropping those only deleted documents had)."""
+    merged = merge_vocabularies(_Words(seg) for seg in segs)  # one segment's lists at a time
+    terms = sorted(merged)
     gid = {t: i for i, t in enumerate(terms)}
-    parts: dict[str, list[list[np.ndarray]]] = {f: [[], [], [], []] for f in FIELDS}
-    # other declared columns: their live rows carry over (metadata is re-encoded below)
-    plain = {n: c for n, c in COLUMNS.items() if c.per in ("article", "paragraph")
-             and c.offsets is None and not n.startswith("meta.")}
-    columns: dict[str, list[np.ndarray]] = {n: [] for n in plain}
-    texts, text_lens, par_counts, articles = [], [], [], []
-    remaps: dict[str, np.ndarray] = {}
+    inputs, remaps = [], {}
     base = {"text": 0, "title": 0}
-    meta_parts = []
     for seg in segs:
         art_live = ~seg.deleted if seg.deleted is not None else np.ones(seg.n_articles, bool)
-        meta_parts.append((seg.meta, art_live))
         par_live = art_live[seg.para_article]
         remaps[seg.name] = np.cumsum(art_live) - 1 + base["title"]
-        term_map = np.array([gid[t] for t in seg.vocab], dtype=np.int64)
-        for f, live in (("text", par_live), ("title", art_live)):
-            for acc, values in zip(parts[f], _live_triples(seg.fields[f], live, base[f],
-                                                            term_map)):
-                acc.append(values)
-            base[f] += int(live.sum())
-        for n, column in plain.items():
-            columns[n].append(seg.columns[n][art_live if column.per == "article" else par_live])
-        all_lens, all_text = seg.text.all()
-        lens = all_lens[par_live]
-        text_lens.append(lens)
-        starts = np.cumsum(all_lens) - all_lens
-        texts.append(np.frombuffer(all_text, dtype=np.uint8)[expand_ranges(starts[par_live],
-                                                                          lens)])
-        par_counts.append(np.diff(seg.art_first64)[art_live])
-        articles.extend(a for a, alive in zip(seg.articles, art_live) if alive)
-    if base["title"] == 0:
-        return None, remaps
-    meta_columns, dictionary = metacolumns.merged(meta_parts)
-    fields, terms = _compact({f: [np.concatenate(p) for p in parts[f]] for f in FIELDS}, terms)
-    content = SegmentContent(
-        terms=terms, surface=[merged_terms[t] for t in terms], fields=fields,
-        paragraph_counts=np.concatenate(par_counts), store=np.concatenate(texts).tobytes(),
-        paragraph_bytes=np.concatenate(text_lens), articles=articles,
-        columns={**{n: np.concatenate(v) for n, v in columns.items()}, **meta_columns},
-        meta_dictionary=dictionary)
-    return content, remaps
+        new_doc = {"text": _new_numbers(par_live, base["text"]),
+                   "title": _new_numbers(art_live, base["title"])}
+        base["text"] += int(par_live.sum())
+        base["title"] += int(art_live.sum())
+        vocab = _Words(seg, surface=False).vocab
+        term_of = np.fromiter((gid[t] for t in vocab), dtype=np.int64, count=len(vocab))
+        inputs.append(_Input(seg, art_live, par_live, new_doc, term_of))
+        _release(seg)
+    return inputs, terms, [merged[t] for t in terms], remaps
 
 
-def _live_triples(fp: FieldPostings, live: np.ndarray, base: int,
-                  term_map: np.ndarray) -> tuple[np.ndarray, ...]:
-    """A field's postings of live documents as (merged term id, new document, position)
-    triples, plus the live documents' lengths."""
-    new_doc = np.cumsum(live) - 1 + base
-    post_term = np.repeat(np.arange(len(fp.ptr) - 1), np.diff(fp.ptr))
-    doc, tf, pos = fp.decode_all()
-    keep = np.repeat(live[doc], tf)
-    return (term_map[np.repeat(post_term, tf)[keep]], new_doc[np.repeat(doc, tf)[keep]],
-            pos[keep], np.asarray(fp.length)[live])
+def _release(seg: Segment) -> None:
+    """Drop the pages of a segment's files read so far from the process's resident memory
+    (opening maps a few per file, and a large page cache folio maps 2 MB at a time)."""
+    for data in seg._maps.values():
+        release_pages(data)
 
 
-def _compact(parts: dict[str, list[np.ndarray]], terms: list[str]):
-    """Drop the terms only deleted documents had (no ghost did-you-mean) and put each field's
-    triples in (document, position) order."""
-    used = np.unique(np.concatenate([parts[f][0] for f in FIELDS]))
-    compact = np.full(len(terms), -1, dtype=np.int64)
-    compact[used] = np.arange(len(used))
-    fields = {}
+class _Words:
+    """A segment's terms and readable words, read for the merge and not kept by the Segment
+    (a Python string per term and segment: planning holds one segment's at a time)."""
+
+    def __init__(self, seg: Segment, surface: bool = True) -> None:
+        self.vocab = seg._terms("vocab.txt")
+        self.surface = seg._terms("surface.txt") if surface else []
+
+
+class _SegmentFiles:
+    """The files of the segment being written, each open for appending."""
+
+    def __init__(self, directory: Path) -> None:
+        self.columns: dict[str, NpyColumn] = {}
+        self.blobs: dict[str, Blob] = {}
+        try:
+            for col_name, column in COLUMNS.items():
+                kind = OffsetsColumn if column.offsets is not None else NpyColumn
+                self.columns[col_name] = kind(directory / f"{col_name}.npy", column.dtype)
+            for blob in BLOBS:
+                self.blobs[blob] = Blob(directory / blob)
+        except BaseException:
+            self.abandon()
+            raise
+
+    def close(self) -> dict[str, list[int]]:
+        files = {f"{n}.npy": list(c.close()) for n, c in self.columns.items()}
+        files.update({n: list(b.close()) for n, b in self.blobs.items()})
+        return files
+
+    def abandon(self) -> None:
+        for f in [*self.columns.values(), *self.blobs.values()]:
+            with contextlib.suppress(OSError, ValueError):
+                f.abandon()
+
+
+def _write_postings(files: _SegmentFiles, inputs: list[_Input], terms: list[str],
+                    surface: list[str], chunk: int) -> None:
+    """Both fields' postings, the vocabulary and its readable words, a chunk of terms at a
+    time; a term left with no live posting in either field is dropped (no ghost word)."""
+    lengths = {f: np.concatenate([np.asarray(i.seg.fields[f].length)[
+        i.par_live if f == "text" else i.art_live] for i in inputs]) for f in FIELDS}
     for f in FIELDS:
-        t, d, p, lengths = parts[f]
-        order = np.lexsort((p, d))
-        fields[f] = FieldTriples(compact[t][order], d[order], p[order], lengths)
-    return fields, [terms[i] for i in used]
+        files.columns[f"{f}.len"].append(lengths[f])
+    load = np.zeros(len(terms), dtype=np.int64)  # postings per merged term, all inputs
+    for i in inputs:
+        for f in FIELDS:
+            load += np.bincount(i.term_of, weights=np.diff(np.asarray(i.seg.fields[f].ptr)),
+                                minlength=len(terms)).astype(np.int64)
+    cum = np.cumsum(load)
+    giants = np.flatnonzero(load > chunk)  # terms with more postings than a chunk holds
+    g0, written_terms, first = 0, 0, True
+    while g0 < len(terms):
+        if load[g0] > chunk:
+            g1 = g0 + 1
+            used = np.arange(int(_write_giant(files, inputs, g0, lengths, chunk)))
+        else:
+            before = int(cum[g0 - 1]) if g0 else 0
+            g1 = max(g0 + 1, int(np.searchsorted(cum, before + chunk, side="right")))
+            after = giants[np.searchsorted(giants, g0):]
+            g1 = min(g1, len(terms), int(after[0]) if len(after) else len(terms))
+            fields = {f: _chunk(inputs, f, g0, g1) for f in FIELDS}
+            used = np.flatnonzero(sum(np.bincount(t - g0, minlength=g1 - g0)
+                                      for t, *_ in fields.values()))
+            for f, (t, d, tf, pos) in fields.items():
+                if len(used):
+                    _append_field(files, f, np.searchsorted(used, t - g0), len(used), d, tf,
+                                  pos, lengths[f])
+        if len(used):
+            kept = [terms[g0 + k] for k in used.tolist()]
+            words = [surface[g0 + k] for k in used.tolist()]
+            encoded = [t.encode("utf-8") for t in kept]
+            sep = b"" if written_terms == 0 else b"\n"
+            files.blobs["vocab.txt"].write(sep + b"\n".join(encoded))
+            files.blobs["surface.txt"].write(sep + "\n".join(words).encode("utf-8"))
+            files.columns["vocab.off"].add_counts(np.fromiter(
+                (len(t) + 1 for t in encoded), dtype=np.int64, count=len(encoded)))
+            written_terms += len(used)
+        g0 = g1
+        for i in inputs:  # the chunk's input pages: read, not to be held
+            for name in _POSTING_FILES:
+                release_pages(i.seg._maps[name])
+        if first:
+            first = False
+            failpoint("merge-chunk")
+
+
+_POSTING_FILES = [f"{f}.{c.name}.npy" for f in FIELDS for c in FIELD_COLUMNS]
+_DOCUMENT_FILES = ["store.bin", "articles.json", "art.off.npy", "art.first.npy"]
+
+
+def _chunk(inputs: list[_Input], f: str, g0: int, g1: int) -> tuple[np.ndarray, ...]:
+    """Live postings of merged terms g0 … g1−1 in one field, over all inputs, in (term,
+    new document) order: (merged term per posting, document, tf, positions)."""
+    parts = []
+    for i in inputs:
+        t0, t1 = np.searchsorted(i.term_of, [g0, g1]).tolist()
+        if t1 == t0:
+            continue
+        df, docs, tf, pos = i.seg.fields[f].decode_range(t0, t1)
+        new = i.new_doc[f][docs]
+        live = new >= 0
+        tids = np.repeat(i.term_of[t0:t1], df)
+        if not live.all():
+            pos = pos[np.repeat(live, tf)]
+            tids, new, tf = tids[live], new[live], tf[live]
+        parts.append((tids, new, tf, pos))
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    tids, docs, tf, pos = (np.concatenate(p) for p in zip(*parts))
+    if len(parts) > 1:  # each input's postings are in (term, document) order, and inputs'
+        order = np.argsort(tids, kind="stable")  # documents follow each other: a stable sort
+        starts = exclusive_cumsum(tf)
+        pos = pos[expand_ranges(starts[order], tf[order])]
+        tids, docs, tf = tids[order], docs[order], tf[order]
+    return tids, docs, tf, pos
+
+
+def _append_field(files: _SegmentFiles, f: str, term: np.ndarray, n_terms: int,
+                  docs: np.ndarray, tf: np.ndarray, pos: np.ndarray, lengths: np.ndarray,
+                  base: int = 0, rows: bool = True) -> dict[str, np.ndarray]:
+    """Encode a chunk of one field's postings (terms numbered from 0 within the chunk) as a
+    flush encodes a segment's, and append them to its columns (`rows=False`: a piece of one
+    term, whose rows are added when it ends; its documents' gaps go on from `base`)."""
+    ptr = np.zeros(n_terms + 1, dtype=np.int64)
+    np.cumsum(np.bincount(term, minlength=n_terms), out=ptr[1:])
+    encoded = encode_postings(ptr, (docs - base).astype(np.int32), tf.astype(np.int32),
+                              pos.astype(np.int32))
+    encoded.update(block_columns(ptr, docs, tf, lengths))
+    for column in FIELD_COLUMNS:
+        if column.name == "len" or (column.offsets is not None and not rows):
+            continue
+        writer = files.columns[f"{f}.{column.name}"]
+        if column.offsets is not None:
+            writer.add_offsets(encoded[column.name])
+        else:
+            writer.append(encoded[column.name])
+    return encoded
+
+
+def _write_giant(files: _SegmentFiles, inputs: list[_Input], g: int,
+                 lengths: dict[str, np.ndarray], chunk: int) -> bool:
+    """A term with more postings than a chunk, in pieces: each input's postings of it in
+    turn, encoded whenever a chunk's worth is in; its offsets rows last. Whether it has a
+    live posting (else nothing was written: it is dropped)."""
+    pieces = {f: _TermPieces(files, f, lengths[f]) for f in FIELDS}
+    for f, piece in pieces.items():
+        for i in inputs:
+            piece.add(_chunk([i], f, g, g + 1), chunk)
+        piece.emit(final=True)
+    if not any(p.count["postings"] for p in pieces.values()):
+        return False
+    for f, piece in pieces.items():
+        for column, key in (("ptr", "postings"), ("blk", "blocks"), ("doc.off", "doc"),
+                            ("tf.off", "tf"), ("pos.off", "pos")):
+            files.columns[f"{f}.{column}"].add_counts(np.array([piece.count[key]]))
+    return True
+
+
+class _TermPieces:
+    """One field's postings of one term, encoded piece by piece. Pieces are cut at a
+    multiple of POSTING_BLOCK and each one's document gaps go on from the piece before, so
+    the bytes and blocks are those of the whole term encoded at once."""
+
+    def __init__(self, files: _SegmentFiles, f: str, lengths: np.ndarray) -> None:
+        self.files, self.f, self.lengths = files, f, lengths
+        self.held: list[tuple[np.ndarray, ...]] = []
+        self.count = {"postings": 0, "blocks": 0, "doc": 0, "tf": 0, "pos": 0}
+        self.last = 0  # the piece before's last document
+
+    def add(self, part: tuple[np.ndarray, ...], chunk: int) -> None:
+        if len(part[0]):
+            self.held.append(part[1:])
+            if sum(len(p[0]) for p in self.held) >= chunk:
+                self.emit(final=False)
+
+    def emit(self, final: bool) -> None:
+        if not self.held:
+            return
+        docs, tf, pos = (np.concatenate(p) for p in zip(*self.held))
+        n = len(docs) if final else len(docs) - len(docs) % POSTING_BLOCK
+        cut = int(tf[:n].sum())
+        if n:
+            enc = _append_field(self.files, self.f, np.zeros(n, dtype=np.int64), 1, docs[:n],
+                                tf[:n], pos[:cut], self.lengths, base=self.last, rows=False)
+            self.count["postings"] += n
+            self.count["blocks"] += len(enc["width"])
+            for run in ("doc", "tf", "pos"):
+                self.count[run] += len(enc[run])
+            self.last = int(docs[n - 1])
+        self.held = [(docs[n:], tf[n:], pos[cut:])] if n < len(docs) else []
+
+
+def _write_documents(files: _SegmentFiles, inputs: list[_Input]) -> None:
+    """Stored text, re-blocked one input block at a time; the article table, the articles'
+    records (copied as stored), metadata and any other declared per-article or
+    per-paragraph column."""
+    store = StoreWriter(files.blobs["store.bin"], files.columns["store.off"],
+                        files.columns["store.crc"])
+    plain = [n for n, c in COLUMNS.items() if c.per in ("article", "paragraph")
+             and c.offsets is None and not n.startswith("meta.")]
+    records = _Records(files.blobs["articles.json"])
+    for i in inputs:
+        seg = i.seg
+        for b in range(-(-seg.n_paragraphs // STORE_BLOCK)):
+            live = i.par_live[b * STORE_BLOCK:(b + 1) * STORE_BLOCK]
+            if not live.any():
+                continue
+            starts, text = seg.text.block(b)
+            if b % 256 == 255:
+                release_pages(seg._maps["store.bin"])
+            lens = np.diff(starts)
+            if live.all():
+                store.add(lens, text)
+            else:
+                keep = expand_ranges(starts[:-1][live], lens[live])
+                store.add(lens[live], np.frombuffer(text, dtype=np.uint8)[keep].tobytes())
+        files.columns["art.first"].add_counts(np.diff(seg.art_first64)[i.art_live])
+        off = np.asarray(seg.columns["art.off"], dtype=np.int64)
+        sizes = np.diff(off)[i.art_live]
+        files.columns["art.off"].add_counts(sizes)
+        slots = np.frombuffer(seg._maps["articles.json"] or b"", dtype=np.uint8)
+        records.add(slots[expand_ranges(off[:-1][i.art_live], sizes)], sizes)
+        for n in plain:
+            files.columns[n].append(seg.columns[n][
+                i.art_live if COLUMNS[n].per == "article" else i.par_live])
+        for name in _DOCUMENT_FILES:
+            release_pages(seg._maps[name])
+    store.finish()
+    records.finish()
+    dictionary, code_of = metacolumns.merged_dictionary(
+        [(i.seg.meta, i.art_live) for i in inputs])
+    for i, remap in zip(inputs, code_of):
+        meta = i.seg.meta
+        files.columns["meta.date"].append(meta.date[i.art_live])
+        files.columns["meta.ptr"].add_counts(np.diff(meta.ptr)[i.art_live])
+        if len(meta.code):
+            files.columns["meta.code"].append(remap[meta.code[i.art_live[meta.entry_article]]])
+    files.blobs["meta.json"].write(json_bytes(dictionary))
+
+
+class _Records:
+    """articles.json written from the inputs' record slots: a record with the two bytes
+    around it (`art.off` spans them), re-punctuated as "[" r0 ", " r1 ... "]"."""
+
+    def __init__(self, blob: Blob) -> None:
+        self._blob = blob
+        self._any = False
+
+    def add(self, slots: np.ndarray, sizes: np.ndarray) -> None:
+        if not len(sizes):
+            return
+        slots = slots.copy()
+        ends = np.cumsum(sizes)
+        slots[ends - sizes] = ord(" ")
+        slots[ends - 1] = ord(",")
+        if self._any:
+            self._blob.write(b",")
+        else:
+            slots[0] = ord("[")
+        self._any = True
+        self._blob.write(slots[:-1])  # the last comma waits: the next record's, or "]"
+
+    def finish(self) -> None:
+        self._blob.write(b"]" if self._any else b"[]")

@@ -49,18 +49,25 @@ def encode(pairs_per_article: Sequence[Iterable[tuple[str, str]]],
             [list(pair) for pair in dictionary])
 
 
-def merged(parts: Sequence[tuple[SegmentMeta, np.ndarray]]) -> tuple[dict[str, np.ndarray],
-                                                                     list[list[str]]]:
-    """The metadata columns of the live articles (`live` bool per article) of several
-    segments, in order, re-encoded over one dictionary."""
-    pairs, dates = [], []
+def merged_dictionary(parts: Sequence[tuple[SegmentMeta, np.ndarray]]
+                      ) -> tuple[list[list[str]], list[np.ndarray]]:
+    """The dictionary of the values the live articles (`live` bool per article) of several
+    segments have, sorted as `encode` makes it, and per segment each old code's new one
+    (-1: no live article has it): a merge then re-encodes codes with numpy, segment by
+    segment, never a Python object per article."""
+    used = []
     for meta, live in parts:
-        dictionary = meta.dictionary
-        ptr, code = meta.ptr, meta.code
-        for a in np.flatnonzero(live).tolist():
-            pairs.append([dictionary[c] for c in code[ptr[a]:ptr[a + 1]].tolist()])
-        dates.extend(int(d) if d != NO_DATE else None for d in meta.date[live].tolist())
-    return encode(pairs, dates)
+        codes = meta.code[live[meta.entry_article]] if len(meta.code) else meta.code
+        used.append(np.unique(codes).tolist())
+    dictionary = sorted({meta.dictionary[c] for (meta, _), codes in zip(parts, used)
+                         for c in codes})
+    index = {pair: i for i, pair in enumerate(dictionary)}
+    remaps = []
+    for (meta, _), codes in zip(parts, used):
+        remap = np.full(len(meta.dictionary), -1, dtype=np.int64)
+        remap[codes] = [index[meta.dictionary[c]] for c in codes]
+        remaps.append(remap)
+    return [list(pair) for pair in dictionary], remaps
 
 
 class SegmentMeta:

@@ -281,3 +281,31 @@ class FieldPostings:
                               _term_bytes(counts * WIDTH_BYTES[codes], n_blocks)):
             raise self._damaged(f"do not match their block widths ({name})")
         return unpack(self._c[name], counts, codes)
+
+    def decode_range(self, t0: int, t1: int) -> tuple[np.ndarray, ...]:
+        """The postings of terms t0 … t1−1, in term order: (postings per term, documents,
+        tf, positions) — what a streamed merge reads, a range of terms at a time (its files
+        were verified whole first; sizes are checked against the block widths here)."""
+        ptr = np.asarray(self.ptr[t0:t1 + 1], dtype=np.int64)
+        df = np.diff(ptr)
+        n_blocks, counts = block_counts(df)
+        b0, b1 = (int(v) for v in self._c["blk"][[t0, t1]])
+        widths = np.asarray(self._c["width"][b0:b1])
+        if (len(widths) != len(counts) or bool(np.any(df < 0)) or not np.array_equal(
+                np.asarray(self._c["blk"][t0 + 1:t1 + 1]) - b0, np.cumsum(n_blocks))):
+            raise self._damaged("disagree with their blocks")
+
+        def run(name: str, per_block: np.ndarray, codes: np.ndarray) -> np.ndarray:
+            off = np.asarray(self._c[f"{name}.off"][t0:t1 + 1], dtype=np.int64)
+            if not np.array_equal(off - off[0], _term_bytes(per_block * WIDTH_BYTES[codes],
+                                                            n_blocks)):
+                raise self._damaged(f"do not match their block widths ({name})")
+            return unpack(self._c[name][int(off[0]):int(off[-1])], per_block, codes)
+
+        docs = runs_cumsum(run("doc", counts, widths & 3), df[df > 0])
+        if len(docs) and (int(docs.max()) >= self.n_docs or int(docs.min()) < 0):
+            raise self._damaged("point outside its documents")
+        tf = run("tf", counts, (widths >> 2) & 3).astype(np.int64) + 1
+        pos_counts = np.add.reduceat(tf, exclusive_cumsum(counts)) if len(counts) else counts
+        pos = runs_cumsum(run("pos", pos_counts, (widths >> 4) & 3), tf)
+        return df, docs.astype(np.int32), tf.astype(np.int32), pos.astype(np.int32)

@@ -72,9 +72,21 @@ def verify(file: Path | str | Mapped, size: int, crc: int | None, label: str) ->
     actual = data.size() if isinstance(data, mmap.mmap) else len(data)  # size() is fstat: a
     if actual != size:  # file truncated since it was mapped is reported, never touched
         raise CorruptIndex(f"index file damaged: {label} has {actual} bytes, expected {size}")
-    if crc is not None and zlib.crc32(data) != crc:
-        raise CorruptIndex(f"index file damaged: {label} fails its checksum")
+    if crc is not None:
+        ok = zlib.crc32(data) == crc
+        release_pages(data)
+        if not ok:
+            raise CorruptIndex(f"index file damaged: {label} fails its checksum")
     return data
+
+
+def release_pages(data: Mapped) -> None:
+    """Drop a mapped file's pages from this process's resident memory (they stay in the page
+    cache, and come back on the next read): checking or merging every byte of a large index
+    must not make the process look as large as the index."""
+    if isinstance(data, mmap.mmap) and not data.closed and hasattr(mmap, "MADV_DONTNEED"):
+        with contextlib.suppress(OSError, ValueError):
+            data.madvise(mmap.MADV_DONTNEED)
 
 
 def read_verified(path: Path, size: int, crc: int, label: str) -> bytes:

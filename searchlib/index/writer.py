@@ -53,7 +53,7 @@ from .changes import (
     sources_bytes,
     under,
 )
-from .merge import choose_merge, merge_segments
+from .merge import choose_merge, chunk_postings, merge_segments
 from .segment import read_deletions, write_deletions, write_segment
 from .storage import (
     FORMAT_NAME,
@@ -87,8 +87,9 @@ MIN_FLUSH_SHARE = 0.25  # however many workers share the budget (as before)
 HEADROOM = 0.85  # of the budget, the most the processes and the buffer are planned to take
 BASE_MB = 100
 WORKER_MB = 80
-MERGE_SHARE = 0.25  # of the budget, for one merge: a full flush is never merged for size
-MAX_SEGMENTS = 8
+MERGE_SHARE = 0.25  # of the budget, for a merge: its chunk of postings (merge.chunk_postings)
+MAX_SEGMENTS = 16  # a cap: the tiered policy (merge.choose_merge) keeps far fewer
+TIERED = True  # an update's flushes become one segment, which takes in the smaller older ones
 
 
 def flush_mb(budget: float, jobs: int) -> float:
@@ -385,14 +386,19 @@ class IndexWriter:
         self.written: list[Path] = []  # this update's files, removed if it does not commit
         self.gen: int | None = None
         self.limits = Limits()
+        self.optimize = False
 
     def update(self, paths: Iterable[str | os.PathLike], *,
                warn: Callable[[str], None] | None = None, progress: Progress | None = None,
                flush_tokens: int | None = None, memory_budget: float | None = None,
-               jobs: int | None = None) -> UpdateReport:
+               jobs: int | None = None, optimize: bool = False) -> UpdateReport:
         """Bring the index up to date with `paths`. `jobs`: analysis processes (default:
-        every core); `memory_budget`: MB the update aims to stay within (default 1024)."""
+        every core); `memory_budget`: MB the update aims to stay within (default 1024);
+        `optimize`: then merge the whole index into one segment."""
         t0 = time.perf_counter()
+        if not isinstance(optimize, bool):
+            raise InvalidArgument(f"optimize must be True or False, not {optimize!r}")
+        self.optimize = optimize
         limits = Limits.make(jobs, memory_budget, flush_tokens)
         report = UpdateReport()
 
@@ -448,7 +454,8 @@ class IndexWriter:
         ingested = self.ingest(changes, indexed, report, warn, progress, limits)
         entries = [] if self.rebuild or not old else list(old["segments"])
         roots_moved = old is not None and self.roots != list(old.get("roots") or [])
-        if not (report.changed or self.rebuild or old is None or roots_moved):
+        if not (report.changed or self.rebuild or old is None or roots_moved
+                or (self.optimize and self._merge_policy(entries, frozenset()))):
             # (a new index always commits; so does a pruned root, so it stops being re-synced)
             self._finish_report(report, entries)
             return
@@ -509,7 +516,8 @@ class IndexWriter:
         entries[:] = self._apply_deletions(entries, ingested.deletions)
         failpoint("deletions-written")
         entries += ingested.segments
-        sources = self._maybe_merge(entries, ingested.sources, report)
+        new = frozenset(e["name"] for e in ingested.segments)
+        sources = self._maybe_merge(entries, ingested.sources, report, new)
         failpoint("merged")
         self._write_commit(entries, sources, old)
         report.committed = True
@@ -591,14 +599,23 @@ class IndexWriter:
                 out.append(write_deletions(seg_dir, entry, deleted, self.gen, self.written))
         return out
 
+    def _merge_policy(self, entries: list[dict], new: frozenset[str]) -> list[dict]:
+        """The segments to merge: all, with their deletions, when optimizing."""
+        if self.optimize:
+            return choose_merge(entries, 1, purge=True)
+        if not TIERED:
+            return choose_merge(entries, MAX_SEGMENTS, ratio=0)
+        return choose_merge(entries, MAX_SEGMENTS, new=new)
+
     def _maybe_merge(self, entries: list[dict], sources: dict[str, SourceRecord],
-                     report: UpdateReport) -> dict[str, SourceRecord]:
+                     report: UpdateReport, new: frozenset[str]) -> dict[str, SourceRecord]:
         """Merge if due (in place in `entries`); returns the file list pointing at the result."""
-        chosen = choose_merge(entries, MAX_SEGMENTS, self.limits.merge_bytes)
+        chosen = self._merge_policy(entries, new)
         if not chosen:
             return sources
         name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
-        merged, remap = merge_segments(self.root / SEGMENTS, chosen, name, self.written)
+        merged, remap = merge_segments(self.root / SEGMENTS, chosen, name, self.written,
+                                       chunk_postings(self.limits.merge_bytes))
         report.merged = len(chosen)
         gone = {e["name"] for e in chosen}
         entries[:] = [e for e in entries if e["name"] not in gone] + ([merged] if merged else [])
