@@ -75,10 +75,11 @@ def big_feed(path, records: int, seed: int = 5) -> int:
     return paragraphs
 
 
-def test_one_big_jsonl_and_its_gzip_index_every_record(tmp_path):
+def test_one_big_jsonl_and_its_gzip_index_every_record(tmp_path, monkeypatch):
     """A single record file several times the flush budget, plain and gzip'd, read by the
     workers: every record is found by its own word, in several segments, and both files
     give the same index content."""
+    monkeypatch.setattr(writer_mod, "TIERED", False)  # flushes stay segments: counted
     import gzip
     import shutil
 
@@ -163,7 +164,8 @@ def test_a_killed_analysis_worker_is_one_clear_error_and_the_commit_stands(tmp_p
     assert report.files_added == 1 and searchlib.Index.open(root).search("grain").total > 0
 
 
-def test_a_memory_budget_flushes_segments_the_token_limit_would_not(tmp_path):
+def test_a_memory_budget_flushes_segments_the_token_limit_would_not(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_mod, "TIERED", False)  # flushes stay segments: counted
     corpus(tmp_path / "data")
     roots = {}
     for budget in (None, 0.05):
@@ -201,7 +203,8 @@ def test_bad_jobs_or_budget_is_a_clear_error_before_writing(tmp_path, bad):
     assert not (tmp_path / "idx" / "manifest.json").exists()
 
 
-def test_cli_index_takes_jobs_and_a_memory_budget(tmp_path):
+def test_cli_index_takes_jobs_and_a_memory_budget(tmp_path, monkeypatch):
+    monkeypatch.setattr(writer_mod, "TIERED", False)  # flushes stay segments: counted
     from click.testing import CliRunner
 
     from searchlib.cli import cli as main
@@ -257,6 +260,7 @@ def test_workers_renewing_their_raw_token_tables_build_the_same_index(tmp_path, 
     """A worker numbers raw tokens for its life and sends each once; when its table is full
     it starts a new one. However the tables turn over, the index is the one a single
     process builds (terms, their surface words, postings: every byte)."""
+    monkeypatch.setattr(writer_mod, "TIERED", False)  # flushes stay segments: counted
     corpus(tmp_path / "data", articles=300)
     monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
     monkeypatch.setattr(analyze, "CHUNK_CHARS", 2000)
