@@ -5,10 +5,13 @@ released), blocks unpacked whole, and positions read for the rows asked only."""
 from __future__ import annotations
 
 import gc
+import os
 import threading
 
 import numpy as np
 import pytest
+
+import searchlib
 
 from searchlib.index import decodedcache, packing, postinglists
 from searchlib.index.decodedcache import DecodedCache, nbytes
@@ -115,9 +118,28 @@ def test_a_closed_segments_lists_leave_the_cache(cache):
 
 def test_the_limit_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("SEARCHLIB_POSTINGS_CACHE_MB", "3")
-    assert decodedcache._env_limit() == 3 << 20
-    monkeypatch.setenv("SEARCHLIB_POSTINGS_CACHE_MB", "lots")
-    assert decodedcache._env_limit() == decodedcache.DEFAULT_LIMIT
+    assert decodedcache._env_limit() == (3 << 20, None)
+    monkeypatch.setenv("SEARCHLIB_POSTINGS_CACHE_MB", "0")
+    assert decodedcache._env_limit() == (0, None)
+
+
+@pytest.mark.parametrize("bad", ["lots", "-5", "nan"])
+def test_a_bad_cache_limit_in_the_environment_is_one_line_when_an_index_opens(
+        bad, tmp_path, seed_copy):
+    """Importing searchlib never fails on it; opening an index (or `searchlib search`) says
+    what is wrong, in one line, exit 2."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "idx"
+    searchlib.Index.build([seed_copy], root)
+    env = {**os.environ, "SEARCHLIB_POSTINGS_CACHE_MB": bad}
+    run = subprocess.run([sys.executable, "-m", "searchlib", "search", "korea", "--index",
+                          str(root)], env=env, capture_output=True, text=True)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [
+        f"searchlib: error: SEARCHLIB_POSTINGS_CACHE_MB must be a number of MB (0 or more), "
+        f"not {bad!r}"]
 
 
 def test_unpacked_blocks_of_every_width_read_back_exactly():

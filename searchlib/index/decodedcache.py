@@ -24,12 +24,22 @@ import numpy as np
 DEFAULT_LIMIT = 128 << 20
 
 
-def _env_limit() -> int:
-    raw = os.environ.get("SEARCHLIB_POSTINGS_CACHE_MB", "").strip()
+ENV = "SEARCHLIB_POSTINGS_CACHE_MB"
+
+
+def _env_limit() -> tuple[int, str | None]:
+    """The limit the environment asks for, and what is wrong with it (reported when an index
+    is opened: importing must not fail)."""
+    raw = os.environ.get(ENV, "").strip()
+    if not raw:
+        return DEFAULT_LIMIT, None
     try:
-        return max(0, int(float(raw) * (1 << 20))) if raw else DEFAULT_LIMIT
+        mb = float(raw)
     except ValueError:
-        return DEFAULT_LIMIT
+        mb = -1.0
+    if not 0 <= mb < float("inf"):
+        return DEFAULT_LIMIT, f"{ENV} must be a number of MB (0 or more), not {raw!r}"
+    return int(mb * (1 << 20)), None
 
 
 def nbytes(value: tuple[np.ndarray, ...]) -> int:
@@ -40,7 +50,8 @@ def nbytes(value: tuple[np.ndarray, ...]) -> int:
 class DecodedCache:
     """A thread-safe LRU of decoded lists keyed by (owner, term id), at most `limit` bytes."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, error: str | None = None) -> None:
+        self.error = error  # a bad limit in the environment: opening a segment reports it
         self._entries: OrderedDict[tuple[int, Hashable], tuple[tuple[np.ndarray, ...], int]] = \
             OrderedDict()
         self._owned: dict[int, set] = {}
@@ -51,6 +62,10 @@ class DecodedCache:
 
     def owner(self) -> int:
         """A new owner token (one per field of a segment): never reused in the process."""
+        if self.error:
+            from ..errors import InvalidArgument
+
+            raise InvalidArgument(self.error)
         return next(self._tokens)
 
     def get(self, owner: int, key: Hashable) -> tuple[np.ndarray, ...] | None:
@@ -94,7 +109,7 @@ class DecodedCache:
             self._shrink(self.limit)
 
 
-CACHE = DecodedCache(_env_limit())
+CACHE = DecodedCache(*_env_limit())
 
 
 def set_limit(limit_bytes: int) -> None:
