@@ -12,7 +12,6 @@ import numpy as np
 import pytest
 
 import searchlib
-
 from searchlib.index import decodedcache, packing, postinglists
 from searchlib.index.decodedcache import DecodedCache, nbytes
 from searchlib.index.postinglists import FieldPostings, encode_postings
