@@ -9,6 +9,7 @@ import json
 import pytest
 
 import searchlib
+from searchlib.index import writer
 from searchlib.ranking import pruning
 
 
@@ -23,12 +24,14 @@ def _write(path, start: int) -> None:
 @pytest.fixture(scope="module")
 def index(tmp_path_factory):
     docs = tmp_path_factory.mktemp("docs")
-    _write(docs / "one.jsonl", 0)
-    idx = searchlib.Index.build([docs], tmp_path_factory.mktemp("idx") / "idx", jobs=1)
-    _write(docs / "two.jsonl", 100)
-    idx.update([docs])
-    _write(docs / "three.jsonl", 200)
-    idx.update([docs])
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(writer, "TIERED", False)  # three updates, three segments
+        _write(docs / "one.jsonl", 0)
+        idx = searchlib.Index.build([docs], tmp_path_factory.mktemp("idx") / "idx", jobs=1)
+        _write(docs / "two.jsonl", 100)
+        idx.update([docs])
+        _write(docs / "three.jsonl", 200)
+        idx.update([docs])
     assert len(idx.snapshot.segments) == 3
     yield idx
     idx.close()
