@@ -304,6 +304,11 @@ class ReadProgress:
         self.done += source.size
         self._show(self.done, source.rel)
 
+    def status(self, what: str) -> None:
+        """Say what the update does once every byte is read (it merges)."""
+        if self.report is not None and self.total > 0:
+            self.report(max(self.shown, 0), self.total, what)
+
     def _show(self, done: int, rel: str) -> None:
         if self.report is not None and done > self.shown:
             self.shown = done

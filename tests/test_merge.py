@@ -231,3 +231,19 @@ def test_streamed_npy_column_is_what_numpy_saves_with_its_crc(tmp_path):
         assert np.array_equal(np.load(io.BytesIO(data)), values)
     head, tail = b"header bytes", bytes(range(256)) * 40
     assert crc32_combine(zlib.crc32(head), zlib.crc32(tail), len(tail)) == zlib.crc32(head + tail)
+
+
+def test_the_progress_bar_says_when_an_update_merges(tmp_path):
+    """Once every byte is read the bar would sit at 100% while the flushes are merged: it
+    says so instead."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_feed(docs / "big.jsonl", records(1, 60, "big-"))
+    calls = []
+    report = writer_mod.IndexWriter(tmp_path / "idx").update(
+        [docs], flush_tokens=300, progress=lambda done, total, what: calls.append(
+            (done, total, what)))
+    assert report.merged > 1
+    total = (docs / "big.jsonl").stat().st_size
+    assert calls[-1] == (total, total, f"merging {report.merged} segments")
+    assert calls[-2] == (total, total, "big.jsonl")

@@ -208,7 +208,7 @@ class Progress:
             self.current = current
             name = clean(current)
             self.bar.set_postfix_str(name if len(name) <= 40 else "…" + name[-39:],
-                                     refresh=False)
+                                     refresh=done == self.bar.n)  # else update redraws it
         self.bar.update(done - self.bar.n)
 
     def clear(self) -> None:

@@ -385,6 +385,7 @@ class IndexWriter:
         self.want = {"stemmer": stemmer, "stopwords": stopwords}
         self.written: list[Path] = []  # this update's files, removed if it does not commit
         self.gen: int | None = None
+        self.reading = ReadProgress(None, 0)  # what the progress bar is told
         self.limits = Limits()
         self.optimize = False
 
@@ -470,9 +471,9 @@ class IndexWriter:
             limits = replace(limits, jobs=1)
         self.limits = limits
         state = _Ingest(self, indexed, report, limits, warn)
+        self.reading = ReadProgress(progress, total)
         try:
-            return self._read(state, changes, indexed, report, warn,
-                              ReadProgress(progress, total))
+            return self._read(state, changes, indexed, report, warn, self.reading)
         finally:
             state.close()
 
@@ -613,6 +614,7 @@ class IndexWriter:
         chosen = self._merge_policy(entries, new)
         if not chosen:
             return sources
+        self.reading.status(f"merging {len(chosen)} segments")  # the bar stays, and says why
         name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
         merged, remap = merge_segments(self.root / SEGMENTS, chosen, name, self.written,
                                        chunk_postings(self.limits.merge_bytes))
