@@ -120,7 +120,11 @@ def prunable_collectors(collectors: Sequence[Collector]) -> bool:
 def collected(scorer: SegmentScorer, weight: Weight) -> Postings:
     """A scorer's matches for `weight`, filtered (live, metadata) and collapsed (title-only)."""
     seg = scorer.seg
-    docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
+    live = filter_mask(seg)
+    found = scorer.collapsed(weight, live)
+    if found is not None:  # an OR of words: title matches not spread over paragraphs
+        return found
+    docs, scores = apply_mask(live, *scorer.evaluate(weight))
     if scorer.title_hit and len(docs):
         docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
     return docs, scores
