@@ -34,6 +34,7 @@ from .storage import (
 RETRIES = 5
 EXTRAS = ("sources", "stems")  # files of a commit next to its segments
 DF_MEMO = 65_536  # (term, field) document frequencies a snapshot remembers
+HEADER_MEMO = 4_096  # article headers a snapshot remembers (ten per query shown)
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,17 @@ class FieldStats:
     @property
     def avg_length(self) -> float:
         return self.total_length / self.docs if self.docs else 0.0
+
+
+@dataclass(frozen=True)
+class ArticleHeader:
+    """What a hit shows of its article besides the paragraph: decoded once per snapshot."""
+
+    id: str
+    title: str
+    source: str
+    date: int  # seconds UTC, or NO_DATE
+    meta: tuple[tuple[str, tuple[str, ...]], ...]  # keyword fields (field, values), in order
 
 
 class Snapshot:
@@ -78,6 +90,7 @@ class Snapshot:
         self._extras = extras
         self.generation = int(manifest["generation"])
         self._dfs: dict[tuple[str, str], int] = {}  # (term, field) → df: the commit is fixed
+        self._headers: dict[tuple[int, int], ArticleHeader] = {}
         settings = AnalyzerSettings.from_manifest(manifest["analyzer"])
         settings.check_version(self.root)
         self.analyzer = Analyzer(settings)
@@ -149,6 +162,21 @@ class Snapshot:
             self._dfs.clear()
         df = self._dfs[(term, field)] = self._count_docs(term, field)
         return df
+
+    def header(self, segment: int, article: int) -> ArticleHeader:
+        """An article's header (remembered: decoding its record and keyword fields costs more
+        than a small search, and a served index shows the same articles again and again)."""
+        known = self._headers.get((segment, article))
+        if known is not None:
+            return known
+        if len(self._headers) >= HEADER_MEMO:
+            self._headers.clear()
+        seg = self.segments[segment]
+        art_id, title, source = seg.articles[article]
+        meta = tuple((f, tuple(v)) for f, v in seg.meta.values(article).items())
+        header = ArticleHeader(art_id, title, source, int(seg.meta.date[article]), meta)
+        self._headers[(segment, article)] = header
+        return header
 
     def _count_docs(self, term: str, field: str) -> int:
         df = 0

@@ -73,8 +73,22 @@ class Plan:
         return self.required + self.optional
 
 
+_last_plan: tuple[Weight | None, Plan | None] = (None, None)  # a search asks three times
+
+
 def plan_of(weight: Weight | None) -> Plan | None:
-    """The weight as a `Plan`, or None when it has a shape pruning leaves alone."""
+    """The weight as a `Plan`, or None when it has a shape pruning leaves alone (the last
+    one remembered: weights are immutable, and a search asks for its plan three times)."""
+    global _last_plan
+    last = _last_plan
+    if weight is not None and last[0] is weight:
+        return last[1]
+    plan = _plan_of(weight)
+    _last_plan = (weight, plan)
+    return plan
+
+
+def _plan_of(weight: Weight | None) -> Plan | None:
     if isinstance(weight, TermWeight):
         return Plan((), (weight,), (), (), (), 1.0) if weight.scale >= 0 else None
     if not isinstance(weight, BoolWeight) or weight.scale < 0:
@@ -86,7 +100,7 @@ def plan_of(weight: Weight | None) -> Plan | None:
     if not all(_word(c) for c in (*weight.should, *excluded)):
         return None
     if len(scored) == 1 and isinstance(scored[0], BoolWeight) and not weight.should:
-        inner = plan_of(scored[0])  # a query under filters: BoolWeight(must=(query, filter))
+        inner = _plan_of(scored[0])  # a query under filters: BoolWeight(must=(query, filter))
         if inner is None:
             return None
         return Plan(inner.required, inner.optional, inner.excluded + tuple(excluded),

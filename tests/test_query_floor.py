@@ -1,0 +1,58 @@
+"""The fixed cost of a query: work a search repeats for nothing is done once (per snapshot, or
+per search), and the answers stay what they were."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import searchlib
+from searchlib.index.segment import ArticleTable
+from searchlib.ranking import pruning
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    docs = tmp_path_factory.mktemp("docs")
+    with (docs / "news.jsonl").open("w") as out:
+        for i in range(40):
+            out.write(json.dumps({
+                "id": f"a{i}", "title": f"oil report {i}" if i % 3 else f"wheat crop {i}",
+                "text": f"oil prices rose {i}\n\nwheat harvest fell\n\nmarkets {i % 5}",
+                "topics": ["crude", f"t{i % 4}"], "date": f"1987-03-{1 + i % 28:02d}"}) + "\n")
+    idx = searchlib.Index.build([docs], tmp_path_factory.mktemp("idx") / "idx", jobs=1)
+    yield idx
+    idx.close()
+
+
+def _shown(res):
+    return [(h.article_id, h.title, h.paragraph, h.score, h.source, h.date, h.meta, h.text)
+            for h in res.hits]
+
+
+def test_a_shown_article_is_decoded_once_per_snapshot(index, monkeypatch):
+    first = index.search("oil prices", k=10)
+    assert len(first.hits) == 10 and first.hits[0].meta["topics"][0] == "crude"
+    decoded = []
+    real = ArticleTable._loads
+    monkeypatch.setattr(ArticleTable, "_loads", lambda self, data: decoded.append(1)
+                        or real(self, data))
+    first.hits[0].meta["topics"].append("mine")  # a caller's change stays in its hit
+    again = index.search("oil prices", k=10)
+    assert decoded == []  # the ten articles were decoded by the first search
+    assert again.hits[0].meta["topics"] == ["crude", first.hits[0].meta["topics"][1]]
+    first.hits[0].meta["topics"].pop()
+    assert _shown(again) == _shown(first)
+    assert [r[0] for r in index.rank("oil prices", k=10)] == [h.article_id for h in again.hits]
+    index.refresh()  # a new snapshot decodes its own
+    assert _shown(index.search("oil prices", k=10)) == _shown(first)
+    assert decoded
+
+
+def test_a_search_builds_its_pruning_plan_once(index, monkeypatch):
+    built = []
+    real = pruning._plan_of
+    monkeypatch.setattr(pruning, "_plan_of", lambda w: built.append(1) or real(w))
+    res = index.search("oil wheat", k=3)
+    assert len(res.hits) == 3 and built == [1]  # asked by the searcher, run and the pruner
