@@ -56,3 +56,32 @@ def test_a_search_builds_its_pruning_plan_once(index, monkeypatch):
     monkeypatch.setattr(pruning, "_plan_of", lambda w: built.append(1) or real(w))
     res = index.search("oil wheat", k=3)
     assert len(res.hits) == 3 and built == [1]  # asked by the searcher, run and the pruner
+
+
+def test_a_repeated_query_is_parsed_and_its_words_weighed_once(index, monkeypatch):
+    from searchlib import query
+    from searchlib.errors import QuerySyntaxError
+    from searchlib.ranking.compiler import Compiler
+
+    parsed, weighed = [], []
+    real_parse, real_weight = query.parse, Compiler._term_weight
+    monkeypatch.setattr(query, "parse", lambda *a, **kw: parsed.append(1)
+                        or real_parse(*a, **kw))
+    monkeypatch.setattr(Compiler, "_term_weight", lambda self, *a: weighed.append(a[0])
+                        or real_weight(self, *a))
+    index.refresh()  # a snapshot of its own: no word weighed yet
+    first = index.search("wheat harvest -markets", k=5)
+    again = index.search("wheat harvest -markets", k=5)
+    assert len(parsed) == 1 and sorted(weighed) == ["harvest", "markets", "wheat"]
+    assert _shown(again) == _shown(first) and again.total == first.total
+    for _ in range(2):  # a malformed strict query is not remembered: it raises each time
+        with pytest.raises(QuerySyntaxError):
+            index.search('"wheat harvest', strict=True)
+
+
+def test_an_explanation_names_the_word_as_each_query_typed_it(index):
+    lower = index.search("oil prices", k=1)
+    upper = index.search("OIL Prices", k=1)
+    assert upper.hits[0].score == lower.hits[0].score
+    assert {p.query for p in lower.explain(lower.hits[0]).parts} == {"oil", "prices"}
+    assert {p.query for p in upper.explain(upper.hits[0]).parts} == {"OIL", "Prices"}

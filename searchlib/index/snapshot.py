@@ -11,9 +11,11 @@ import contextlib
 import json
 import mmap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,10 +33,12 @@ from .storage import (
     verify,
 )
 
+T = TypeVar("T")
 RETRIES = 5
 EXTRAS = ("sources", "stems")  # files of a commit next to its segments
 DF_MEMO = 65_536  # (term, field) document frequencies a snapshot remembers
 HEADER_MEMO = 4_096  # article headers a snapshot remembers (ten per query shown)
+PLAN_MEMO = 16_384  # compiled query leaves a snapshot remembers
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,7 @@ class Snapshot:
         self.generation = int(manifest["generation"])
         self._dfs: dict[tuple[str, str], int] = {}  # (term, field) → df: the commit is fixed
         self._headers: dict[tuple[int, int], ArticleHeader] = {}
+        self._plans: dict[tuple, object] = {}
         settings = AnalyzerSettings.from_manifest(manifest["analyzer"])
         settings.check_version(self.root)
         self.analyzer = Analyzer(settings)
@@ -162,6 +167,16 @@ class Snapshot:
             self._dfs.clear()
         df = self._dfs[(term, field)] = self._count_docs(term, field)
         return df
+
+    def remembered(self, key: tuple, make: Callable[[], T]) -> T:
+        """What `make` gives for `key`, made once per snapshot (a compiled leaf of a query:
+        its df and idf are this commit's, so it never changes)."""
+        known = self._plans.get(key)
+        if known is None:
+            if len(self._plans) >= PLAN_MEMO:
+                self._plans.clear()
+            known = self._plans[key] = make()
+        return known  # type: ignore[return-value]
 
     def header(self, segment: int, article: int) -> ArticleHeader:
         """An article's header (remembered: decoding its record and keyword fields costs more

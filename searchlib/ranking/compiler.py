@@ -189,17 +189,28 @@ class Compiler:
         fields = self.fields(fld)
         key = ("term", fields, tuple(terms), tuple(weights), expanded, blended)
         if key not in self._plans:
-            if blended:  # one idf for all: that of the most frequent term (the blend's df)
-                top = {f: max(self.df(t, f) for t in terms) for f, _ in fields}
-                idfs = {f: (float(idf(self.stats.num_docs(f), top[f])),) * len(terms)
-                        for f, _ in fields}
-            else:
-                idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
-            dfs = {f: tuple(self.df(t, f) for t in terms) for f, _ in fields}
-            self._plans[key] = TermWeight(label, fields, tuple(terms), tuple(weights), idfs,
-                                          dfs, expanded, blended=blended,
-                                          cost=self._cost(terms, fields))
+            self._plans[key] = self._shared((key, label), lambda: self._term_weight(
+                label, fields, terms, weights, expanded, blended))
         return self._plans[key]
+
+    def _shared(self, key: tuple, make):
+        """A leaf's weight: the same object for every compile on the snapshot's own
+        statistics (a commit never changes; the label is part of `key`), made once."""
+        if not (isinstance(self.snap, Snapshot) and self.stats is self.snap):
+            return make()
+        return self.snap.remembered(key, make)
+
+    def _term_weight(self, label: str, fields, terms: list[str], weights: list[float],
+                     expanded: bool, blended: bool) -> TermWeight:
+        if blended:  # one idf for all: that of the most frequent term (the blend's df)
+            top = {f: max(self.df(t, f) for t in terms) for f, _ in fields}
+            idfs = {f: (float(idf(self.stats.num_docs(f), top[f])),) * len(terms)
+                    for f, _ in fields}
+        else:
+            idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
+        dfs = {f: tuple(self.df(t, f) for t in terms) for f, _ in fields}
+        return TermWeight(label, fields, tuple(terms), tuple(weights), idfs, dfs, expanded,
+                          blended=blended, cost=self._cost(terms, fields))
 
     def _expand(self, word: str, term: str, edits: int, limit: int = fz.MAX_EXPANSIONS,
                 typo_df: int | None = None) -> list[tuple[str, float]]:
@@ -359,9 +370,10 @@ class Compiler:
                 terms = tuple(fixed)
         key = ("phrase", fields, terms, offsets, slop)
         if key not in self._plans:
-            idfs = {f: sum(self.idf(t, f) for t in terms) for f, _ in fields}
-            self._plans[key] = PhraseWeight(raw, fields, terms, offsets, slop, idfs,
-                                            cost=self._cost(terms, fields))
+            self._plans[key] = self._shared((key, raw), lambda: PhraseWeight(
+                raw, fields, terms, offsets, slop,
+                {f: sum(self.idf(t, f) for t in terms) for f, _ in fields},
+                cost=self._cost(terms, fields)))
         return self._plans[key]
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..index.segment import Segment, expand_ranges
 from .filters import FilterWeight, all_of
-from .postings import EMPTY, Postings, blended_tf, member, phrase_matches, union
+from .postings import EMPTY, Postings, blended_tf, intersect, member, phrase_matches, union
 from .scoring import BM25, CollectionStats, avg_length, leaf_score
 
 
@@ -346,8 +346,7 @@ class SegmentScorer:
             if result is None:
                 result = (docs, scores, parts)
             else:
-                common, i, j = np.intersect1d(result[0], docs, assume_unique=True,
-                                              return_indices=True)
+                common, i, j = intersect(result[:2], (docs, scores))
                 result = (common, result[1][i] + scores[j], result[2] + parts)
             if not len(result[0]):
                 return _NOTHING
