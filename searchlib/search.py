@@ -11,6 +11,7 @@ import operator
 import os
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def date_of(seconds: int) -> dt.datetime | None:
     """An article's stored date (seconds UTC, or NO_DATE) as a Hit shows it."""
     return None if seconds == NO_DATE else _EPOCH + dt.timedelta(seconds=seconds)

@@ -85,3 +85,15 @@ def test_an_explanation_names_the_word_as_each_query_typed_it(index):
     assert upper.hits[0].score == lower.hits[0].score
     assert {p.query for p in lower.explain(lower.hits[0]).parts} == {"oil", "prices"}
     assert {p.query for p in upper.explain(upper.hits[0]).parts} == {"OIL", "Prices"}
+
+
+def test_a_segment_too_small_to_prune_looks_up_no_block(index, monkeypatch):
+    made = []
+    real = pruning._SegmentPruner.__init__
+    monkeypatch.setattr(pruning._SegmentPruner, "__init__",
+                        lambda self, *a: made.append(1) or real(self, *a))
+    res = index.search("oil wheat markets", k=3)
+    assert len(res.hits) == 3 and made == []  # 120 paragraphs: scored exhaustively
+    monkeypatch.setattr(pruning, "PRUNE_FROM", 0)
+    assert [(h._ref, h.score) for h in index.search("oil wheat markets", k=3).hits] == [
+        (h._ref, h.score) for h in res.hits] and made

@@ -157,14 +157,17 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
     for ordinal, seg in enumerate(segments):
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
-        pruner = _SegmentPruner(seg, stats, weight, plan, params)
         least = PRUNE_FROM if theta == -np.inf else min(PRUNE_FROM, PRUNE_KNOWN_FROM)
-        pruned = pruner.top(top, ordinal, k, theta) if pruner.postings >= least else None
+        pruner = (_SegmentPruner(seg, stats, weight, plan, params)
+                  if _most_postings(seg, plan) >= least else None)
+        pruned = (pruner.top(top, ordinal, k, theta)
+                  if pruner is not None and pruner.postings >= least else None)
         if pruned is None:  # cheaper to score every posting than to prune
             docs, scores = collected(SegmentScorer(seg, stats, params), weight)
             fruit = top.collect(ordinal, seg, docs, scores)
             counts.append(count.collect(ordinal, seg, docs, scores))
         else:
+            assert pruner is not None
             fruit = top.collect(ordinal, seg, *pruned)
             counts.append(partial(pruner.count, count.articles))  # counted when read
         tops.append(fruit)
@@ -172,6 +175,13 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
         if len(best) > k:
             best = np.partition(best, len(best) - k)[len(best) - k:]
     return [top.merge(tops), count.merge(counts)]
+
+
+def _most_postings(seg: Segment, plan: Plan) -> int:
+    """A bound of `_SegmentPruner.postings` read from the segment's size alone (no term
+    looked up): every list of a word holds at most one block per 128 documents."""
+    lists = sum(len(leaf.terms) * len(leaf.fields) for leaf in plan.positive)
+    return lists * POSTING_BLOCK * -(-max(seg.n_paragraphs, seg.n_articles) // POSTING_BLOCK)
 
 
 class _MaskScorer(SegmentScorer):
