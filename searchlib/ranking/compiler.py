@@ -235,11 +235,11 @@ class Compiler:
         """Drop the most frequent leaves until the plan reads at most max_postings."""
         limit = self.spend.budget.max_postings
         occurrences = list(leaves(plan))
-        by_id = {id(leaf): leaf for leaf in occurrences}
-        copies = Counter(map(id, occurrences))  # a leaf object may sit in several groups
         total = sum(leaf.cost for leaf in occurrences)
         if total <= limit:
             return plan
+        by_id = {id(leaf): leaf for leaf in occurrences}
+        copies = Counter(map(id, occurrences))  # a leaf object may sit in several groups
         dropped: set[int] = set()
         left = total
         for key in sorted(copies, key=lambda k: -by_id[k].cost * copies[k]):
@@ -256,18 +256,29 @@ class Compiler:
 
     def _word(self, raw: str, fld: str | None, forced_edits: int | None = None,
               forced: bool = False) -> Weight | None:
-        tokens = self.analyzer.tokens(raw)
-        terms = [t.term for t in tokens if t.term is not None]
+        terms, parts, word = self._analyzed(raw)
         if not terms:
             self.state.stopwords.append(raw)
             return None
-        if len(tokens) > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
+        if parts > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
             if forced:
                 self.state.warnings.append(
                     f"'{shown(raw)}~': fuzzy matching applies to single words; "
                     "searched as the exact phrase")
             return self._phrase(raw, fld, 0)
-        return self._single(raw, terms[0], self.analyzer.normalize(raw), fld, forced_edits, forced)
+        return self._single(raw, terms[0], word, fld, forced_edits, forced)
+
+    def _analyzed(self, raw: str) -> tuple[tuple[str, ...], int, str]:
+        """(its terms, how many tokens, the word normalized) of a typed word: the snapshot's
+        analyzer never changes, so a word is analyzed once per snapshot."""
+        def analyze() -> tuple[tuple[str, ...], int, str]:
+            tokens = self.analyzer.tokens(raw)
+            terms = tuple(t.term for t in tokens if t.term is not None)
+            return terms, len(tokens), self.analyzer.normalize(raw) if len(tokens) == 1 else ""
+
+        if not isinstance(self.snap, Snapshot):
+            return analyze()
+        return self.snap.remembered(("word", raw), analyze)
 
     def _single(self, raw: str, term: str, word: str, fld: str | None,
                 forced_edits: int | None = None, forced: bool = False) -> Weight:

@@ -202,20 +202,22 @@ class SegmentScorer:
         article none of whose paragraphs did."""
         seg = self.seg
         docs = _merged([d for d, _, f in pieces if f == "text" and len(d)])
-        first = seg.art_first64
-        arts = arts[first[arts + 1] > first[arts]]  # (an article without paragraphs)
-        if live is not None:
-            arts = arts[live[first[arts]]]  # deletions are per article
-        lone = arts[~member(arts, seg.para_article[docs].astype(np.int64))]
-        if len(lone):
-            docs = np.sort(np.concatenate([docs, first[lone]]))
         owners = seg.para_article[docs].astype(np.int64)
+        first = seg.art_first64
+        lone = arts[~member(arts, owners)]
+        lone = lone[first[lone + 1] > first[lone]]  # (an article without paragraphs)
+        if live is not None:
+            lone = lone[live[first[lone]]]  # deletions are per article
+        if len(lone):  # owners rise with docs: both merged in one order
+            docs = np.concatenate([docs, first[lone]])
+            order = docs.argsort(kind="stable")
+            docs, owners = docs[order], np.concatenate([owners, lone])[order]
         out = []
         for d, s, f in pieces:
             if f == "title" and len(d):
-                lo = np.searchsorted(owners, d, side="left")
-                counts = np.searchsorted(owners, d, side="right") - lo
-                d, s = docs[expand_ranges(lo, counts)], np.repeat(s, counts)
+                lo = owners.searchsorted(d, side="left")
+                counts = owners.searchsorted(d, side="right") - lo
+                d, s = docs[expand_ranges(lo, counts)], s.repeat(counts)
             out.append((d, s, f))
         return out
 
