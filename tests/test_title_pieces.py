@@ -5,6 +5,7 @@ their order are those of scoring in paragraphs and collapsing after."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -80,3 +81,18 @@ def test_other_shapes_take_the_general_path(index):
         got = collected(SegmentScorer(seg, snap, BM25()), weight)
         want = _spread(seg, weight, BM25(), snap)
         assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+
+
+def test_a_title_matched_only_by_deleted_or_empty_articles(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text(
+        json.dumps({"id": "z", "title": "zebra crossing", "text": "stripes here"}) + "\n"
+        + json.dumps({"id": "y", "title": "oil news", "text": "oil prices rose"}) + "\n")
+    idx = searchlib.Index.build([docs], tmp_path / "idx", jobs=1)
+    (docs / "a.jsonl").write_text(
+        json.dumps({"id": "y", "title": "oil news", "text": "oil prices rose"}) + "\n")
+    idx.update([docs])  # article z is deleted
+    assert idx.search("zebra", fuzzy=False).hits == []
+    assert [h.article_id for h in idx.search("zebra oil", fuzzy=False).hits] == ["y"]
+    idx.close()

@@ -199,19 +199,23 @@ class SegmentScorer:
     def _cut_titles(self, pieces: list, arts: np.ndarray, live: np.ndarray | None) -> list:
         """The pieces (live text; title per article) in paragraphs, cut to those the collapse
         keeps: the ones a text matched, and the first paragraph of each (live) title-matched
-        article none of whose paragraphs did."""
+        article none of whose paragraphs did. Only the title-matched articles' ranges of
+        the text pieces are read (no merge of the text pieces whole)."""
         seg = self.seg
-        docs = _merged([d for d, _, f in pieces if f == "text" and len(d)])
-        owners = seg.para_article[docs].astype(np.int64)
         first = seg.art_first64
-        lone = arts[~member(arts, owners)]
-        lone = lone[first[lone + 1] > first[lone]]  # (an article without paragraphs)
+        arts = arts[first[arts + 1] > first[arts]]  # (an article without paragraphs)
         if live is not None:
-            lone = lone[live[first[lone]]]  # deletions are per article
-        if len(lone):  # owners rise with docs: both merged in one order
-            docs = np.concatenate([docs, first[lone]])
-            order = docs.argsort(kind="stable")
-            docs, owners = docs[order], np.concatenate([owners, lone])[order]
+            arts = arts[live[first[arts]]]  # deletions are per article
+        starts, ends = first[arts], first[arts + 1]
+        inside, said = [], np.zeros(len(arts), dtype=bool)
+        for d, _, f in pieces:
+            if f == "text" and len(d):
+                lo = d.searchsorted(starts)
+                counts = d.searchsorted(ends) - lo
+                said |= counts > 0
+                inside.append(d[expand_ranges(lo, counts)])
+        docs = _merged([*inside, starts[~said]])  # the kept paragraphs of these articles
+        owners = seg.para_article[docs].astype(np.int64)
         out = []
         for d, s, f in pieces:
             if f == "title" and len(d):
@@ -383,6 +387,7 @@ class SegmentScorer:
 
 def _merged(runs: list[np.ndarray]) -> np.ndarray:
     """The sorted union of sorted runs of ids (a stable sort of sorted runs merges them)."""
+    runs = [r for r in runs if len(r)]
     if len(runs) < 2:
         return runs[0] if runs else EMPTY[0]
     docs = np.sort(np.concatenate(runs), kind="stable")
