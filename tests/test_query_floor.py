@@ -97,3 +97,25 @@ def test_a_segment_too_small_to_prune_looks_up_no_block(index, monkeypatch):
     monkeypatch.setattr(pruning, "PRUNE_FROM", 0)
     assert [(h._ref, h.score) for h in index.search("oil wheat markets", k=3).hits] == [
         (h._ref, h.score) for h in res.hits] and made
+
+
+def test_scores_and_intersections_are_the_very_values_of_the_plain_formulas():
+    import numpy as np
+
+    from searchlib.ranking.postings import intersect
+    from searchlib.ranking.scoring import tf_weight
+
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        tf = rng.integers(1, 40, 500).astype(np.int32)
+        dl = rng.integers(1, 3000, 500).astype(np.int32)
+        avgdl, k1, b = rng.uniform(1, 200), rng.uniform(0, 3), rng.uniform(0, 1)
+        ftf, fdl = tf.astype(np.float64), dl.astype(np.float64)
+        want = ftf * (k1 + 1.0) / (ftf + k1 * (1.0 - b + b * (fdl / avgdl)))
+        assert tf_weight(tf, dl, avgdl, k1, b).tobytes() == want.tobytes()
+        a = np.unique(rng.integers(0, 2000, rng.integers(0, 300)))
+        c = np.unique(rng.integers(0, 2000, rng.integers(0, 900)))
+        common, i, j = intersect((a, a * 0.5), (c, c * 0.5))
+        want_common, wi, wj = np.intersect1d(a, c, assume_unique=True, return_indices=True)
+        assert common.tolist() == want_common.tolist()
+        assert i.tolist() == wi.tolist() and j.tolist() == wj.tolist()
