@@ -94,6 +94,8 @@ class TermWeight:
                 parts = (scorer.part(fld, self.label, term, df, term_idf, tf, docs, weight * w,
                                      scores),)
             pieces.append((docs, scores, parts))
+        if len(pieces) == 1:  # one term: its postings as they are
+            return pieces[0] if len(pieces[0][0]) else _NOTHING
         docs, scores, parts = _sum(pieces, np.maximum)
         return docs, scores, (max(parts, key=lambda p: p.score),) if parts else ()
 
@@ -172,10 +174,10 @@ class SegmentScorer:
         one's score adds its pieces in the order `union` does (None: another shape)."""
         if isinstance(weight, BoolWeight):
             if weight.must or weight.must_not or not all(
-                    isinstance(c, TermWeight | PhraseWeight) for c in weight.should):
+                    isinstance(c, (TermWeight, PhraseWeight)) for c in weight.should):
                 return None
             children, scale = weight.should, weight.scale
-        elif isinstance(weight, TermWeight | PhraseWeight):
+        elif isinstance(weight, (TermWeight, PhraseWeight)):
             children, scale = (weight,), 1.0
         else:
             return None
