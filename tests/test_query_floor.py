@@ -119,3 +119,22 @@ def test_scores_and_intersections_are_the_very_values_of_the_plain_formulas():
         want_common, wi, wj = np.intersect1d(a, c, assume_unique=True, return_indices=True)
         assert common.tolist() == want_common.tolist()
         assert i.tolist() == wi.tolist() and j.tolist() == wj.tolist()
+
+
+def test_a_long_list_cut_to_few_candidates_finds_the_very_postings(index):
+    import numpy as np
+
+    from searchlib.ranking.scoring import BM25
+
+    rng = np.random.default_rng(9)
+    seg = index.snapshot.segments[0]
+    for kept in (3, 40, 400, 900):
+        mask = np.zeros(1000, dtype=bool)
+        mask[rng.choice(1000, kept, replace=False)] = True
+        scorer = pruning._MaskScorer(seg, index.snapshot, BM25(), mask, mask)
+        for size in (10, 500, 990):
+            docs = np.sort(rng.choice(1000, size, replace=False)).astype(np.int32)
+            tf = rng.integers(1, 9, size)
+            got = scorer.restrict("text", docs, tf)
+            rows = np.flatnonzero(mask[docs])
+            assert got[0].tolist() == docs[rows].tolist() and got[1].tolist() == tf[rows].tolist()

@@ -53,6 +53,9 @@ PRUNE_FROM = 60_000
 # pass): measured on Reuters-21578 ×10 in 14 segments (see the README)
 PRUNE_KNOWN_FROM = 20_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
+# a list of postings holding more than this many times the kept documents looks them up in
+# itself rather than reading the mask at every posting
+LOOKUP_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -191,10 +194,26 @@ class _MaskScorer(SegmentScorer):
                  paragraphs: np.ndarray, articles: np.ndarray) -> None:
         super().__init__(seg, stats, params)
         self._keep = {"text": paragraphs, "title": articles}
+        self._ids: dict[str, np.ndarray] = {}  # each mask's ids, once a long list asks
 
     def restrict(self, fld: str, docs: np.ndarray, *columns: np.ndarray) -> tuple:
-        keep = np.flatnonzero(self._keep[fld][docs])
-        return (np.asarray(docs)[keep], *(np.asarray(c)[keep] for c in columns))
+        """The postings of the kept documents: the mask read at each posting, or (a list
+        far longer than the kept documents) each kept document looked up in the list."""
+        docs, mask = np.asarray(docs), self._keep[fld]
+        rows = None
+        if len(docs) * LOOKUP_SHARE >= len(mask):
+            ids = self._ids.get(fld)
+            if ids is None:
+                ids = self._ids[fld] = mask.nonzero()[0]
+            if len(ids) * LOOKUP_SHARE < len(docs):
+                wanted = ids.astype(docs.dtype, copy=False)
+                at = docs.searchsorted(wanted)
+                inside = at < len(docs)
+                at = at[inside]
+                rows = at[docs[at] == wanted[inside]]
+        if rows is None:
+            rows = mask[docs].nonzero()[0]
+        return (docs[rows], *(np.asarray(c)[rows] for c in columns))
 
 
 @dataclass
