@@ -49,6 +49,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from searchlib.errors import InvalidArgument, QuerySyntaxError
 
@@ -192,6 +193,27 @@ def parse(
         raise QuerySyntaxError(message, pos, text)
     warnings, omitted = parser.warnings()
     return ParsedQuery(root, warnings, text, omitted)
+
+
+def cached_parse(text: str, *, default_operator: str = "OR", strict: bool = False,
+                 max_chars: int | None = None,
+                 filters: frozenset[str] = frozenset()) -> ParsedQuery:
+    """`parse` with the default fields, remembered for the last `PARSED_MEMO` queries (a
+    ParsedQuery is immutable, and a served index sees the same queries again and again)."""
+    if not isinstance(default_operator, str):  # (unhashable: parse says what is wrong)
+        return parse(text, default_operator=default_operator, strict=strict,
+                     max_chars=max_chars, filters=filters)
+    return _parsed(text, default_operator, strict, max_chars, filters)
+
+
+PARSED_MEMO = 1024
+
+
+@lru_cache(maxsize=PARSED_MEMO)
+def _parsed(text: str, default_operator: str, strict: bool, max_chars: int | None,
+            filters: frozenset[str]) -> ParsedQuery:
+    return parse(text, default_operator=default_operator, strict=strict, max_chars=max_chars,
+                 filters=filters)
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")

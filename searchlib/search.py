@@ -11,6 +11,7 @@ import operator
 import os
 import time
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
+@lru_cache(maxsize=4096)
 def date_of(seconds: int) -> dt.datetime | None:
     """An article's stored date (seconds UTC, or NO_DATE) as a Hit shows it."""
     return None if seconds == NO_DATE else _EPOCH + dt.timedelta(seconds=seconds)
@@ -354,19 +356,19 @@ class Index:
         snap = self.snapshot
         out = []
         for h in self._execute(query, options).hits:
-            seg, ai, paragraph = _locate(snap, h.address)
-            out.append((seg.articles[ai][0], paragraph, h.score))
+            _seg, ai, paragraph = _locate(snap, h.address)
+            out.append((snap.header(h.address.segment, ai).id, paragraph, h.score))
         return out
 
     def _hit(self, snap: Snapshot, address: HitAddress, score: float, terms: set[str],
              execution: Execution, fuzzy: bool) -> Hit:
         seg, ai, paragraph = _locate(snap, address)
-        art_id, title, source = seg.articles[ai]
+        head = snap.header(address.segment, ai)
         seg.store  # noqa: B018 - maps the text now: it stays readable after close()/refresh()
         return Hit(
-            article_id=art_id, title=title, paragraph=paragraph, score=score,
-            fuzzy=fuzzy, source=source, date=date_of(int(seg.meta.date[ai])),
-            meta=seg.meta.values(ai),
+            article_id=head.id, title=head.title, paragraph=paragraph, score=score,
+            fuzzy=fuzzy, source=head.source, date=date_of(head.date),
+            meta={f: list(values) for f, values in head.meta},
             _ref=(snap.generation, address.segment, address.paragraph), _execution=execution,
             _body=_HitBody(snap.analyzer, seg, address.paragraph, terms),
         )

@@ -22,9 +22,8 @@ def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(lengths)
-    offsets = np.repeat(ends - lengths, lengths)
-    return np.repeat(np.asarray(starts, dtype=np.int64), lengths) + (np.arange(total) - offsets)
+    offsets = (lengths.cumsum() - lengths).repeat(lengths)
+    return np.asarray(starts, dtype=np.int64).repeat(lengths) + (np.arange(total) - offsets)
 
 
 def exclusive_cumsum(counts: np.ndarray) -> np.ndarray:

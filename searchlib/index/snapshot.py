@@ -11,9 +11,11 @@ import contextlib
 import json
 import mmap
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -31,9 +33,12 @@ from .storage import (
     verify,
 )
 
+T = TypeVar("T")
 RETRIES = 5
 EXTRAS = ("sources", "stems")  # files of a commit next to its segments
 DF_MEMO = 65_536  # (term, field) document frequencies a snapshot remembers
+HEADER_MEMO = 4_096  # article headers a snapshot remembers (ten per query shown)
+PLAN_MEMO = 16_384  # compiled query leaves a snapshot remembers
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,17 @@ class FieldStats:
     @property
     def avg_length(self) -> float:
         return self.total_length / self.docs if self.docs else 0.0
+
+
+@dataclass(frozen=True)
+class ArticleHeader:
+    """What a hit shows of its article besides the paragraph: decoded once per snapshot."""
+
+    id: str
+    title: str
+    source: str
+    date: int  # seconds UTC, or NO_DATE
+    meta: tuple[tuple[str, tuple[str, ...]], ...]  # keyword fields (field, values), in order
 
 
 class Snapshot:
@@ -78,6 +94,8 @@ class Snapshot:
         self._extras = extras
         self.generation = int(manifest["generation"])
         self._dfs: dict[tuple[str, str], int] = {}  # (term, field) → df: the commit is fixed
+        self._headers: dict[tuple[int, int], ArticleHeader] = {}
+        self._plans: dict[tuple, object] = {}
         settings = AnalyzerSettings.from_manifest(manifest["analyzer"])
         settings.check_version(self.root)
         self.analyzer = Analyzer(settings)
@@ -149,6 +167,31 @@ class Snapshot:
             self._dfs.clear()
         df = self._dfs[(term, field)] = self._count_docs(term, field)
         return df
+
+    def remembered(self, key: tuple, make: Callable[[], T]) -> T:
+        """What `make` gives for `key`, made once per snapshot (a compiled leaf of a query:
+        its df and idf are this commit's, so it never changes)."""
+        known = self._plans.get(key)
+        if known is None:
+            if len(self._plans) >= PLAN_MEMO:
+                self._plans.clear()
+            known = self._plans[key] = make()
+        return known  # type: ignore[return-value]
+
+    def header(self, segment: int, article: int) -> ArticleHeader:
+        """An article's header (remembered: decoding its record and keyword fields costs more
+        than a small search, and a served index shows the same articles again and again)."""
+        known = self._headers.get((segment, article))
+        if known is not None:
+            return known
+        if len(self._headers) >= HEADER_MEMO:
+            self._headers.clear()
+        seg = self.segments[segment]
+        art_id, title, source = seg.articles[article]
+        meta = tuple((f, tuple(v)) for f, v in seg.meta.values(article).items())
+        header = ArticleHeader(art_id, title, source, int(seg.meta.date[article]), meta)
+        self._headers[(segment, article)] = header
+        return header
 
     def _count_docs(self, term: str, field: str) -> int:
         df = 0

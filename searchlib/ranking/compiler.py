@@ -189,17 +189,28 @@ class Compiler:
         fields = self.fields(fld)
         key = ("term", fields, tuple(terms), tuple(weights), expanded, blended)
         if key not in self._plans:
-            if blended:  # one idf for all: that of the most frequent term (the blend's df)
-                top = {f: max(self.df(t, f) for t in terms) for f, _ in fields}
-                idfs = {f: (float(idf(self.stats.num_docs(f), top[f])),) * len(terms)
-                        for f, _ in fields}
-            else:
-                idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
-            dfs = {f: tuple(self.df(t, f) for t in terms) for f, _ in fields}
-            self._plans[key] = TermWeight(label, fields, tuple(terms), tuple(weights), idfs,
-                                          dfs, expanded, blended=blended,
-                                          cost=self._cost(terms, fields))
+            self._plans[key] = self._shared((key, label), lambda: self._term_weight(
+                label, fields, terms, weights, expanded, blended))
         return self._plans[key]
+
+    def _shared(self, key: tuple, make):
+        """A leaf's weight: the same object for every compile on the snapshot's own
+        statistics (a commit never changes; the label is part of `key`), made once."""
+        if not (isinstance(self.snap, Snapshot) and self.stats is self.snap):
+            return make()
+        return self.snap.remembered(key, make)
+
+    def _term_weight(self, label: str, fields, terms: list[str], weights: list[float],
+                     expanded: bool, blended: bool) -> TermWeight:
+        if blended:  # one idf for all: that of the most frequent term (the blend's df)
+            top = {f: max(self.df(t, f) for t in terms) for f, _ in fields}
+            idfs = {f: (float(idf(self.stats.num_docs(f), top[f])),) * len(terms)
+                    for f, _ in fields}
+        else:
+            idfs = {f: tuple(self.idf(t, f) for t in terms) for f, _ in fields}
+        dfs = {f: tuple(self.df(t, f) for t in terms) for f, _ in fields}
+        return TermWeight(label, fields, tuple(terms), tuple(weights), idfs, dfs, expanded,
+                          blended=blended, cost=self._cost(terms, fields))
 
     def _expand(self, word: str, term: str, edits: int, limit: int = fz.MAX_EXPANSIONS,
                 typo_df: int | None = None) -> list[tuple[str, float]]:
@@ -224,11 +235,11 @@ class Compiler:
         """Drop the most frequent leaves until the plan reads at most max_postings."""
         limit = self.spend.budget.max_postings
         occurrences = list(leaves(plan))
-        by_id = {id(leaf): leaf for leaf in occurrences}
-        copies = Counter(map(id, occurrences))  # a leaf object may sit in several groups
         total = sum(leaf.cost for leaf in occurrences)
         if total <= limit:
             return plan
+        by_id = {id(leaf): leaf for leaf in occurrences}
+        copies = Counter(map(id, occurrences))  # a leaf object may sit in several groups
         dropped: set[int] = set()
         left = total
         for key in sorted(copies, key=lambda k: -by_id[k].cost * copies[k]):
@@ -245,18 +256,29 @@ class Compiler:
 
     def _word(self, raw: str, fld: str | None, forced_edits: int | None = None,
               forced: bool = False) -> Weight | None:
-        tokens = self.analyzer.tokens(raw)
-        terms = [t.term for t in tokens if t.term is not None]
+        terms, parts, word = self._analyzed(raw)
         if not terms:
             self.state.stopwords.append(raw)
             return None
-        if len(tokens) > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
+        if parts > 1:  # jong-un, U.S., foo:bar → a phrase of the parts
             if forced:
                 self.state.warnings.append(
                     f"'{shown(raw)}~': fuzzy matching applies to single words; "
                     "searched as the exact phrase")
             return self._phrase(raw, fld, 0)
-        return self._single(raw, terms[0], self.analyzer.normalize(raw), fld, forced_edits, forced)
+        return self._single(raw, terms[0], word, fld, forced_edits, forced)
+
+    def _analyzed(self, raw: str) -> tuple[tuple[str, ...], int, str]:
+        """(its terms, how many tokens, the word normalized) of a typed word: the snapshot's
+        analyzer never changes, so a word is analyzed once per snapshot."""
+        def analyze() -> tuple[tuple[str, ...], int, str]:
+            tokens = self.analyzer.tokens(raw)
+            terms = tuple(t.term for t in tokens if t.term is not None)
+            return terms, len(tokens), self.analyzer.normalize(raw) if len(tokens) == 1 else ""
+
+        if not isinstance(self.snap, Snapshot):
+            return analyze()
+        return self.snap.remembered(("word", raw), analyze)
 
     def _single(self, raw: str, term: str, word: str, fld: str | None,
                 forced_edits: int | None = None, forced: bool = False) -> Weight:
@@ -359,9 +381,10 @@ class Compiler:
                 terms = tuple(fixed)
         key = ("phrase", fields, terms, offsets, slop)
         if key not in self._plans:
-            idfs = {f: sum(self.idf(t, f) for t in terms) for f, _ in fields}
-            self._plans[key] = PhraseWeight(raw, fields, terms, offsets, slop, idfs,
-                                            cost=self._cost(terms, fields))
+            self._plans[key] = self._shared((key, raw), lambda: PhraseWeight(
+                raw, fields, terms, offsets, slop,
+                {f: sum(self.idf(t, f) for t in terms) for f, _ in fields},
+                cost=self._cost(terms, fields)))
         return self._plans[key]
 
 

@@ -25,14 +25,28 @@ def union(parts: list[Postings], reduce=np.add) -> Postings:
     if len(parts) == 1:
         return parts[0]
     docs = np.concatenate([p[0] for p in parts])
-    scores = np.concatenate([p[1] for p in parts])
-    order = np.argsort(docs, kind="stable")
-    docs, scores = docs[order], scores[order]
+    order = docs.argsort(kind="stable")
+    docs, scores = docs[order], np.concatenate([p[1] for p in parts])[order]
     first = np.empty(len(docs), dtype=bool)
     first[0] = True
     np.not_equal(docs[1:], docs[:-1], out=first[1:])
-    starts = np.flatnonzero(first)
+    starts = first.nonzero()[0]
     return docs[starts], reduce.reduceat(scores, starts)
+
+
+def intersect(a: Postings, b: Postings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(common docs, their rows in a, their rows in b) of two sorted unique doc lists: the
+    shorter looked up in the longer (no sort of both, as `np.intersect1d` does)."""
+    if len(a[0]) > len(b[0]):
+        common, j, i = intersect(b, a)
+        return common, i, j
+    docs, pool = a[0], b[0]
+    if not len(docs) or not len(pool):
+        return EMPTY[0], EMPTY[0], EMPTY[0]
+    at = pool.searchsorted(docs)
+    at[at == len(pool)] = len(pool) - 1
+    i = (pool[at] == docs).nonzero()[0]
+    return docs[i], i, at[i]
 
 
 def member(docs: np.ndarray, pool: np.ndarray) -> np.ndarray:

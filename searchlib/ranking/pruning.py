@@ -53,6 +53,9 @@ PRUNE_FROM = 60_000
 # pass): measured on Reuters-21578 ×10 in 14 segments (see the README)
 PRUNE_KNOWN_FROM = 20_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
+# a list of postings holding more than this many times the kept documents looks them up in
+# itself rather than reading the mask at every posting
+LOOKUP_SHARE = 8
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,22 @@ class Plan:
         return self.required + self.optional
 
 
+_last_plan: tuple[Weight | None, Plan | None] = (None, None)  # a search asks three times
+
+
 def plan_of(weight: Weight | None) -> Plan | None:
-    """The weight as a `Plan`, or None when it has a shape pruning leaves alone."""
+    """The weight as a `Plan`, or None when it has a shape pruning leaves alone (the last
+    one remembered: weights are immutable, and a search asks for its plan three times)."""
+    global _last_plan
+    last = _last_plan
+    if weight is not None and last[0] is weight:
+        return last[1]
+    plan = _plan_of(weight)
+    _last_plan = (weight, plan)
+    return plan
+
+
+def _plan_of(weight: Weight | None) -> Plan | None:
     if isinstance(weight, TermWeight):
         return Plan((), (weight,), (), (), (), 1.0) if weight.scale >= 0 else None
     if not isinstance(weight, BoolWeight) or weight.scale < 0:
@@ -86,7 +103,7 @@ def plan_of(weight: Weight | None) -> Plan | None:
     if not all(_word(c) for c in (*weight.should, *excluded)):
         return None
     if len(scored) == 1 and isinstance(scored[0], BoolWeight) and not weight.should:
-        inner = plan_of(scored[0])  # a query under filters: BoolWeight(must=(query, filter))
+        inner = _plan_of(scored[0])  # a query under filters: BoolWeight(must=(query, filter))
         if inner is None:
             return None
         return Plan(inner.required, inner.optional, inner.excluded + tuple(excluded),
@@ -120,7 +137,11 @@ def prunable_collectors(collectors: Sequence[Collector]) -> bool:
 def collected(scorer: SegmentScorer, weight: Weight) -> Postings:
     """A scorer's matches for `weight`, filtered (live, metadata) and collapsed (title-only)."""
     seg = scorer.seg
-    docs, scores = apply_mask(filter_mask(seg), *scorer.evaluate(weight))
+    live = filter_mask(seg)
+    found = scorer.collapsed(weight, live)
+    if found is not None:  # an OR of words: title matches not spread over paragraphs
+        return found
+    docs, scores = apply_mask(live, *scorer.evaluate(weight))
     if scorer.title_hit and len(docs):
         docs, scores = collapse_title_only(seg, docs, scores, scorer.text_hits)
     return docs, scores
@@ -139,14 +160,17 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
     for ordinal, seg in enumerate(segments):
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
-        pruner = _SegmentPruner(seg, stats, weight, plan, params)
         least = PRUNE_FROM if theta == -np.inf else min(PRUNE_FROM, PRUNE_KNOWN_FROM)
-        pruned = pruner.top(top, ordinal, k, theta) if pruner.postings >= least else None
+        pruner = (_SegmentPruner(seg, stats, weight, plan, params)
+                  if _most_postings(seg, plan) >= least else None)
+        pruned = (pruner.top(top, ordinal, k, theta)
+                  if pruner is not None and pruner.postings >= least else None)
         if pruned is None:  # cheaper to score every posting than to prune
             docs, scores = collected(SegmentScorer(seg, stats, params), weight)
             fruit = top.collect(ordinal, seg, docs, scores)
             counts.append(count.collect(ordinal, seg, docs, scores))
         else:
+            assert pruner is not None
             fruit = top.collect(ordinal, seg, *pruned)
             counts.append(partial(pruner.count, count.articles))  # counted when read
         tops.append(fruit)
@@ -156,6 +180,13 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
     return [top.merge(tops), count.merge(counts)]
 
 
+def _most_postings(seg: Segment, plan: Plan) -> int:
+    """A bound of `_SegmentPruner.postings` read from the segment's size alone (no term
+    looked up): every list of a word holds at most one block per 128 documents."""
+    lists = sum(len(leaf.terms) * len(leaf.fields) for leaf in plan.positive)
+    return lists * POSTING_BLOCK * -(-max(seg.n_paragraphs, seg.n_articles) // POSTING_BLOCK)
+
+
 class _MaskScorer(SegmentScorer):
     """A `SegmentScorer` that sees only the postings of some paragraphs (and articles)."""
 
@@ -163,10 +194,26 @@ class _MaskScorer(SegmentScorer):
                  paragraphs: np.ndarray, articles: np.ndarray) -> None:
         super().__init__(seg, stats, params)
         self._keep = {"text": paragraphs, "title": articles}
+        self._ids: dict[str, np.ndarray] = {}  # each mask's ids, once a long list asks
 
     def restrict(self, fld: str, docs: np.ndarray, *columns: np.ndarray) -> tuple:
-        keep = np.flatnonzero(self._keep[fld][docs])
-        return (np.asarray(docs)[keep], *(np.asarray(c)[keep] for c in columns))
+        """The postings of the kept documents: the mask read at each posting, or (a list
+        far longer than the kept documents) each kept document looked up in the list."""
+        docs, mask = np.asarray(docs), self._keep[fld]
+        rows = None
+        if len(docs) * LOOKUP_SHARE >= len(mask):
+            ids = self._ids.get(fld)
+            if ids is None:
+                ids = self._ids[fld] = mask.nonzero()[0]
+            if len(ids) * LOOKUP_SHARE < len(docs):
+                wanted = ids.astype(docs.dtype, copy=False)
+                at = docs.searchsorted(wanted)
+                inside = at < len(docs)
+                at = at[inside]
+                rows = at[docs[at] == wanted[inside]]
+        if rows is None:
+            rows = mask[docs].nonzero()[0]
+        return (docs[rows], *(np.asarray(c)[rows] for c in columns))
 
 
 @dataclass

@@ -51,9 +51,18 @@ def idf(n_docs: int, df: int | np.ndarray) -> float | np.ndarray:
 
 def tf_weight(tf: np.ndarray, dl: np.ndarray, avgdl: float, k1: float, b: float) -> np.ndarray:
     """Saturating tf with length normalization (the part of BM25 that depends on the document)."""
-    tf = np.asarray(tf, dtype=np.float64)
-    norm = k1 * (1.0 - b + b * (np.asarray(dl, dtype=np.float64) / (avgdl or 1.0)))
+    tf, dl = _float_operand(tf), _float_operand(dl)
+    norm = k1 * (1.0 - b + b * (dl / (avgdl or 1.0)))
     return tf * (k1 + 1.0) / (tf + norm)
+
+
+def _float_operand(values) -> np.ndarray:
+    """`values` as an operand computing in float64: an integer array as it is (each ufunc
+    converts it exactly, in the same pass), anything else converted first."""
+    if isinstance(values, np.ndarray) and (values.dtype.kind in "iu"
+                                           or values.dtype == np.float64):
+        return values
+    return np.asarray(values, dtype=np.float64)
 
 
 def leaf_score(idf_value: float, tf: np.ndarray, dl: np.ndarray, avgdl: float, params: BM25,

@@ -27,9 +27,9 @@ from ..query import (
     Node,
     ParsedQuery,
     Term,
+    cached_parse,
     capped,
     listing,
-    parse,
     stopwords_warning,
 )
 from .collectors import (
@@ -186,8 +186,9 @@ class Searcher:
     def execute(self, query: str, options: SearchOptions) -> Execution:
         # the metadata fields are read only for a query that may name one
         fields = index_fields(self.snapshot.segments) if ":" in query else frozenset()
-        parsed = parse(query, default_operator=options.default_operator, strict=options.strict,
-                       max_chars=self.budget.max_chars, filters=fields)
+        parsed = cached_parse(query, default_operator=options.default_operator,
+                              strict=options.strict, max_chars=self.budget.max_chars,
+                              filters=fields)
         if options.scope == "article":  # one hit (its best paragraph) per article
             options = replace(options, per_article=True)
         spend = Spend(self.budget)  # shared by this search's compiles

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..index.segment import Segment, expand_ranges
 from .filters import FilterWeight, all_of
-from .postings import EMPTY, Postings, blended_tf, member, phrase_matches, union
+from .postings import EMPTY, Postings, blended_tf, intersect, member, phrase_matches, union
 from .scoring import BM25, CollectionStats, avg_length, leaf_score
 
 
@@ -94,6 +94,8 @@ class TermWeight:
                 parts = (scorer.part(fld, self.label, term, df, term_idf, tf, docs, weight * w,
                                      scores),)
             pieces.append((docs, scores, parts))
+        if len(pieces) == 1:  # one term: its postings as they are
+            return pieces[0] if len(pieces[0][0]) else _NOTHING
         docs, scores, parts = _sum(pieces, np.maximum)
         return docs, scores, (max(parts, key=lambda p: p.score),) if parts else ()
 
@@ -156,12 +158,74 @@ class SegmentScorer:
         self.text_hits: list[np.ndarray] = []  # paragraphs whose own text matched a leaf
         self.title_hit = False  # some leaf matched through a title
         self._excluding = 0  # inside NOT: matches there are no reason to show a paragraph
+        self._article_titles = False  # title pieces kept per article (`collapsed`)
 
     def evaluate(self, weight: Weight) -> Postings:
         docs, scores, _ = self._scored(weight)
         if self.article_scope:
             return self._best_paragraphs(docs, scores)
         return docs, scores
+
+    def collapsed(self, weight: Weight, live: np.ndarray | None) -> Postings | None:
+        """`evaluate` masked by `live` and collapsed as `collectors.collapse_title_only` does,
+        for one leaf or an OR of leaves, without spreading title matches over their
+        articles' paragraphs: the docs are the live paragraphs a text matched, plus the first
+        paragraph of each live title-matched article none of whose paragraphs did; each
+        one's score adds its pieces in the order `union` does (None: another shape)."""
+        if isinstance(weight, BoolWeight):
+            if weight.must or weight.must_not or not all(
+                    isinstance(c, (TermWeight, PhraseWeight)) for c in weight.should):
+                return None
+            children, scale = weight.should, weight.scale
+        elif isinstance(weight, (TermWeight, PhraseWeight)):
+            children, scale = (weight,), 1.0
+        else:
+            return None
+        if self.explaining or self.article_scope:
+            return None
+        self._article_titles = True
+        try:
+            pieces = [(p[0], p[1], f) for c in children
+                      for p, (f, _) in zip(self._pieces(c), c.fields)]
+        finally:
+            self._article_titles = False
+        if live is not None:
+            pieces = [(d[live[d]], s[live[d]], f) if f == "text" else (d, s, f)
+                      for d, s, f in pieces]
+        titles = [d for d, _, f in pieces if f == "title" and len(d)]
+        if titles:
+            pieces = self._cut_titles(pieces, _merged(titles), live)
+        docs, scores = union([(d, s) for d, s, _ in pieces])  # `evaluate`'s very sums
+        return docs, scores * scale if scale != 1.0 else scores
+
+    def _cut_titles(self, pieces: list, arts: np.ndarray, live: np.ndarray | None) -> list:
+        """The pieces (live text; title per article) in paragraphs, cut to those the collapse
+        keeps: the ones a text matched, and the first paragraph of each (live) title-matched
+        article none of whose paragraphs did. Only the title-matched articles' ranges of
+        the text pieces are read (no merge of the text pieces whole)."""
+        seg = self.seg
+        first = seg.art_first64
+        arts = arts[first[arts + 1] > first[arts]]  # (an article without paragraphs)
+        if live is not None:
+            arts = arts[live[first[arts]]]  # deletions are per article
+        starts, ends = first[arts], first[arts + 1]
+        inside, said = [], np.zeros(len(arts), dtype=bool)
+        for d, _, f in pieces:
+            if f == "text" and len(d):
+                lo = d.searchsorted(starts)
+                counts = d.searchsorted(ends) - lo
+                said |= counts > 0
+                inside.append(d[expand_ranges(lo, counts)])
+        docs = _merged([*inside, starts[~said]])  # the kept paragraphs of these articles
+        owners = seg.para_article[docs].astype(np.int64)
+        out = []
+        for d, s, f in pieces:
+            if f == "title" and len(d):
+                lo = owners.searchsorted(d, side="left")
+                counts = owners.searchsorted(d, side="right") - lo
+                d, s = docs[expand_ranges(lo, counts)], s.repeat(counts)
+            out.append((d, s, f))
+        return out
 
     def _owner(self, docs: np.ndarray) -> np.ndarray:
         """The article of each document of the current scope."""
@@ -266,7 +330,7 @@ class SegmentScorer:
                     self.text_hits.append(docs)
                 else:
                     self.title_hit = True
-            if fld == "title" and len(docs):  # articles → their paragraphs
+            if fld == "title" and len(docs) and not self._article_titles:  # → paragraphs
                 first = self.seg.art_first64
                 counts = first[docs + 1] - first[docs]
                 docs = expand_ranges(first[docs], counts)
@@ -290,8 +354,7 @@ class SegmentScorer:
             if result is None:
                 result = (docs, scores, parts)
             else:
-                common, i, j = np.intersect1d(result[0], docs, assume_unique=True,
-                                              return_indices=True)
+                common, i, j = intersect(result[:2], (docs, scores))
                 result = (common, result[1][i] + scores[j], result[2] + parts)
             if not len(result[0]):
                 return _NOTHING
@@ -322,6 +385,18 @@ class SegmentScorer:
             keep = ~member(result[0], banned)
             result = (result[0][keep], result[1][keep], result[2] if keep.all() else ())
         return result
+
+
+def _merged(runs: list[np.ndarray]) -> np.ndarray:
+    """The sorted union of sorted runs of ids (a stable sort of sorted runs merges them)."""
+    runs = [r for r in runs if len(r)]
+    if len(runs) < 2:
+        return runs[0] if runs else EMPTY[0]
+    docs = np.sort(np.concatenate(runs), kind="stable")
+    new = np.empty(len(docs), dtype=bool)
+    new[0] = True
+    np.not_equal(docs[1:], docs[:-1], out=new[1:])
+    return docs[new]
 
 
 def _masked(result: Scored, keep: np.ndarray) -> Scored:
