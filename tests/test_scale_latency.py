@@ -29,3 +29,26 @@ def test_latency_table_has_a_row_per_timed_engine_and_scale():
     assert len(table) == 4
     assert table[2].startswith("| ×1 | searchlib | 1,000 | 1.00 / 2.00 | 1.00 / 2.00 | "
                                "0.50 / 2.00 | 5.0 | 10.0 / 5.0 ms |")
+
+
+def test_a_baseline_child_imports_the_other_checkout_even_run_from_this_one(tmp_path,
+                                                                            monkeypatch):
+    """`--baseline before=DIR` must time DIR's code: a child started from this checkout's
+    folder (where `python benchmarks/speed.py` runs) would import this one instead."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from searchlib.evaluation.scale import child_setting
+
+    other = tmp_path / "other"
+    (other / "searchlib").mkdir(parents=True)
+    (other / "searchlib" / "__init__.py").write_text("WHICH = 'other'\n")
+    here = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(here)
+    for tree, want in ((str(other), "other"), (None, "this")):
+        env, cwd = child_setting(tree)
+        done = subprocess.run(
+            [sys.executable, "-c", "import searchlib; print(getattr(searchlib, 'WHICH', 'this'))"],
+            env=env, cwd=cwd, capture_output=True, text=True, check=True)
+        assert done.stdout.strip() == want

@@ -95,16 +95,25 @@ print(json.dumps(out))
 """
 
 
+def child_setting(tree: str | None) -> tuple[dict[str, str], str]:
+    """Environment and working folder of a child that must import searchlib from `tree` (this
+    checkout by default): `python -c` puts the working folder first on sys.path, so the child
+    starts in a neutral folder, or a benchmark run from a checkout would time that checkout."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = str(Path(tree).resolve()) if tree else str(
+        Path(__file__).resolve().parents[2])
+    return env, tempfile.gettempdir()
+
+
 def measure_in_child(name: str, corpus: str, workdir: Path, queries: dict[str, list],
                      k: int, tree: str | None = None, wide: int = 100) -> dict[str, Any]:
     """Build and time one engine in a fresh interpreter (`tree`: another checkout's code)."""
     args = workdir.with_suffix(".json")
     args.write_text(json.dumps({"engine": name, "corpus": corpus, "workdir": str(workdir),
                                 "queries": queries, "k": k, "wide": wide}))
-    env = dict(os.environ)
-    env["PYTHONPATH"] = tree or str(Path(__file__).resolve().parents[2])
-    done = subprocess.run([sys.executable, "-c", CHILD, str(args)], env=env, text=True,
-                          capture_output=True, check=False)
+    env, cwd = child_setting(tree)
+    done = subprocess.run([sys.executable, "-c", CHILD, str(args)], env=env, cwd=cwd,
+                          text=True, capture_output=True, check=False)
     if done.returncode:
         tail = (done.stderr.strip().splitlines() or ["no message"])[-1]
         raise RuntimeError(f"{name} failed on {corpus}: {tail}")
