@@ -721,3 +721,25 @@ def test_version(runner):
 def test_environment_variable_names_the_index(seed_index, runner):
     res = runner.invoke(cli, ["stats"], env={"SEARCHLIB_INDEX": str(seed_index.root)})
     assert res.exit_code == 0 and re.search(r"^paragraphs\s+13$", res.stdout, re.M)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["index", "--memory-budget", "-1"], "'--memory-budget'"),
+    (["index", "--jobs", "0"], "'--jobs'"),
+    (["search", "-k", "abc", "oil"], "'-k'"),
+    (["index", "/nonexistent/feed.jsonl"], "/nonexistent/feed.jsonl"),
+    (["frobnicate"], "'frobnicate'"),
+    (["--bogus"], "'--bogus'"),
+])
+def test_a_bad_option_or_command_is_one_error_line_naming_the_help(args, option):
+    """click's own usage errors (bad values, missing paths, unknown commands) are one line
+    like every other error, not its four-line usage banner."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "searchlib", *args], capture_output=True,
+                         text=True)
+    assert run.returncode == 2
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("searchlib: error: ")
+    assert option in lines[0] and lines[0].endswith("--help)")

@@ -157,14 +157,33 @@ class UsageLine(click.UsageError):
         click.echo(f"searchlib: error: {error_message(self)}", err=file is None, file=file)
 
 
+def one_line(exc: click.UsageError) -> UsageLine:
+    """click's own usage error (a bad option value, a missing path, an unknown command) as
+    one line naming the help to read, instead of its four-line usage banner."""
+    if isinstance(exc, UsageLine):
+        return exc
+    where = exc.ctx.command_path if exc.ctx is not None else "searchlib"
+    message = exc.format_message().rstrip(".")
+    return UsageLine(f"{message} (see {where} --help)", exc.ctx)
+
+
 class SearchlibGroup(click.Group):
     """A click group that reports user errors of any subcommand as one line and exit 2,
     and Ctrl-C as one line and exit 130 (click's own answer is `Aborted!` and exit 1,
     which is the "nothing found" code here)."""
 
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.UsageError as exc:
+            raise one_line(exc) from None
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise one_line(exc) from None
         except KeyboardInterrupt:
             exit_interrupted()
         except (SearchlibError, OSError) as exc:
