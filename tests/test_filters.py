@@ -119,6 +119,15 @@ def test_facets_count_matching_articles(index: searchlib.Index) -> None:
     assert dict(res.facets["date:month"]) == {"1987-03": 2, "1987-04": 1, "1986-12": 1}
     filtered = index.search("oil source:ap", facets="topics")
     assert dict(filtered.facets["topics"]) == {"grain": 1, "crude": 1}
+    assert not any("facet" in w for w in res.warnings + filtered.warnings)
+
+
+def test_a_facet_on_a_field_no_article_has_says_so(index: searchlib.Index) -> None:
+    """As a filter on such a field warns, an empty facet says why instead of '(none)' alone."""
+    res = index.search("oil", facets=["bogus", "topics"])
+    assert res.facets["bogus"] == [] and res.facets["topics"]
+    assert [w for w in res.warnings if "facet" in w] == [
+        "no article has a 'bogus' field: its facet counts nothing"]
 
 
 def test_unknown_fields_and_fields_no_article_has(index: searchlib.Index) -> None:

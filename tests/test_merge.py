@@ -247,3 +247,16 @@ def test_the_progress_bar_says_when_an_update_merges(tmp_path):
     total = (docs / "big.jsonl").stat().st_size
     assert calls[-1] == (total, total, f"merging {report.merged} segments")
     assert calls[-2] == (total, total, "big.jsonl")
+
+
+def test_the_index_summary_line_says_what_was_merged(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    write_feed(docs / "a.jsonl", records(1, 10, "a-"))
+    root = tmp_path / "idx"
+    assert CliRunner().invoke(main, ["index", str(docs), "--index", str(root)]).exit_code == 0
+    write_feed(docs / "b.jsonl", records(2, 20, "b-"))  # bigger: takes in the first segment
+    result = CliRunner().invoke(main, ["index", str(docs), "--index", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "(files: 1 added, 0 changed, 0 removed, 1 unchanged; 2 segments merged into one)" \
+        in result.output

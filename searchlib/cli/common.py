@@ -274,6 +274,8 @@ def update_summary(report: UpdateReport, root: Path) -> str:
              f"{report.files_removed} removed, {report.files_unchanged} unchanged")
     if report.files_skipped:
         files += f", {report.files_skipped} skipped"
+    if report.merged:
+        files += f"; {report.merged} segments merged into one"
     return (f"{as_dir(root)}: {plural(report.articles, 'article')}, "
             f"{plural(report.paragraphs, 'paragraph')} (files: {files}) "
             f"in {report.seconds:.2f} s")

@@ -99,6 +99,12 @@ class Compiler:
             return (("text", 1.0), ("title", self.params.title_boost))
         return (("text", 1.0),)
 
+    def present(self) -> frozenset[str]:
+        """The metadata fields some article has (read once, when a filter or facet asks)."""
+        if self._present is None:
+            self._present = present_fields(self.snap.segments)
+        return self._present
+
     def compile(self, node: Node | None) -> Weight | None:
         """The plan of a whole query, within the budget (its warnings in state.limits)."""
         self.spend.start()
@@ -141,9 +147,7 @@ class Compiler:
                                 should=tuple(map(self._filter, node.should)),
                                 must_not=tuple(map(self._filter, node.must_not)))
         assert isinstance(node, Filter)
-        if self._present is None:
-            self._present = present_fields(self.snap.segments)
-        if node.valid and node.field not in self._present:
+        if node.valid and node.field not in self.present():
             self.state.warnings.append(f"no article has a '{node.field}' field: "
                                        f"{node.field}:{shown(node.value)} matches nothing")
         return FilterWeight.of(node)
