@@ -210,10 +210,9 @@ class Searcher:
                     *first.state.warnings, *stopwords_warning(first.state.stopwords)]
         if not staged and (options.prf or (options.proximity and options.proximity.weight)):
             warnings.append(SECOND_STAGES_IGNORED)
-        for name in options.facets:  # as a filter on a field no article has says so
-            if name.split(":")[0] not in first.present():
-                warnings.append(f"no article has a '{name.split(':')[0]}' field: "
-                                f"its facet counts nothing")
+        for fld in dict.fromkeys(name.split(":")[0] for name in options.facets):
+            if fld not in first.present():  # as a filter on such a field says so
+                warnings.append(f"no article has a '{fld}' field: its facet counts nothing")
         limits = dict(first.state.limits)  # the caps of the budget the query hit
         state = first.state
         if options.fuzzy and parsed.root is not None and (state.unknown or _few(top, total)):
