@@ -65,3 +65,22 @@ def test_a_deferred_total_travels_as_its_value(index, counts):
     assert pickle.loads(pickle.dumps(res.execution.lazy_total)) == ALPHA + BETA_ONLY
     articles = index.search("alpha beta", k=2, fuzzy=False, articles=True)
     assert articles.total == 20 + BETA_ONLY
+
+
+def test_results_read_after_the_index_is_closed_are_whole(tmp_path, counts):
+    """A caller may close the index (a `with` block) before reading the deferred total and
+    the lazy hit text: both still come, and equal what was there before the close."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.jsonl").write_text("".join(
+        json.dumps({"id": f"a{i}", "title": f"story {i}",
+                    "text": f"alpha {'beta' if i % 3 == 0 else 'delta'} words {i}"}) + "\n"
+        for i in range(30)))
+    searchlib.Index.build([docs], tmp_path / "idx", jobs=1).close()
+    with searchlib.Index.open(tmp_path / "idx") as idx:
+        res = idx.search("alpha beta", k=2, fuzzy=False)
+        again = idx.search("alpha beta", k=2, fuzzy=False)
+        expected = (again.total, [(h.text, h.spans) for h in again.hits])
+    assert counts == [1]  # `again` was counted in the block; `res` not yet
+    assert (res.total, [(h.text, h.spans) for h in res.hits]) == expected
+    assert res.total == 30

@@ -202,7 +202,9 @@ def test_fuzz_large_queries_answer_in_bounded_memory_and_time(reuters, words):
         res, peak = measured(reuters, query, **options)
         seconds = time.perf_counter() - start
         check_answer(res, peak)
-        assert seconds < 10, f"query {i} ({len(query)} chars) took {seconds:.1f} s"
+        # a hang guard, not a speed claim (speed is benchmarks/' business):
+        # shapes like these ran for minutes (and gigabytes) before the caps
+        assert seconds < 120, f"query {i} ({len(query)} chars) took {seconds:.1f} s"
 
 
 # -- the budget on a small index -----------------------------------------------------------------
