@@ -3,8 +3,14 @@
 Articles arrive analyzed in chunks (`analyze.ChunkTokens`: raw-token ids, from this process
 or a worker) and are added one by one, in order, so a flush falls between the same two
 articles however many workers analyzed them. Raw-token ids (each worker numbers its own)
-become this segment's term ids through a numpy map per worker's table; the (term, document,
-position) triples that `segment.write_segment` turns into postings are made at the flush.
+become term ids through a numpy map per worker's table; the (term, document, position)
+triples that `segment.write_segment` turns into postings are made at the flush, with the
+terms the segment holds renumbered in sorted order.
+
+The next builder of the same update carries these tables over (`SegmentBuilder(analyzer,
+previous)`): a raw token is resolved to its term once per update, not once per flush. So a
+term's readable word in a later flush is the shortest seen in the update so far — what the
+update's merged segment holds anyway (`segment.merge_vocabularies`: first shortest wins).
 """
 
 from __future__ import annotations
@@ -21,12 +27,15 @@ from .segment import FieldTriples, SegmentContent, expand_ranges
 FLUSH_BYTES_PER_TOKEN = 100
 FLUSH_BYTES_PER_CHAR = 4
 ARTICLE_BYTES = 400
+# Terms a builder may carry over to the next flush's; past this, the next one starts afresh
+# (memory stays bounded however many distinct words an update brings).
+CARRY_TERMS_LIMIT = 2_000_000
 
 
 class SegmentBuilder:
     """Accumulates analyzed articles in memory until flushed as one segment."""
 
-    def __init__(self, analyzer: Analyzer) -> None:
+    def __init__(self, analyzer: Analyzer, previous: SegmentBuilder | None = None) -> None:
         self.analyzer = analyzer
         self.terms: list[str] = []
         self.surface: list[str] = []
@@ -34,6 +43,15 @@ class SegmentBuilder:
         self._raw: dict[str, int] = {}  # raw token → term id (-1: a stopword)
         # per raw-token table: raw id → term id (-1: a stopword, -2: not seen yet)
         self._maps: dict[tuple[int, int], np.ndarray] = {}
+        if previous is not None and len(previous.terms) < CARRY_TERMS_LIMIT:
+            # copies: `previous` is flushed in another thread while this one grows
+            self.terms, self.surface = list(previous.terms), list(previous.surface)
+            self._term_ids, self._raw = dict(previous._term_ids), dict(previous._raw)
+            latest = {}  # a worker's renewed table replaces its older ones
+            for pid, generation in previous._maps:
+                latest[pid] = max(generation, latest.get(pid, generation))
+            self._maps = {key: m.copy() for key, m in previous._maps.items()
+                          if latest[key[0]] == key[1]}
         self._none = np.zeros(0, dtype=np.int32)
         self.text_ids: list[np.ndarray] = []
         self.text_counts: list[np.ndarray] = []
@@ -124,9 +142,13 @@ class SegmentBuilder:
         return len(self.articles)
 
     def content(self) -> SegmentContent:
-        """What is buffered, with terms renumbered in sorted order (the vocabulary's)."""
-        order = sorted(range(len(self.terms)), key=self.terms.__getitem__)
-        remap = np.empty(len(order), dtype=np.int64)
+        """What is buffered, with the terms it holds renumbered in sorted order (the
+        vocabulary's); terms carried over from earlier flushes but absent here are left out."""
+        held = np.zeros(len(self.terms), dtype=bool)
+        for ids in (*self.text_ids, *self.title_ids):
+            held[ids[ids >= 0]] = True
+        order = sorted(np.flatnonzero(held).tolist(), key=self.terms.__getitem__)
+        remap = np.full(len(self.terms), -1, dtype=np.int64)
         remap[np.array(order, dtype=np.int64)] = np.arange(len(order))
         columns, dictionary = encode(self.keywords, self.dates)
         return SegmentContent(

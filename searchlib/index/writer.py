@@ -316,7 +316,7 @@ class _Ingest:
         path = self.writer.root / SEGMENTS / name
         self.writer.written.append(path)
         held = [self.builder]  # the flush thread holds the only reference, and drops it
-        self.builder = SegmentBuilder(self.writer.analyzer)
+        self.builder = SegmentBuilder(self.writer.analyzer, held[0])
         for src_path, first, count in self.pending:
             self.ranges[src_path].append(ArticleRange(name, first, count))
         self.pending.clear()
