@@ -298,3 +298,28 @@ def test_stored_text_in_any_script_comes_back_as_written(tmp_path, monkeypatch):
         for k in range(1 + i % 3):
             hits = idx.search(f'"n{i}x{k}"', k=5).hits
             assert [h.text for h in hits] == [f"{texts[(i + k) % len(texts)]} n{i}x{k}"]
+
+
+def test_each_flush_holds_only_its_own_terms_and_words(tmp_path, monkeypatch):
+    """Later flushes of an update reuse the earlier ones' term tables: a segment's
+    vocabulary must still list only the terms its own paragraphs hold, each with a word
+    written in the update (the shortest), and searches must find every story once."""
+    monkeypatch.setattr(writer_mod, "TIERED", False)  # flushes stay segments: inspected
+    monkeypatch.setattr(writer_mod, "MAX_SEGMENTS", 100)
+    big_feed(tmp_path / "feed.jsonl", 300)
+    root = tmp_path / "idx"
+    writer_mod.IndexWriter(root, rebuild=True).update([tmp_path / "feed.jsonl"],
+                                                      flush_tokens=3000, jobs=2)
+    vocabularies = [p.read_text().split("\n") for p in sorted(root.rglob("vocab.txt"))]
+    assert len(vocabularies) > 3
+    owners = {}
+    for seg, vocab in enumerate(vocabularies):
+        for term in vocab:
+            if term.startswith("uid"):
+                owners.setdefault(term, []).append(seg)
+    assert len(owners) == 300 and all(len(segs) == 1 for segs in owners.values())
+    idx = searchlib.Index.open(root)
+    assert idx.check() == []
+    assert [idx.search(f"uid{i}", fuzzy=False).total for i in (0, 150, 299)] == [1, 1, 1]
+    terms, surfaces = idx.snapshot.vocabulary
+    assert dict(zip(terms, surfaces))["run"] == "run"  # of 'runs', 'RUN', 'running': shortest
