@@ -195,15 +195,17 @@ class Index:
         return (Path(root) / MANIFEST).is_file() or is_cluster(root)
 
     @classmethod
-    def open(cls, root: str | os.PathLike, *, replicas: int | None = None, **params) -> Index:
+    def open(cls, root: str | os.PathLike, *, replicas: int | None = None,
+             address: str | None = None, **params) -> Index:
         """The index at `root`; a `ShardedIndex` (same API) if it holds cluster.json, with
-        `replicas` actors per shard (one index in this process has no use for them)."""
+        `replicas` actors per shard, served by the Ray cluster at `address` (default
+        $RAY_ADDRESS, else a local Ray). A single index has no use for either."""
         from .cluster.layout import is_cluster
 
         if is_cluster(root):
             from . import cluster
 
-            return cluster.ShardedIndex(root, replicas=replicas, **params)
+            return cluster.ShardedIndex(root, replicas=replicas, address=address, **params)
         return cls(root, **params)
 
     @classmethod
@@ -438,7 +440,7 @@ class Index:
             path=str(self.root), articles=snap.articles, paragraphs=snap.paragraphs,
             vocabulary=len(terms), segments=len(snap.segments), bytes=snap.size,
             generation=snap.generation, analyzer=dict(snap.manifest["analyzer"]),
-            top_terms=top_terms, dates=_date_range(snap),
+            top_terms=top_terms, dates=date_range(snap),
             fields=sorted(present_fields(snap.segments)),
         )
 
@@ -458,7 +460,7 @@ class Index:
         return self.snapshot.check()
 
 
-def _date_range(snap: Snapshot) -> tuple[dt.datetime, dt.datetime] | None:
+def date_range(snap: Snapshot) -> tuple[dt.datetime, dt.datetime] | None:
     """The oldest and newest date of the live articles (None: none is dated)."""
     lo, hi = None, None
     for seg in snap.segments:

@@ -474,3 +474,24 @@ def test_import_searchlib_does_not_import_ray():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
     assert out.stdout.strip() == "False"
+
+
+def test_stats_of_shards_give_the_dates_and_fields_of_one_index(dated):
+    single, sharded = dated
+    one, many = single.stats(top=3), sharded.stats(top=3)
+    assert one.dates is not None and many.dates == one.dates
+    assert one.fields and many.fields == one.fields
+
+
+def test_an_unreachable_ray_address_is_one_line_in_seconds(pair):
+    """Ray itself retries a dead address for minutes, printing its logs; the CLI says so once."""
+    root = str(pair[2].root)
+    for args, env in ((["search", "oil", "--index", root, "--ray", "127.0.0.1:1"], {}),
+                      (["stats", "--index", root], {"RAY_ADDRESS": "127.0.0.1:1"}),
+                      (["check", "--index", root, "--ray", "no-such-host.invalid:6379"], {})):
+        out = _cli(args, **env)
+        assert out.returncode == 2, out.stderr
+        lines = out.stderr.strip().splitlines()
+        assert len(lines) == 1 and "cannot reach the Ray cluster at" in lines[0], out.stderr
+    out = _cli(["search", "oil", "--index", root, "--ray", "nonsense"])
+    assert out.returncode == 2 and "is not HOST:PORT" in out.stderr

@@ -57,6 +57,27 @@ def index_option(f: F) -> F:
     )(f)
 
 
+RAY_META = "searchlib.ray"
+
+
+def _remember_ray(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    ctx.meta[RAY_META] = value
+
+
+def ray_option(f: F) -> F:
+    """--ray ADDRESS: the Ray cluster serving a sharded index (a single index ignores it)."""
+    return click.option(
+        "--ray", "ray_address", metavar="ADDRESS", envvar="RAY_ADDRESS", default=None,
+        expose_value=False, callback=_remember_ray,
+        help="Ray cluster serving a sharded index [default: $RAY_ADDRESS, else a local Ray "
+             "is started]; a single index ignores it.",
+    )(f)
+
+
+def ray_address(ctx: click.Context | None = None) -> str | None:
+    return _meta(ctx).get(RAY_META)
+
+
 def isatty(stream: TextIO | None) -> bool:
     """Streams swapped in by tests or wrappers may lack isatty or be closed."""
     try:
@@ -304,4 +325,4 @@ def open_index(ctx: click.Context, root: Path, *, autobuild: bool = True) -> Ind
         index, report = build([DEFAULT_SOURCES], root)
         note(update_summary(report, root))
         return index
-    return Index.open(root)
+    return Index.open(root, address=ray_address(ctx))

@@ -8,15 +8,17 @@ import click
 
 from ..errors import CorruptIndex
 from ..search import Index
-from .common import EXIT_ERROR, as_dir, index_option
+from .common import EXIT_ERROR, as_dir, index_option, ray_address, ray_option
 from .output import clean, plural, stats_text
 
 
 @click.command("stats", short_help="Index size, vocabulary, settings and top terms.")
 @index_option
+@ray_option
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
               help="How many of the most frequent terms to list.")
-def stats(index_dir: Path, top: int) -> None:
+@click.pass_context
+def stats(ctx: click.Context, index_dir: Path, top: int) -> None:
     """Size, vocabulary, analyzer settings and most frequent terms of the index (after
     checking every file against its checksum).
 
@@ -25,11 +27,13 @@ def stats(index_dir: Path, top: int) -> None:
       searchlib stats --index index/ --top 20
     """
     # an index's summary vouches for its health: every byte is checked, as `check` does
-    click.echo(stats_text(Index.open(index_dir, verify=True).stats(top=top)))
+    idx = Index.open(index_dir, verify=True, address=ray_address(ctx))
+    click.echo(stats_text(idx.stats(top=top)))
 
 
 @click.command("check", short_help="Verify the index files against their checksums.")
 @index_option
+@ray_option
 @click.pass_context
 def check(ctx: click.Context, index_dir: Path) -> None:
     """Verify every index file against the size and checksum its commit recorded.
@@ -43,7 +47,7 @@ def check(ctx: click.Context, index_dir: Path) -> None:
     # Open without the full verification: check() then reports every damaged file, once;
     # an index too damaged to open has its files verified one by one instead.
     try:
-        idx = Index.open(index_dir, verify=False)
+        idx = Index.open(index_dir, verify=False, address=ray_address(ctx))
     except CorruptIndex as exc:
         problems = Index.check_files(index_dir) or [str(exc)]
         for problem in problems:

@@ -15,6 +15,7 @@ from .common import (
     isatty,
     json_mode,
     open_index,
+    ray_option,
     report,
     warn,
 )
@@ -80,6 +81,7 @@ def color_option(f):
                short_help="Search the index (exit 0 hits, 1 none, 2 error).")
 @click.argument("query", nargs=-1, metavar="QUERY...")
 @index_option
+@ray_option
 @click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True,
               metavar="N", help="Show the best N hits.")
 @click.option("--articles", is_flag=True,

@@ -20,7 +20,7 @@ import click
 from .. import filterargs
 from ..errors import SearchlibError
 from ..search import Hit, Index, SearchResults, proximity_option
-from .common import error_lines, index_option, isatty, open_index, warn
+from .common import error_lines, index_option, isatty, open_index, ray_option, warn
 from .output import Style, article_text, color_wanted, plural, results_text, terminal_width
 from .pager import page
 from .search_cmd import color_option
@@ -284,6 +284,7 @@ def run_interactive(shell: Shell, **session_args: Any) -> None:
 
 @click.command("shell", short_help="Search interactively (history, completion).")
 @index_option
+@ray_option
 @color_option
 @click.pass_context
 def shell(ctx: click.Context, index_dir: Path, color: str) -> None:

@@ -289,13 +289,17 @@ class ShardedIndex:
             cands.update(found)
         view.prefetch((t, "text") for t in cands)
         ranked = sorted(((view.doc_freq(t), t) for t in cands), key=lambda d: (-d[0], d[1]))
+        spans = [d for d in self.pool.each("date_range", [(f,) for f in pin.folders]) if d]
+        fields = frozenset().union(*(i.fields for i in pin.infos))
         return IndexStats(
             path=str(self.root), articles=view.num_docs("title"),
             paragraphs=view.num_docs("text"),
             vocabulary=len(view.vocabulary[0]), segments=sum(i.segments for i in pin.infos),
             bytes=sum(i.size for i in pin.infos), generation=int(pin.data["generation"]),
             analyzer=dict(pin.infos[0].analyzer),
-            top_terms=[(surface_of(view, t), df) for df, t in ranked[:top] if df])
+            top_terms=[(surface_of(view, t), df) for df, t in ranked[:top] if df],
+            dates=(min(d[0] for d in spans), max(d[1] for d in spans)) if spans else None,
+            fields=sorted(fields | ({"date"} if any(i.dated for i in pin.infos) else set())))
 
     def check(self) -> list[str]:
         """Every shard's files against their checksums; [] means OK."""

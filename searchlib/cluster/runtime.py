@@ -6,6 +6,7 @@ import hashlib
 import logging
 import os
 import random
+import socket
 import threading
 from collections import Counter
 from pathlib import Path
@@ -20,13 +21,36 @@ NAMESPACE = "searchlib"
 MAX_RESTARTS = 10
 
 
+REACH_SECONDS = 5.0  # to open a TCP connection to a cluster's address before joining it
+
+
 def connect(address: str | None = None) -> None:
-    """Join the cluster at `address` (or $RAY_ADDRESS); without one, start a local Ray."""
+    """Join the cluster at `address` (or $RAY_ADDRESS); without one, start a local Ray.
+    A HOST:PORT nobody answers at is one clear error within seconds: Ray itself would
+    retry for minutes, printing its own logs."""
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        _reachable(address)
     ray.init(address=address, include_dashboard=False, logging_level=logging.ERROR,
              log_to_driver=False, configure_logging=True)
+
+
+def _reachable(address: str) -> None:
+    """Fail fast unless something listens at `address` ('auto' and 'local' are Ray's own)."""
+    where = address.removeprefix("ray://").strip()
+    if where in ("auto", "local"):
+        return
+    host, sep, port = where.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise SearchlibError(f"Ray address {address!r} is not HOST:PORT (e.g. 10.0.0.5:6379)")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_SECONDS).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        raise SearchlibError(f"cannot reach the Ray cluster at {where}: {reason} (is "
+                             f"`ray start --head` running there?)") from None
 
 
 MAX_ATTEMPTS = 4  # calls of one request to a shard whose replicas keep dying

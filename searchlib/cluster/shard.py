@@ -135,6 +135,12 @@ class ShardReader:
                     return title, [seg.paragraph_text(p) for p in range(lo, hi)]
         return None
 
+    def date_range(self, folder: str):
+        """The oldest and newest date of this shard's live articles (None: none dated)."""
+        from ..search import date_range
+
+        return date_range(self._snap(folder))
+
     def top_candidates(self, folder: str, top: int) -> list[str]:
         out: list[str] = []
         for seg in self._snap(folder).segments:
