@@ -419,26 +419,32 @@ def _bad_bytes(data: bytes, exc: UnicodeDecodeError, encoding: str, base: int = 
     return f"not valid {encoding.upper()} ({where})"
 
 
+CHAOS_SLACK, COHERENCE_SLACK = 0.15, 0.1  # see _guess_encoding
 _MULTIBYTE = ("utf_16", "utf_16_be", "utf_16_le", "utf_32", "utf_32_be", "utf_32_le")
 
 
 def _guess_encoding(data: bytes) -> str | None:
     """The legacy codec of bytes that are not UTF-8, or None if none fits (binary).
 
-    Short Western text fits several codecs equally well (charset-normalizer then picks
-    cp1250, turning 'crème' into 'crčme'); among equally good candidates cp1252 wins: it is
-    the legacy codec of Western news archives, and what browsers read 'latin-1' as. UTF-16/32
-    are excluded: without a BOM they would have shown as NUL bytes to `_sniff`."""
+    Short Western text fits many codecs about equally well, and charset-normalizer's pick
+    among them is close to arbitrary ('naïve crème' came out as cp1257 'naļve crčme'; '€5'
+    as a DOS code page). So cp1252 wins whenever it is among the nearly best: within
+    CHAOS_SLACK of the least "chaos" and COHERENCE_SLACK of the best language fit. It is the
+    legacy codec of Western news archives, and what browsers read 'latin-1' as; a text
+    clearly in another script (Cyrillic, Greek, Polish...) fits its own codec far better.
+    UTF-16/32 are excluded: without a BOM they would have shown as NUL bytes to `_sniff`."""
     from charset_normalizer import from_bytes  # only for the rare non-UTF-8 file
 
     matches = from_bytes(data, cp_exclusion=list(_MULTIBYTE))
-    best = matches.best()
-    if best is None:
+    if matches.best() is None:
         return None
     least = min(match.chaos for match in matches)
-    if any("cp1252" in m.could_be_from_charset for m in matches if m.chaos <= least):
+    near = [m for m in matches if m.chaos <= least + CHAOS_SLACK]
+    fit = max(m.coherence for m in near)
+    if any("cp1252" in m.could_be_from_charset for m in near
+           if m.coherence >= fit - COHERENCE_SLACK):
         return "cp1252"
-    return best.encoding
+    return max(near, key=lambda m: (m.coherence, -m.chaos)).encoding
 
 
 def _plain_title(paragraphs: list[str], path: str) -> str:
