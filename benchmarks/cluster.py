@@ -82,6 +82,16 @@ def main() -> None:
     ap.add_argument("--cpus", type=int, default=2)
     ap.add_argument("--workdir", type=Path, default=None)
     args = ap.parse_args()
+    # a file or its folder, as benchmarks/speed.py takes it; checked before Ray starts
+    corpus = args.corpus if args.corpus.is_dir() else args.corpus.parent
+    if not (corpus / "corpus.jsonl").is_file():
+        ap.error(f"no corpus.jsonl in {corpus} (--corpus: the Reuters folder or its "
+                 "corpus.jsonl)")
+    args.corpus = corpus
+    if args.workdir is not None:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+    if min(args.copies, args.clients, args.cpus, *args.shards, *args.replicas, 1) < 1:
+        ap.error("--copies, --shards, --replicas, --clients and --cpus must be at least 1")
     ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False)
     queries = query_log(args.corpus.parent)
     with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:

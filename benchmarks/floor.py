@@ -17,7 +17,7 @@ QUERIES = ("oil AND prices", "oil prices", '"oil prices"', "zzzz AND qqqq")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0].replace("\n", " "))
     parser.add_argument("index")
     parser.add_argument("queries", nargs="*", default=list(QUERIES))
     parser.add_argument("--batches", type=int, default=60)

@@ -603,10 +603,23 @@ _HTML_SKIP = frozenset(
     {"script", "style", "nav", "header", "footer", "noscript", "template", "svg"}
 )
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")
-# <meta property|name=...> -> metadata field; the list-valued ones may repeat
-_HTML_META = {"article:published_time": "date", "og:site_name": "source", "og:url": "url",
-              "author": "authors", "article:tag": "tags"}
+# <meta property|name|itemprop=...> -> metadata field: Open Graph, Dublin Core, schema.org
+# and the plain names news sites use; the list-valued ones may repeat, and `keywords` tags
+# hold comma-separated lists
+_HTML_META = {
+    **dict.fromkeys(("article:published_time", "og:article:published_time", "date", "pubdate",
+                     "publishdate", "publish-date", "publication_date", "dc.date",
+                     "dc.date.issued", "dcterms.date", "dcterms.issued", "datepublished",
+                     "parsely-pub-date", "sailthru.date"), "date"),
+    **dict.fromkeys(("og:site_name", "source", "publisher", "dc.publisher", "dcterms.publisher"),
+                    "source"),
+    **dict.fromkeys(("author", "dc.creator", "dcterms.creator", "parsely-author",
+                     "sailthru.author"), "authors"),
+    **dict.fromkeys(("article:tag", "keywords", "news_keywords"), "tags"),
+    "og:url": "url",
+}
 _HTML_LISTS = ("authors", "tags")
+_HTML_SPLIT = ("keywords", "news_keywords")
 
 
 class _HTMLText(HTMLParser):
@@ -639,10 +652,12 @@ class _HTMLText(HTMLParser):
             self._kind = tag
 
     def _read_meta(self, attrs: dict[str, str | None]) -> None:
-        key = (attrs.get("property") or attrs.get("name") or "").strip().lower()
+        key = (attrs.get("property") or attrs.get("name") or attrs.get("itemprop")
+               or "").strip().lower()
         content = attrs.get("content")
         if key in _HTML_META and content:
-            self.meta.setdefault(_HTML_META[key], []).append(content)
+            values = content.split(",") if key in _HTML_SPLIT else [content]
+            self.meta.setdefault(_HTML_META[key], []).extend(v for v in values if v.strip())
 
     def fields(self) -> dict[str, Any]:
         """The page's metadata as record fields; a repeated single-valued tag: the first."""

@@ -726,7 +726,7 @@ def test_environment_variable_names_the_index(seed_index, runner):
 @pytest.mark.parametrize("args, option", [
     (["index", "--memory-budget", "-1"], "'--memory-budget'"),
     (["index", "--jobs", "0"], "'--jobs'"),
-    (["search", "-k", "abc", "oil"], "'-k'"),
+    (["search", "-k", "abc", "oil"], "'-k': 'abc' is not a valid whole number"),
     (["index", "/nonexistent/feed.jsonl"], "/nonexistent/feed.jsonl"),
     (["frobnicate"], "'frobnicate'"),
     (["--bogus"], "'--bogus'"),

@@ -289,6 +289,25 @@ def test_html_meta_tags(tmp_path: Path) -> None:
     assert meta.keywords == {"tags": ("Politics", "EU")}
 
 
+@pytest.mark.parametrize("date_tag,source_tag", [
+    ('<meta name="date" content="2024-03-20">', '<meta name="source" content="Wire">'),
+    ('<meta name="DC.date.issued" content="2024-03-20">',
+     '<meta name="DC.publisher" content="Wire">'),
+    ('<meta itemprop="datePublished" content="2024-03-20">',
+     '<meta name="publisher" content="Wire">'),
+])
+def test_html_common_date_and_source_tags(tmp_path: Path, date_tag: str, source_tag: str) -> None:
+    """Plain, Dublin Core and schema.org names are as common on news pages as Open Graph."""
+    path = tmp_path / "p.html"
+    path.write_text(f'<html><head>{date_tag}{source_tag}'
+                    '<meta name="news_keywords" content="oil, OPEC ,prices"></head>'
+                    '<body><p>Text.</p></body></html>')
+    (article,), warnings = load(path)
+    assert warnings == []
+    assert (article.meta.date, article.meta.source) == (utc(2024, 3, 20), "Wire")
+    assert article.meta.keywords == {"tags": ("oil", "OPEC", "prices")}
+
+
 def test_html_bad_date_is_one_warning(tmp_path: Path) -> None:
     path = tmp_path / "p.html"
     path.write_text('<html><meta property="article:published_time" content="yesterday">'

@@ -17,7 +17,7 @@ import click
 import searchlib
 from searchlib.errors import SearchlibError
 
-from .common import UsageLine
+from .common import UsageLine, Whole
 
 SEEDS = "seeds"
 FORMATS = ("table", "markdown", "json")
@@ -128,7 +128,7 @@ def check_run_out(path: str) -> None:
               help="Grid over k1=a:b:step, b=a:b:step, title_boost=x,y, proximity=x,y, "
               "prf=on,off, fb_docs=n,m, fb_terms=n,m, fb_weight=x,y, stemmer=snowball,porter,"
               "none, stopwords=on,off; more specs may follow as arguments.")
-@click.option("--typos", type=click.IntRange(0), default=0,
+@click.option("--typos", type=Whole(0), default=0,
               help="Also run every query with N typos, without and with the fuzzy fallback.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the typos.")
 @click.option("--aggregate", "method", type=click.Choice(["MaxP", "FirstP", "SumP"]),

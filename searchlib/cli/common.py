@@ -57,6 +57,12 @@ def index_option(f: F) -> F:
     )(f)
 
 
+class Whole(click.IntRange):
+    """An IntRange whose error says 'not a valid whole number' (click: 'integer range')."""
+
+    name = "whole number"
+
+
 RAY_META = "searchlib.ray"
 
 

@@ -15,6 +15,7 @@ from .common import (
     DEFAULT_SOURCES,
     EXIT_ERROR,
     UsageLine,
+    Whole,
     as_dir,
     build,
     index_option,
@@ -35,7 +36,7 @@ from .output import clean, plural
 @click.option("--prune-missing", is_flag=True,
               help="Drop the articles of folders and files that cannot be read now (a "
                    "missing path, an unreadable folder) instead of keeping them.")
-@click.option("--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+@click.option("--jobs", type=Whole(min=1), default=None, metavar="N",
               help="Processes analyzing text [default: every core].")
 @click.option("--memory-budget", type=click.FloatRange(min=0, min_open=True), default=None,
               metavar="MB", help="Memory the indexer aims to stay within, in MB "
@@ -43,7 +44,7 @@ from .output import clean, plural
 @click.option("--optimize", is_flag=True,
               help="Then merge the index into one segment (the fastest to search; rewrites "
                    "it whole). Without it an update leaves at most 2.")
-@click.option("--shards", type=click.IntRange(1, 1024), default=None,
+@click.option("--shards", type=Whole(1, 1024), default=None,
               help="Build a sharded index of N shards served by Ray (needs searchlib[ray]).")
 @click.option("--ray", "ray_address", metavar="ADDRESS", envvar="RAY_ADDRESS", default=None,
               help="Ray cluster to join for a sharded index [default: $RAY_ADDRESS, else a "

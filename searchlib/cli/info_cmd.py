@@ -8,14 +8,14 @@ import click
 
 from ..errors import CorruptIndex
 from ..search import Index
-from .common import EXIT_ERROR, as_dir, index_option, ray_address, ray_option
+from .common import EXIT_ERROR, Whole, as_dir, index_option, ray_address, ray_option
 from .output import clean, plural, stats_text
 
 
 @click.command("stats", short_help="Index size, vocabulary, settings and top terms.")
 @index_option
 @ray_option
-@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, metavar="N",
+@click.option("--top", type=Whole(min=0), default=10, show_default=True, metavar="N",
               help="How many of the most frequent terms to list.")
 @click.pass_context
 def stats(ctx: click.Context, index_dir: Path, top: int) -> None:

@@ -11,6 +11,7 @@ from .common import (
     EXIT_ERROR,
     JSON_META,
     UsageLine,
+    Whole,
     index_option,
     isatty,
     json_mode,
@@ -82,7 +83,7 @@ def color_option(f):
 @click.argument("query", nargs=-1, metavar="QUERY...")
 @index_option
 @ray_option
-@click.option("-k", "k", type=click.IntRange(min=1), default=10, show_default=True,
+@click.option("-k", "k", type=Whole(min=1), default=10, show_default=True,
               metavar="N", help="Show the best N hits.")
 @click.option("--articles", is_flag=True,
               help="Best paragraph of each article; the total then counts articles.")
