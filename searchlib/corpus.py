@@ -716,8 +716,14 @@ def _html(text: str, path: str) -> tuple[str, list[str], Metadata, list[str]]:
     return title or _plain_title(paragraphs, path), paragraphs, meta, problems
 
 
-def _json_error(exc: Exception) -> str:
+def _json_error(exc: Exception, one_line: bool = False) -> str:
+    """What is wrong with a JSON text; `one_line`: a JSONL record, whose line the caller
+    names, so only the column is given (the end of the line when the record is cut short)."""
     if isinstance(exc, json.JSONDecodeError):
+        if one_line:
+            ended = exc.pos >= len(exc.doc.rstrip("\r\n"))
+            return (f"invalid JSON at column {exc.pos + 1}: "
+                    + ("the record ends early" if ended else exc.msg))
         return f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
     return "invalid JSON: " + ("nested too deeply" if isinstance(exc, RecursionError) else str(exc))
 
@@ -929,7 +935,7 @@ def parse_line(notes: RecordNotes, number: int, line: str, warn: Warn) -> Articl
     try:
         record = json.loads(line)
     except (ValueError, RecursionError) as exc:
-        warn(f"skipped {notes.name} line {number}: {_json_error(exc)}")
+        warn(f"skipped {notes.name} line {number}: {_json_error(exc, one_line=True)}")
         return None
     if not isinstance(record, dict):
         warn(f"skipped {notes.name} line {number}: not a JSON object")

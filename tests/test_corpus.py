@@ -215,9 +215,14 @@ def test_jsonl_bad_line_costs_only_that_line(tmp_path: Path) -> None:
         ("fallback", "Only a title", ()),
     ]
     assert len(warnings) == 2
-    assert warnings[0].startswith("skipped feed.jsonl line 3: invalid JSON")
+    # the line is named once: no "line 1" of the record inside line 3 of the file
+    assert warnings[0] == ("skipped feed.jsonl line 3: invalid JSON at column 2: Expecting "
+                           "property name enclosed in double quotes")
     assert warnings[1] == "skipped feed.jsonl line 6: not a JSON object"
     assert {a.source for a in articles} == {str(tmp_path / "feed.jsonl")}
+    _, warnings = load(write(tmp_path / "cut.jsonl", '{"id": "a", "text": "cut sh\n'))
+    assert warnings == ["skipped cut.jsonl line 1: invalid JSON at column 28: the record "
+                        "ends early"]
 
 
 def test_jsonl_without_id_uses_line_number(tmp_path: Path) -> None:
