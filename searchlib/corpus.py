@@ -83,9 +83,12 @@ class ReadInterrupted(Exception):
     were given, the rest is unknown, so an updater must read the file again next time."""
 
 
-def _show(text: str) -> str:
+def shown(text: str) -> str:
     """File names may hold newlines or undecodable bytes; keep every warning one clean line."""
     return text if text.isprintable() else repr(text)[1:-1]
+
+
+_show = shown
 
 
 def _source(path: str, root: str, rel: str, st: os.stat_result) -> Source:

@@ -323,3 +323,40 @@ def test_each_flush_holds_only_its_own_terms_and_words(tmp_path, monkeypatch):
     assert [idx.search(f"uid{i}", fuzzy=False).total for i in (0, 150, 299)] == [1, 1, 1]
     terms, surfaces = idx.snapshot.vocabulary
     assert dict(zip(terms, surfaces))["run"] == "run"  # of 'runs', 'RUN', 'running': shortest
+
+
+def test_an_id_given_twice_in_a_run_is_warned_once_naming_it(tmp_path, monkeypatch):
+    """Both copies are indexed (they may differ), and the run says which ids repeat: a user
+    looking an article up by id must know that it is not unique."""
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setattr(analyze, "CHUNK_CHARS", 200)  # the copies fall in different chunks
+    data = tmp_path / "data"
+    data.mkdir()
+    rows = [{"id": f"s{i}", "text": f"story number {i} about grain"} for i in range(60)]
+    rows.insert(40, {"id": "s3", "text": "a second story s3"})
+    (data / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (data / "b.jsonl").write_text(json.dumps({"id": "s7", "text": "again"}) + "\n")
+    warnings = []
+    idx = searchlib.Index.build([data], tmp_path / "idx", jobs=2, warn=warnings.append)
+    assert warnings == ["2 articles reuse an id given earlier in this run: 's3' (a.jsonl), "
+                        "'s7' (b.jsonl); each is indexed as an article of its own (ids "
+                        "should be unique)"]
+    assert idx.stats().articles == 62
+    warnings.clear()
+    searchlib.Index.build([data / "a.jsonl"], tmp_path / "one", jobs=1, warn=warnings.append)
+    assert len(warnings) == 1 and warnings[0].startswith("1 article reuses an id")
+
+
+def test_id_check_finds_exactly_the_repeats_over_many_batches():
+    from searchlib.index.idcheck import IdCheck
+
+    rng = random.Random(9)
+    check, seen, repeats = IdCheck(), set(), 0
+    for _ in range(300):
+        batch = [f"id{rng.randrange(5000)}" for _ in range(rng.randint(0, 40))]
+        for i in batch:
+            repeats += i in seen
+            seen.add(i)
+        check.add(batch, ["f"] * len(batch))
+    assert check.count == repeats > 0 and len(check.runs) <= 12
+    assert IdCheck().warning() is None

@@ -35,6 +35,7 @@ from ..corpus import (
     Source,
     find_sources,
     iter_source,
+    shown,
 )
 from ..errors import IndexWriteError, InvalidArgument, NotAnIndex
 from .analyze import INLINE_BYTES, Analyzed, Pipeline, default_jobs
@@ -53,6 +54,7 @@ from .changes import (
     sources_bytes,
     under,
 )
+from .idcheck import IdCheck
 from .merge import choose_merge, chunk_postings, merge_segments
 from .segment import read_deletions, write_deletions, write_segment
 from .storage import (
@@ -213,6 +215,8 @@ class _Ingest:
         self.flushing: Future | None = None
         self.notes: dict[str, RecordNotes] = {}  # record files being parsed
         self.placed: dict[str, int] = {}  # articles placed per record file being parsed
+        self.names: dict[str, str] = {}  # file path -> as warnings show it
+        self.ids = IdCheck()
 
     def forget(self, path: str) -> None:
         """The articles indexed from `path` are to be deleted."""
@@ -236,6 +240,7 @@ class _Ingest:
             self.report.files_added += 1
         self.stamps[src.path] = tuple(src.stamp)
         self.ranges[src.path] = []
+        self.names[src.path] = shown(src.rel)
         notes = None
         try:
             for unit in units:
@@ -277,6 +282,7 @@ class _Ingest:
             if item[2] in self.placed:
                 self.placed[item[2]] += 1
         self.report.articles_added += len(items)
+        self.ids.add([item[0] for item in items], [self.names[item[2]] for item in items])
         self.report.paragraphs_added += int(chunk.paragraphs.sum())
         counts = np.concatenate([[0], np.cumsum(chunk.paragraphs)])
         ends = np.concatenate([[0], np.cumsum(chunk.doc_tokens)])
@@ -332,6 +338,8 @@ class _Ingest:
 
     def finish(self) -> Ingested:
         self.pipeline.drain()
+        if (repeated := self.ids.warning()) is not None:
+            self.warn(repeated)
         self.flush()
         self.wait_flush()
         for path, stamp in self.stamps.items():
