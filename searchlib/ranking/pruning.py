@@ -39,6 +39,7 @@ from .collectors import (
     collapse_title_only,
     filter_mask,
 )
+from .conjunction import SetScorer, conjunction
 from .filters import FilterWeight
 from .postings import EMPTY, Postings
 from .scoring import BM25, CollectionStats, tf_weight
@@ -158,6 +159,14 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
     tops, counts = [], []
     best = np.zeros(0)  # scores of the k best so far, over the segments collected
     for ordinal, seg in enumerate(segments):
+        if plan.required:  # a conjunction: every match found from the rarest word, exactly
+            cands = conjunction(seg, plan)
+            docs, scores = (collected(SetScorer(seg, stats, params, cands), weight)
+                            if len(cands) else EMPTY)
+            tops.append(top.collect(ordinal, seg, docs, scores))
+            counts.append(count.collect(ordinal, seg, docs, scores))
+            best = _best(best, tops[-1].scores, k)
+            continue
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
         least = PRUNE_FROM if theta == -np.inf else min(PRUNE_FROM, PRUNE_KNOWN_FROM)
@@ -174,10 +183,14 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
             fruit = top.collect(ordinal, seg, *pruned)
             counts.append(partial(pruner.count, count.articles))  # counted when read
         tops.append(fruit)
-        best = np.concatenate([best, fruit.scores])
-        if len(best) > k:
-            best = np.partition(best, len(best) - k)[len(best) - k:]
+        best = _best(best, fruit.scores, k)
     return [top.merge(tops), count.merge(counts)]
+
+
+def _best(best: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """The k best of two sets of scores."""
+    best = np.concatenate([best, scores])
+    return np.partition(best, len(best) - k)[len(best) - k:] if len(best) > k else best
 
 
 def _most_postings(seg: Segment, plan: Plan) -> int:

@@ -194,7 +194,7 @@ class SegmentScorer:
                       for d, s, f in pieces]
         titles = [d for d, _, f in pieces if f == "title" and len(d)]
         if titles:
-            pieces = self._cut_titles(pieces, _merged(titles), live)
+            pieces = self._cut_titles(pieces, merged_ids(titles), live)
         docs, scores = union([(d, s) for d, s, _ in pieces])  # `evaluate`'s very sums
         return docs, scores * scale if scale != 1.0 else scores
 
@@ -216,7 +216,7 @@ class SegmentScorer:
                 counts = d.searchsorted(ends) - lo
                 said |= counts > 0
                 inside.append(d[expand_ranges(lo, counts)])
-        docs = _merged([*inside, starts[~said]])  # the kept paragraphs of these articles
+        docs = merged_ids([*inside, starts[~said]])  # the kept paragraphs of these articles
         owners = seg.para_article[docs].astype(np.int64)
         out = []
         for d, s, f in pieces:
@@ -387,7 +387,7 @@ class SegmentScorer:
         return result
 
 
-def _merged(runs: list[np.ndarray]) -> np.ndarray:
+def merged_ids(runs: list[np.ndarray]) -> np.ndarray:
     """The sorted union of sorted runs of ids (a stable sort of sorted runs merges them)."""
     runs = [r for r in runs if len(r)]
     if len(runs) < 2:
