@@ -83,13 +83,22 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
     plists = [fp.postings(t) for t in tids]
     order = sorted(range(len(tids)), key=lambda i: len(plists[i][0]))
     cands = np.asarray(plists[order[0]][0])
+    rows = {order[0]: np.arange(len(cands))}
     for i in order[1:]:  # the rarest list looked up in the others (no sort of both)
-        cands = cands[member(cands, plists[i][0])]
-        if not len(cands):
+        pool = plists[i][0]
+        if not len(cands) or not len(pool):
             return empty, empty
+        at = pool.searchsorted(cands)
+        at[at == len(pool)] = len(pool) - 1
+        held = pool[at] == cands
+        cands = cands[held]
+        rows = {j: r[held] for j, r in rows.items()}
+        rows[i] = at[held]
+    if not len(cands):
+        return empty, empty
     keys = []
-    for tid, (docs, _tf), off in zip(tids, plists, offsets):
-        pos, lens = fp.positions(tid, np.searchsorted(docs, cands))
+    for i, (tid, off) in enumerate(zip(tids, offsets)):
+        pos, lens = fp.positions(tid, rows[i])
         owner = np.repeat(np.arange(len(cands), dtype=np.int64), lens)
         keys.append(owner * _KEY_SHIFT + (pos - off + _POS_BIAS))
     anchors = keys[0]
@@ -101,6 +110,10 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
         need = 1 + sum(1 for m in range(i) if terms[m] == terms[i]
                        and abs(offsets[m] - offsets[i]) <= 2 * slop)
         lo = np.searchsorted(k, anchors - slop, side="left")
+        if slop == 0 and need == 1:  # an exact place: is the key there (keys are unique)
+            lo[lo == len(k)] = len(k) - 1
+            ok &= k[lo] == anchors
+            continue
         hi = np.searchsorted(k, anchors + slop, side="right")
         ok &= (hi - lo) >= need
     freq = np.bincount(anchors[ok] // _KEY_SHIFT, minlength=len(cands))
