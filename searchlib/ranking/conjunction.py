@@ -130,8 +130,14 @@ class SetScorer(SegmentScorer):
         super().__init__(seg, stats, params)
         arts = seg.para_article[paragraphs]
         if len(arts) > 1:
-            arts = arts[np.r_[True, arts[1:] != arts[:-1]]]
+            new = np.empty(len(arts), dtype=bool)
+            new[0] = True
+            np.not_equal(arts[1:], arts[:-1], out=new[1:])
+            arts = arts[new]
         self._ids = {"text": paragraphs.astype(np.int32), "title": arts}
+
+    def within(self, fld: str) -> np.ndarray:
+        return self._ids[fld]
 
     def restrict(self, fld: str, docs: np.ndarray, *columns: np.ndarray) -> tuple:
         ids = self._ids[fld]

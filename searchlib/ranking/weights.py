@@ -114,7 +114,8 @@ class PhraseWeight:
     cost: int = 0
 
     def field_scores(self, scorer: SegmentScorer, fld: str, weight: float) -> Scored:
-        found = phrase_matches(scorer.seg, fld, self.terms, self.offsets, self.slop)
+        found = phrase_matches(scorer.seg, fld, self.terms, self.offsets, self.slop,
+                               scorer.within(fld))
         docs, freq = scorer.restrict(fld, *found)
         if not len(docs):
             return _NOTHING
@@ -274,6 +275,11 @@ class SegmentScorer:
         i = int(np.searchsorted(docs, doc))
         cut = slice(i, i + 1) if i < len(docs) and docs[i] == doc else slice(0, 0)
         return (np.asarray(docs[cut], dtype=np.int64), *(c[cut] for c in columns))
+
+    def within(self, fld: str) -> np.ndarray | None:
+        """The sorted documents of `fld` this scorer sees, when it sees only some (None: all;
+        `restrict` cuts any list to them, a phrase looks for its positions in them only)."""
+        return None
 
     def leaf_scores(self, fld: str, idf_value: float, tf: np.ndarray, docs: np.ndarray,
                     weight: float) -> np.ndarray:
