@@ -22,7 +22,10 @@ scope, recency, date order, facets, the `Matches` collector — is scored exhaus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, partial
 
@@ -54,6 +57,8 @@ PRUNE_FROM = 60_000
 # pass): measured on Reuters-21578 ×10 in 14 segments (see the README)
 PRUNE_KNOWN_FROM = 20_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
+# ... and whose essential lists hold more than this share are bounded per posting
+PER_POSTING = PRUNE_SHARE
 # a list of postings holding more than this many times the kept documents looks them up in
 # itself rather than reading the mask at every posting
 LOOKUP_SHARE = 8
@@ -238,6 +243,7 @@ class _List:
     tid: int
     last: np.ndarray  # last paragraph each block reaches (title: its last article's)
     bound: np.ndarray  # upper bound of the list's contribution in each block
+    weight: float  # bound of its contribution per unit of tf weight
     at: np.ndarray | None = None  # its block in each interval (len(last): none)
 
     @property
@@ -278,11 +284,24 @@ class _SegmentPruner:
             last = np.asarray(cols[f"{fld}.blast"][lo:hi], dtype=np.int64)
             if fld == "title":
                 last = seg.art_first64[last + 1] - 1
-            bound = (factor * self.plan.scale * (1 + SAFETY)) * tf_weight(
-                cols[f"{fld}.bmax_tf"][lo:hi], cols[f"{fld}.bmin_len"][lo:hi], avgdl(fld),
-                self.params.k1, self.params.b)
-            out.append(_List(leaf, fld, tid, last, bound))
+            weight = factor * self.plan.scale * (1 + SAFETY)
+            out.append(_List(leaf, fld, tid, last, weight * self._block_max(fld, tid,
+                                                                            avgdl(fld)),
+                             weight))
         return out
+
+    def _avgdl(self, fld: str) -> float:
+        return SegmentScorer(self.seg, self.stats, self.params).avgdl(fld)
+
+    def _block_max(self, fld: str, tid: int, avgdl: float) -> np.ndarray:
+        """The largest tf weight in each block of a list, for these k1, b and average length
+        (computed from the decoded postings at first use, then kept with them: far tighter
+        than the weight of the block's largest tf at its shortest length, which the segment
+        stores)."""
+        k1, b = self.params.k1, self.params.b
+        length = self.seg.fields[fld].length
+        return self.seg.fields[fld].block_max(
+            tid, lambda docs, tf: tf_weight(tf, length[docs], avgdl, k1, b), (k1, b, avgdl))
 
     def intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """(last paragraph, score bound) of each interval between block boundaries; notes
@@ -315,12 +334,71 @@ class _SegmentPruner:
             theta = self._threshold(top, ordinal, k)  # best blocks of the top lists
         # second pass: the candidates, scored exactly (unless they are not few)
         essential = self._essential(theta)
-        if POSTING_BLOCK * sum(len(q.last) for q in essential) > PRUNE_SHARE * self.postings:
-            return None
-        candidates = self._candidates(essential, bound >= theta, ends)
-        if np.count_nonzero(candidates) > PRUNE_SHARE * self.postings:
+        if POSTING_BLOCK * sum(len(q.last) for q in essential) > PER_POSTING * self.postings:
+            candidates = self._co_occurring(theta)  # words that must meet in a paragraph
+        else:
+            candidates = self._candidates(essential, bound >= theta, ends)
+        if candidates is None or np.count_nonzero(candidates) > PRUNE_SHARE * self.postings:
             return None
         return self._score(candidates)
+
+    def _co_occurring(self, theta: float) -> np.ndarray | None:
+        """Candidates bounded per posting, for an OR whose paragraphs reach θ only through
+        several of its words (each word's text and the titles alone stay below θ). A
+        paragraph's bound is the sum of its essential text lists' block bounds (added in a
+        dense array, no merge), its article's title scores, and the largest contributions
+        of the text lists that cannot reach θ together with the titles (never read); an
+        article whose titles (and those lists) can reach θ is a candidate whole. None: a
+        required word (the rarest word's postings are the candidates then)."""
+        if self.plan.required:
+            return None
+        seg = self.seg
+        first = seg.art_first64
+        titles = None  # each article's title scores, bounded
+        for q in self.lists:
+            if q.fld == "title":
+                if titles is None:
+                    titles = np.zeros(seg.n_articles)
+                docs, tf = seg.fields["title"].postings(q.tid)
+                titles[docs] += q.weight * self._tf_weights("title", docs, tf)
+        most = float(titles.max()) if titles is not None else 0.0
+        extra, essential = 0.0, []  # text lists that cannot reach θ with the titles: their
+        for q in sorted((q for q in self.lists if q.fld == "text"), key=lambda q: q.top):
+            if not essential and extra + q.top + most < theta:  # largest contributions
+                extra += q.top
+            else:
+                essential.append(q)
+        marks = np.zeros(seg.n_paragraphs, dtype=bool)
+        if titles is not None:  # articles whose titles can reach θ: whole (see `_score`)
+            arts = np.flatnonzero(titles + extra >= theta)
+            arts = arts[first[arts + 1] > first[arts]]
+            marks[first[arts]] = True
+        if not essential:
+            return marks
+        lists = sorted(((seg.fields["text"].postings(q.tid)[0], q) for q in essential),
+                       key=lambda item: len(item[0]))
+        # the longest list's paragraphs are checked only if it can reach θ without the
+        # others (a paragraph it shares with another list is checked with that one)
+        checked = lists if lists[-1][1].top + extra + most >= theta else lists[:-1]
+        titled = np.zeros(0, dtype=np.int64)  # paragraphs of articles whose title matches
+        if titles is not None:
+            arts = np.flatnonzero(titles)
+            titled = expand_ranges(first[arts], first[arts + 1] - first[arts])
+        with _scratch(seg) as sums:  # zero everywhere, and left so
+            if len(titled):
+                sums[titled] = titles[seg.para_article[titled]]
+            for docs, q in lists:
+                sums[docs] += np.repeat(q.bound, POSTING_BLOCK)[:len(docs)]
+            for docs, _ in checked:
+                marks[docs[sums[docs] + extra >= theta]] = True
+            for docs, _ in lists:
+                sums[docs] = 0.0
+            sums[titled] = 0.0
+        return marks
+
+    def _tf_weights(self, fld: str, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        return tf_weight(tf, self.seg.fields[fld].length[docs], self._avgdl(fld),
+                         self.params.k1, self.params.b)
 
     def _threshold(self, top: Collector, ordinal: int, k: int) -> float:
         """The k-th best score among the best blocks of the lists with the highest bounds."""
@@ -460,6 +538,32 @@ class _SegmentPruner:
         lone = np.setdiff1d(_articles_of(seg, hidden), _articles_of(seg, shown),
                             assume_unique=True)
         return int(np.count_nonzero(shown)) + len(lone)
+
+
+_SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # segment → (lock, array)
+_SCRATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _scratch(seg: Segment) -> Iterator[np.ndarray]:
+    """A float per paragraph of the segment, all zero, to be left all zero: one array kept per
+    segment (a fresh one costs its pages' faults on every query), or a new one while another
+    thread holds it."""
+    with _SCRATCH_LOCK:
+        kept = _SCRATCH.get(seg)
+        if kept is None:
+            kept = _SCRATCH[seg] = (threading.Lock(), np.zeros(seg.n_paragraphs))
+    lock, array = kept
+    if not lock.acquire(blocking=False):
+        yield np.zeros(seg.n_paragraphs)
+        return
+    try:
+        yield array
+    except BaseException:
+        array[:] = 0.0  # interrupted midway: zero it whole
+        raise
+    finally:
+        lock.release()
 
 
 def _articles_of(seg: Segment, mark: np.ndarray) -> np.ndarray:
