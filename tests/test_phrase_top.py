@@ -49,8 +49,13 @@ def test_phrase_top_equals_exhaustive_scoring(index, monkeypatch):  # noqa: F811
     rng = random.Random(7)
     bounded = []
     real = phrasetop._best
-    monkeypatch.setattr(phrasetop, "_best",
-                        lambda *a: (lambda out: bounded.append(out is not None) or out)(real(*a)))
+
+    def spy(*args):
+        out = real(*args)
+        bounded.append(out is not None and not out[2])  # some candidates left unmatched
+        return out
+
+    monkeypatch.setattr(phrasetop, "_best", spy)
     for _ in range(200):
         query, options = _phrase(rng), _options(rng)
         got, total, res = _answer(index, query, options)

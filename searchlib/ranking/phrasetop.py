@@ -28,9 +28,9 @@ from .pruning import SAFETY, collected
 from .scoring import BM25, CollectionStats, avg_length, leaf_score
 from .weights import PhraseWeight, SegmentScorer, Weight
 
-# a segment whose phrase has fewer candidates (paragraphs holding every word) is matched
-# whole: there the bounds cost more than the positions they spare
-PHRASE_FROM = 2_000
+# a segment where a word of the phrase has fewer postings is matched whole: there the
+# bounds cost more than the positions they spare (measured on Reuters-21578 ×10)
+PHRASE_FROM = 10_000
 FIRST = 64  # candidates with the best bounds matched first (at least 2k)
 
 
@@ -58,12 +58,13 @@ def run_phrase(segments: Sequence[Segment], stats: CollectionStats, weight: Phra
     tops, counts = [], []
     for ordinal, seg in enumerate(segments):
         found = _best(seg, stats, weight, params, top.k)
-        if found is None:  # few candidates: match the phrase in all of them
+        if found is None:  # a word too rare for bounds to pay: match the phrase everywhere
             docs, scores = collected(SegmentScorer(seg, stats, params), weight)
             counts.append(count.collect(ordinal, seg, docs, scores))
         else:
-            docs, scores = found
-            counts.append(partial(_count, seg, stats, weight, params, count, ordinal))
+            docs, scores, every = found
+            counts.append(count.collect(ordinal, seg, docs, scores) if every else
+                          partial(_count, seg, stats, weight, params, count, ordinal))
         tops.append(top.collect(ordinal, seg, docs, scores))
     return [top.merge(tops), count.merge(counts)]
 
@@ -74,55 +75,59 @@ def _count(seg: Segment, stats: CollectionStats, weight: PhraseWeight, params: B
 
 
 def _best(seg: Segment, stats: CollectionStats, weight: PhraseWeight, params: BM25,
-          k: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """Matches of the segment holding its k best, exactly scored (None: too few candidates
-    to be worth bounding, or too few matches among the best-bounded)."""
-    cands, rows = phrase_candidates(seg, "text", weight.terms)
-    if not len(cands) or len(cands) < PHRASE_FROM:
-        return None
-    live = seg.live_paragraphs
+          k: int) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """(matches of the segment holding its k best, exactly scored; whether they are all its
+    matches). None: a word of the phrase is too rare for bounds to pay."""
     fp = seg.fields["text"]
-    tfs = [fp.postings(seg.term_id(t))[1][at] for t, at in zip(weight.terms, rows)]
-    most = np.minimum.reduce(tfs) if weight.slop == 0 else tfs[0]
+    tids = [seg.term_id(t) for t in weight.terms]
+    if min(tids) < 0 or min(fp.df(t) for t in tids) < PHRASE_FROM:
+        return None
+    cands, rows = phrase_candidates(seg, "text", weight.terms)
     fields = dict(weight.fields)
-    bound = leaf_score(weight.idfs["text"], most, fp.length[cands], avg_length(stats, "text"),
-                       params, fields["text"] * weight.scale) * (1 + SAFETY)
-    cands = cands.astype(np.int64)
     whole = np.zeros(0, dtype=np.int64)  # paragraphs of live articles whose title matches
-    done = np.zeros(len(cands), dtype=bool)  # candidates matched already (or in `whole`)
+    arts, scores = np.zeros(0, dtype=np.int64), np.zeros(0)
     if "title" in fields:
         arts, scores, _ = weight.field_scores(SegmentScorer(seg, stats, params), "title",
                                               fields["title"] * weight.scale)
         if len(arts) and seg.deleted is not None:
             alive = ~seg.deleted[arts]
             arts, scores = arts[alive], scores[alive]
-        if len(arts):
-            first = seg.art_first64
-            whole = expand_ranges(first[arts], first[arts + 1] - first[arts])
-            owner = seg.para_article[cands]
-            at = np.searchsorted(arts, owner)
-            at[at == len(arts)] = 0
-            done = arts[at] == owner
-            bound[done] += scores[at[done]] * (1 + SAFETY)
+        first = seg.art_first64
+        whole = expand_ranges(first[arts], first[arts + 1] - first[arts])
+    cands = cands.astype(np.int64)
+    if not len(cands) or len(cands) < PHRASE_FROM // 4:  # every candidate: all matches
+        return (*_matched(seg, stats, weight, params, np.union1d(cands, whole)), True)
+    tfs = [fp.postings(tid)[1][at] for tid, at in zip(tids, rows)]
+    most = np.minimum.reduce(tfs) if weight.slop == 0 else tfs[0]
+    bound = leaf_score(weight.idfs["text"], most, fp.length[cands], avg_length(stats, "text"),
+                       params, fields["text"] * weight.scale) * (1 + SAFETY)
+    done = np.zeros(len(cands), dtype=bool)  # candidates matched already (or in `whole`)
+    if len(arts):
+        owner = seg.para_article[cands]
+        at = np.searchsorted(arts, owner)
+        at[at == len(arts)] = 0
+        done = arts[at] == owner
+        bound[done] += scores[at[done]] * (1 + SAFETY)
+    live = seg.live_paragraphs
     if live is not None:
         keep = live[cands]
         cands, bound, done = cands[keep], bound[keep], done[keep]
     # the best-bounded candidates first, with the title-matched articles whole ...
     first_n = min(len(cands), max(FIRST, 2 * k))
-    best = np.argpartition(-bound, first_n - 1)[:first_n]
+    best = np.argpartition(-bound, first_n - 1)[:first_n] if first_n else done[:0]
     done[best] = True
     docs, scores = _matched(seg, stats, weight, params, np.union1d(cands[best], whole))
-    if len(scores) < k:
-        return None
+    if len(scores) < k:  # too few matches there: every candidate
+        return (*_matched(seg, stats, weight, params, np.union1d(cands, whole)), True)
     # ... then the others that can reach their k-th best score: articles without a title
     # match, whose matches the collapse keeps as they are
     theta = np.partition(scores, len(scores) - k)[len(scores) - k]
     more, more_scores = _matched(seg, stats, weight, params, cands[~done & (bound >= theta)])
-    if not len(more):
-        return docs, scores
-    docs, scores = np.concatenate([docs, more]), np.concatenate([scores, more_scores])
-    order = np.argsort(docs, kind="stable")
-    return docs[order], scores[order]
+    if len(more):
+        docs, scores = np.concatenate([docs, more]), np.concatenate([scores, more_scores])
+        order = np.argsort(docs, kind="stable")
+        docs, scores = docs[order], scores[order]
+    return docs, scores, False
 
 
 def _matched(seg: Segment, stats: CollectionStats, weight: PhraseWeight, params: BM25,
