@@ -44,7 +44,7 @@ from .collectors import (
 )
 from .conjunction import SetScorer, conjunction
 from .filters import FilterWeight
-from .postings import EMPTY, Postings
+from .postings import EMPTY, Postings, union
 from .scoring import BM25, CollectionStats, tf_weight
 from .weights import BoolWeight, SegmentScorer, TermWeight, Weight
 
@@ -345,23 +345,24 @@ class _SegmentPruner:
     def _co_occurring(self, theta: float) -> np.ndarray | None:
         """Candidates bounded per posting, for an OR whose paragraphs reach θ only through
         several of its words (each word's text and the titles alone stay below θ). A
-        paragraph's bound is the sum of its essential text lists' block bounds (added in a
-        dense array, no merge), its article's title scores, and the largest contributions
-        of the text lists that cannot reach θ together with the titles (never read); an
-        article whose titles (and those lists) can reach θ is a candidate whole. None: a
+        paragraph's bound is the sum of its essential text lists' block bounds, its
+        article's title scores, and the largest contributions of the text lists that cannot
+        reach θ together with the titles (never read); an article whose titles (and those
+        lists) can reach θ is a candidate whole. The shorter lists are added in a dense
+        array kept zero between queries; the longest is looked up, not added, and its own
+        paragraphs are checked only if it can reach θ without the other lists. None: a
         required word (the rarest word's postings are the candidates then)."""
         if self.plan.required:
             return None
         seg = self.seg
         first = seg.art_first64
-        titles = None  # each article's title scores, bounded
+        pieces = []  # (articles, bounded title scores) of each title list
         for q in self.lists:
             if q.fld == "title":
-                if titles is None:
-                    titles = np.zeros(seg.n_articles)
                 docs, tf = seg.fields["title"].postings(q.tid)
-                titles[docs] += q.weight * self._tf_weights("title", docs, tf)
-        most = float(titles.max()) if titles is not None else 0.0
+                pieces.append((docs, q.weight * self._tf_weights("title", docs, tf)))
+        arts, titles = union(pieces) if pieces else (EMPTY[0], EMPTY[1])
+        most = float(titles.max()) if len(titles) else 0.0
         extra, essential = 0.0, []  # text lists that cannot reach θ with the titles: their
         for q in sorted((q for q in self.lists if q.fld == "text"), key=lambda q: q.top):
             if not essential and extra + q.top + most < theta:  # largest contributions
@@ -369,29 +370,29 @@ class _SegmentPruner:
             else:
                 essential.append(q)
         marks = np.zeros(seg.n_paragraphs, dtype=bool)
-        if titles is not None:  # articles whose titles can reach θ: whole (see `_score`)
-            arts = np.flatnonzero(titles + extra >= theta)
-            arts = arts[first[arts + 1] > first[arts]]
-            marks[first[arts]] = True
+        arts = np.asarray(arts, dtype=np.int64)
+        spans = first[arts + 1] - first[arts]
+        reach = (titles + extra >= theta) & (spans > 0)  # titles alone: whole (`_score`)
+        marks[first[arts[reach]]] = True
         if not essential:
             return marks
-        lists = sorted(((seg.fields["text"].postings(q.tid)[0], q) for q in essential),
-                       key=lambda item: len(item[0]))
-        # the longest list's paragraphs are checked only if it can reach θ without the
-        # others (a paragraph it shares with another list is checked with that one)
-        checked = lists if lists[-1][1].top + extra + most >= theta else lists[:-1]
-        titled = np.zeros(0, dtype=np.int64)  # paragraphs of articles whose title matches
-        if titles is not None:
-            arts = np.flatnonzero(titles)
-            titled = expand_ranges(first[arts], first[arts + 1] - first[arts])
+        lists = sorted(((np.asarray(seg.fields["text"].postings(q.tid)[0]), q)
+                        for q in essential), key=lambda item: len(item[0]))
+        (longest, top_list), shorter = lists[-1], lists[:-1]
+        titled = expand_ranges(first[arts], spans)  # paragraphs of title-matched articles
         with _scratch(seg) as sums:  # zero everywhere, and left so
-            if len(titled):
-                sums[titled] = titles[seg.para_article[titled]]
-            for docs, q in lists:
-                sums[docs] += np.repeat(q.bound, POSTING_BLOCK)[:len(docs)]
-            for docs, _ in checked:
-                marks[docs[sums[docs] + extra >= theta]] = True
-            for docs, _ in lists:
+            sums[titled] = np.repeat(titles, spans)
+            for docs, q in shorter:
+                sums[docs] += _per_posting(q.bound, len(docs))
+            longest_bound = _per_posting(top_list.bound, len(longest))
+            for docs, _ in shorter:
+                at = longest.searchsorted(docs)
+                at[at == len(longest)] = 0
+                also = np.where(longest[at] == docs, longest_bound[at], 0.0)
+                marks[docs[sums[docs] + also + extra >= theta]] = True
+            if top_list.top + extra + most >= theta:
+                marks[longest[sums[longest] + longest_bound + extra >= theta]] = True
+            for docs, _ in shorter:
                 sums[docs] = 0.0
             sums[titled] = 0.0
         return marks
@@ -564,6 +565,11 @@ def _scratch(seg: Segment) -> Iterator[np.ndarray]:
         raise
     finally:
         lock.release()
+
+
+def _per_posting(block_bounds: np.ndarray, n: int) -> np.ndarray:
+    """Each posting's bound: its block's."""
+    return np.repeat(block_bounds, POSTING_BLOCK)[:n]
 
 
 def _articles_of(seg: Segment, mark: np.ndarray) -> np.ndarray:
