@@ -1,7 +1,6 @@
-"""Tighter bounds for an OR: each block's bound is its largest tf weight for the query's k1, b
-and average length (kept with the decoded postings), and when a paragraph reaches the
-threshold only through several words, candidates are bounded per posting. Over random
-indexes and queries the answers stay those of exhaustive scoring (hits, scores ==, totals)."""
+"""An OR whose paragraphs reach the threshold only through several of its words has its
+candidates bounded per posting (not per interval of blocks). Over random indexes and queries
+the answers stay those of exhaustive scoring (hits, scores ==, totals)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ import random
 import numpy as np
 import pytest
 
-from searchlib.index.schema import POSTING_BLOCK
 from searchlib.ranking import pruning, searcher, weights
 
 from .test_pruning import _answer, _options, _query, index  # noqa: F401 (the fixture)
@@ -67,22 +65,3 @@ def test_two_common_words_score_only_paragraphs_that_can_hold_both(index, monkey
     assert [(h._ref, h.score) for h in res.hits] == [(h._ref, h.score) for h in full.hits]
     assert res.total == full.total
     assert bounded < 0.75 * sum(scored)
-
-
-def test_block_max_is_each_blocks_largest_weight_and_kept(index):  # noqa: F811
-    seg = max(index.snapshot.segments, key=lambda s: s.n_paragraphs)
-    fp = seg.fields["text"]
-    tid = int(np.argmax(np.diff(fp.ptr)))
-    docs, tf = fp.postings(tid)
-    assert len(docs) > 2 * POSTING_BLOCK
-    calls = []
-
-    def weigh(d, t):
-        calls.append(1)
-        return t * 10.0 - fp.length[d]
-
-    got = fp.block_max(tid, weigh, "test-weigh")
-    values = tf * 10.0 - fp.length[docs]
-    want = [values[i:i + POSTING_BLOCK].max() for i in range(0, len(docs), POSTING_BLOCK)]
-    assert got.tolist() == want
-    assert fp.block_max(tid, weigh, "test-weigh") is got and len(calls) == 1

@@ -16,7 +16,6 @@ reads it, never a wrong hit or an IndexError.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Hashable
 from functools import cached_property
 
 import numpy as np
@@ -153,21 +152,6 @@ class FieldPostings:
         """(sorted documents, tf) of a term, decoded (int32, read-only)."""
         docs, tf, _, _ = self._decoded(tid)
         return docs, tf
-
-    def block_max(self, tid: int, weigh: Callable[[np.ndarray, np.ndarray], np.ndarray],
-                  key: Hashable) -> np.ndarray:
-        """The largest of `weigh(documents, tf)` in each block of a term's postings (a
-        block's exact bound of a score that depends on the posting alone), kept in the
-        process's cache under `key` (what `weigh` depends on besides the posting)."""
-        hit = CACHE.get(self._owner, (tid, "max", key))
-        if hit is not None:
-            return hit[0]
-        docs, tf = self.postings(tid)
-        if not len(docs):
-            return np.zeros(0)
-        out = np.maximum.reduceat(weigh(docs, tf), np.arange(0, len(docs), POSTING_BLOCK))
-        CACHE.put(self._owner, (tid, "max", key), (out,))
-        return out
 
     def _decoded(self, tid: int) -> tuple[np.ndarray, ...]:
         """(documents, tf, postings per block, block widths) of a term, from the cache or

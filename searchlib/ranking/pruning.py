@@ -285,23 +285,14 @@ class _SegmentPruner:
             if fld == "title":
                 last = seg.art_first64[last + 1] - 1
             weight = factor * self.plan.scale * (1 + SAFETY)
-            out.append(_List(leaf, fld, tid, last, weight * self._block_max(fld, tid,
-                                                                            avgdl(fld)),
-                             weight))
+            bound = weight * tf_weight(cols[f"{fld}.bmax_tf"][lo:hi],
+                                       cols[f"{fld}.bmin_len"][lo:hi], avgdl(fld),
+                                       self.params.k1, self.params.b)
+            out.append(_List(leaf, fld, tid, last, bound, weight))
         return out
 
     def _avgdl(self, fld: str) -> float:
         return SegmentScorer(self.seg, self.stats, self.params).avgdl(fld)
-
-    def _block_max(self, fld: str, tid: int, avgdl: float) -> np.ndarray:
-        """The largest tf weight in each block of a list, for these k1, b and average length
-        (computed from the decoded postings at first use, then kept with them: far tighter
-        than the weight of the block's largest tf at its shortest length, which the segment
-        stores)."""
-        k1, b = self.params.k1, self.params.b
-        length = self.seg.fields[fld].length
-        return self.seg.fields[fld].block_max(
-            tid, lambda docs, tf: tf_weight(tf, length[docs], avgdl, k1, b), (k1, b, avgdl))
 
     def intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """(last paragraph, score bound) of each interval between block boundaries; notes
