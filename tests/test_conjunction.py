@@ -11,7 +11,7 @@ import random
 import numpy as np
 import pytest
 
-from searchlib.ranking import conjunction, searcher, weights
+from searchlib.ranking import conjunction, pruning, searcher, weights
 
 from .test_pruning import VOCAB, _answer, _options, index  # noqa: F401 (the fixture)
 
@@ -39,12 +39,27 @@ def _and_query(rng: random.Random) -> str:
     return text
 
 
-def test_conjunctions_equal_exhaustive_scoring(index, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("bounded", [False, True])
+def test_conjunctions_equal_exhaustive_scoring(index, monkeypatch, bounded):  # noqa: F811
+    """All candidates scored, or (`bounded`) the best-bounded first, then those that can
+    reach their k-th best."""
+    if bounded:
+        monkeypatch.setattr(pruning, "CONJUNCTION_FROM", 0)
+        monkeypatch.setattr(pruning, "FIRST_SCORED", 1)
     rng = random.Random(5)
     used = []
     real = conjunction.conjunction
     monkeypatch.setattr("searchlib.ranking.pruning.conjunction",
                         lambda *a: used.append(1) or real(*a))
+    skipped = []
+    real_best = pruning._SegmentPruner.best_of
+
+    def best_of(self, cands, top, ordinal, k):
+        out = real_best(self, cands, top, ordinal, k)
+        skipped.append(out is not None and len(out[0]) < len(cands))
+        return out
+
+    monkeypatch.setattr(pruning._SegmentPruner, "best_of", best_of)
     for _ in range(200):
         query, options = _and_query(rng), _options(rng)
         got, total, res = _answer(index, query, options)
@@ -56,6 +71,7 @@ def test_conjunctions_equal_exhaustive_scoring(index, monkeypatch):  # noqa: F81
         for hit in res.hits[:2]:
             assert res.explain(hit).score == pytest.approx(hit.score, rel=1e-12)
     assert len(used) > 200  # the conjunction path ran (once per segment and query)
+    assert sum(skipped) > (50 if bounded else -1)  # some candidates were never scored
 
 
 def test_a_conjunction_scores_only_what_every_word_holds(index, monkeypatch):  # noqa: F811

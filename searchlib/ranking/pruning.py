@@ -46,7 +46,7 @@ from .conjunction import SetScorer, conjunction
 from .filters import FilterWeight
 from .postings import EMPTY, Postings, union
 from .scoring import BM25, CollectionStats, tf_weight
-from .weights import BoolWeight, SegmentScorer, TermWeight, Weight
+from .weights import BoolWeight, SegmentScorer, TermWeight, Weight, merged_ids
 
 SAFETY = 1e-9  # relative slack on bounds: a sum in another order may round differently
 # a segment whose query lists hold fewer postings is scored exhaustively: below this, the
@@ -59,6 +59,9 @@ PRUNE_KNOWN_FROM = 20_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
 # ... and whose essential lists hold more than this share are bounded per posting
 PER_POSTING = PRUNE_SHARE
+# a conjunction with fewer candidates scores them all (and counts them at once)
+CONJUNCTION_FROM = 5_000
+FIRST_SCORED = 64  # ... otherwise the best-bounded are scored first (at least 2k)
 # a list of postings holding more than this many times the kept documents looks them up in
 # itself rather than reading the mask at every posting
 LOOKUP_SHARE = 8
@@ -166,10 +169,19 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
     for ordinal, seg in enumerate(segments):
         if plan.required:  # a conjunction: every match found from the rarest word, exactly
             cands = conjunction(seg, plan)
-            docs, scores = (collected(SetScorer(seg, stats, params, cands), weight)
-                            if len(cands) else EMPTY)
+            found = None
+            if len(cands) >= CONJUNCTION_FROM and not plan.optional:
+                found = _SegmentPruner(seg, stats, weight, plan, params).best_of(
+                    cands, top, ordinal, k)
+            if found is None:  # every candidate scored: every match, counted now
+                docs, scores = (collected(SetScorer(seg, stats, params, cands), weight)
+                                if len(cands) else EMPTY)
+                counts.append(count.collect(ordinal, seg, docs, scores))
+            else:
+                docs, scores = found
+                counts.append(partial(_count_all, seg, stats, weight, params, count,
+                                      ordinal, cands))
             tops.append(top.collect(ordinal, seg, docs, scores))
-            counts.append(count.collect(ordinal, seg, docs, scores))
             best = _best(best, tops[-1].scores, k)
             continue
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
@@ -190,6 +202,13 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
         tops.append(fruit)
         best = _best(best, fruit.scores, k)
     return [top.merge(tops), count.merge(counts)]
+
+
+def _count_all(seg: Segment, stats: CollectionStats, weight: Weight, params: BM25,
+               count: Count, ordinal: int, cands: np.ndarray) -> int:
+    """A conjunction's exact count: every candidate scored (when the total is read)."""
+    return count.collect(ordinal, seg, *collected(SetScorer(seg, stats, params, cands),
+                                                  weight))
 
 
 def _best(best: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
@@ -391,6 +410,47 @@ class _SegmentPruner:
     def _tf_weights(self, fld: str, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
         return tf_weight(tf, self.seg.fields[fld].length[docs], self._avgdl(fld),
                          self.params.k1, self.params.b)
+
+    def best_of(self, cands: np.ndarray, top: Collector, ordinal: int,
+                k: int) -> Postings | None:
+        """Matches among a conjunction's candidates (every paragraph holding its words)
+        holding the segment's k best by `top`: each candidate bounded by the sum of its
+        blocks' bounds in the query's lists; the best-bounded scored first (with every
+        candidate of an article whose title holds all the words: only there can the
+        title-only collapse drop one), then the others whose bound reaches the k-th best
+        (None: too few matches among the first)."""
+        seg = self.seg
+        bound = np.zeros(len(cands))
+        for q in self.lists:
+            at = q.last.searchsorted(cands)
+            inside = at < len(q.last)
+            bound[inside] += q.bound[at[inside]]
+        titled = None  # articles whose title holds every word
+        for leaf in self.plan.required:
+            arts = [np.asarray(seg.fields["title"].postings(q.tid)[0])
+                    for q in self.lists if q.leaf is leaf and q.fld == "title"]
+            held = merged_ids(arts) if arts else EMPTY[0]
+            titled = held if titled is None else np.intersect1d(titled, held,
+                                                                assume_unique=True)
+        done = np.zeros(len(cands), dtype=bool)
+        if titled is not None and len(titled):
+            done = np.isin(seg.para_article[cands], titled)
+        first_n = min(len(cands), max(FIRST_SCORED, 2 * k))
+        done[np.argpartition(-bound, first_n - 1)[:first_n]] = True
+        docs, scores = collected(SetScorer(seg, self.stats, self.params, cands[done]),
+                                 self.weight)
+        fruit = top.collect(ordinal, seg, docs, scores)
+        if len(fruit.scores) < k:
+            return None
+        theta = float(fruit.scores.min())
+        rest = cands[~done & (bound >= theta)]
+        if not len(rest):
+            return docs, scores
+        more, more_scores = collected(SetScorer(seg, self.stats, self.params, rest),
+                                      self.weight)
+        docs, scores = np.concatenate([docs, more]), np.concatenate([scores, more_scores])
+        order = np.argsort(docs, kind="stable")
+        return docs[order], scores[order]
 
     def _threshold(self, top: Collector, ordinal: int, k: int) -> float:
         """The k-th best score among the best blocks of the lists with the highest bounds."""
