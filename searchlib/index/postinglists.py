@@ -205,17 +205,19 @@ class FieldPostings:
         blocks = rows // POSTING_BLOCK
         row_codes = codes[blocks].astype(np.int64)
         # where each row's gaps start: its block's bytes, then the positions before it there
-        start = block_bytes[blocks] + (first[rows] - first[blocks * POSTING_BLOCK]) * \
-            WIDTH_BYTES[row_codes]
+        row_widths = WIDTH_BYTES[row_codes]
+        start = block_bytes[blocks] + (first[rows] - first[blocks * POSTING_BLOCK]) * row_widths
         out_at = exclusive_cumsum(lens)
         gaps = np.zeros(int(lens.sum()), dtype=np.int64)
-        for code, views in self._pos_views.items():
+        # rows grouped by width and by where their bytes start past a multiple of it (each
+        # group reads one view); only the groups present are visited
+        group = np.where(row_codes > 0, 4 * row_codes + start % np.maximum(row_widths, 1), 0)
+        for g in np.flatnonzero(np.bincount(group, minlength=16)[4:]).tolist():
+            code, shift = divmod(g + 4, 4)
             width = _WIDTHS[code]
-            for shift, view in enumerate(views):  # a row's bytes start `shift` past a multiple
-                sel = np.flatnonzero((row_codes == code) & (start % width == shift))
-                if len(sel):
-                    gaps[expand_ranges(out_at[sel], lens[sel])] = view[expand_ranges(
-                        (start[sel] - shift) // width, lens[sel])]
+            sel = np.flatnonzero(group == g + 4)
+            gaps[expand_ranges(out_at[sel], lens[sel])] = self._pos_views[code][shift][
+                expand_ranges((start[sel] - shift) // width, lens[sel])]
         return runs_cumsum(gaps, lens), lens
 
     def _position_index(self, tid: int, tf: np.ndarray, counts: np.ndarray,

@@ -70,26 +70,51 @@ def blended_tf(seg: Segment, fld: str, terms: tuple[str, ...]) -> Postings:
     return union(parts)
 
 
-def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple[int, ...],
-                   slop: int) -> tuple[np.ndarray, np.ndarray]:
-    """Documents where the terms occur at their relative offsets (each within `slop` of where
-    the first term puts it), and how often. Vectorized: positions become sortable keys
-    doc·2³² + (position − offset), compared with searchsorted."""
+def phrase_candidates(seg: Segment, fld: str, terms: tuple[str, ...],
+                      within: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Documents holding every term (and in sorted `within`, if given), and each term's rows
+    of them in its postings (no sort of the lists)."""
     fp = seg.fields[fld]
     tids = [seg.term_id(t) for t in terms]
-    empty = np.zeros(0, dtype=np.int64)
     if min(tids) < 0:
+        return EMPTY[0], []
+    # the shortest list (of the terms', and `within`) looked up in the others
+    lists: list[tuple[int | None, np.ndarray]] = [
+        (i, np.asarray(fp.postings(tid)[0])) for i, tid in enumerate(tids)]
+    if within is not None:
+        lists.append((None, np.asarray(within, dtype=lists[0][1].dtype)))
+    lists.sort(key=lambda item: len(item[1]))
+    first, cands = lists[0]
+    rows = {} if first is None else {first: np.arange(len(cands))}
+    for i, pool in lists[1:]:
+        if not len(cands) or not len(pool):
+            return EMPTY[0], []
+        at = pool.searchsorted(cands)
+        at[at == len(pool)] = len(pool) - 1
+        held = pool[at] == cands
+        cands = cands[held]
+        rows = {j: r[held] for j, r in rows.items()}
+        if i is not None:
+            rows[i] = at[held]
+    if not len(cands):
+        return EMPTY[0], []
+    return cands, [rows[i] for i in range(len(tids))]
+
+
+def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple[int, ...],
+                   slop: int, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Documents (in sorted `within`, if given) where the terms occur at their relative
+    offsets (each within `slop` of where the first term puts it), and how often.
+    Vectorized: positions become sortable keys doc·2³² + (position − offset), compared with
+    searchsorted."""
+    fp = seg.fields[fld]
+    empty = np.zeros(0, dtype=np.int64)
+    cands, rows = phrase_candidates(seg, fld, terms, within)
+    if not len(cands):
         return empty, empty
-    plists = [fp.postings(t) for t in tids]
-    order = sorted(range(len(tids)), key=lambda i: len(plists[i][0]))
-    cands = np.asarray(plists[order[0]][0])
-    for i in order[1:]:  # the rarest list looked up in the others (no sort of both)
-        cands = cands[member(cands, plists[i][0])]
-        if not len(cands):
-            return empty, empty
     keys = []
-    for tid, (docs, _tf), off in zip(tids, plists, offsets):
-        pos, lens = fp.positions(tid, np.searchsorted(docs, cands))
+    for term, at, off in zip(terms, rows, offsets):
+        pos, lens = fp.positions(seg.term_id(term), at)
         owner = np.repeat(np.arange(len(cands), dtype=np.int64), lens)
         keys.append(owner * _KEY_SHIFT + (pos - off + _POS_BIAS))
     anchors = keys[0]
@@ -101,6 +126,10 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
         need = 1 + sum(1 for m in range(i) if terms[m] == terms[i]
                        and abs(offsets[m] - offsets[i]) <= 2 * slop)
         lo = np.searchsorted(k, anchors - slop, side="left")
+        if slop == 0 and need == 1:  # an exact place: is the key there (keys are unique)
+            lo[lo == len(k)] = len(k) - 1
+            ok &= k[lo] == anchors
+            continue
         hi = np.searchsorted(k, anchors + slop, side="right")
         ok &= (hi - lo) >= need
     freq = np.bincount(anchors[ok] // _KEY_SHIFT, minlength=len(cands))

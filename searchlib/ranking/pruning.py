@@ -22,7 +22,10 @@ scope, recency, date order, facets, the `Matches` collector — is scored exhaus
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+import weakref
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property, partial
 
@@ -39,10 +42,11 @@ from .collectors import (
     collapse_title_only,
     filter_mask,
 )
+from .conjunction import SetScorer, conjunction
 from .filters import FilterWeight
-from .postings import EMPTY, Postings
+from .postings import EMPTY, Postings, union
 from .scoring import BM25, CollectionStats, tf_weight
-from .weights import BoolWeight, SegmentScorer, TermWeight, Weight
+from .weights import BoolWeight, SegmentScorer, TermWeight, Weight, merged_ids
 
 SAFETY = 1e-9  # relative slack on bounds: a sum in another order may round differently
 # a segment whose query lists hold fewer postings is scored exhaustively: below this, the
@@ -53,6 +57,11 @@ PRUNE_FROM = 60_000
 # pass): measured on Reuters-21578 ×10 in 14 segments (see the README)
 PRUNE_KNOWN_FROM = 20_000
 PRUNE_SHARE = 0.25  # ... and so is one whose candidates hold more paragraphs than this share
+# ... and whose essential lists hold more than this share are bounded per posting
+PER_POSTING = PRUNE_SHARE
+# a conjunction with fewer candidates scores them all (and counts them at once)
+CONJUNCTION_FROM = 5_000
+FIRST_SCORED = 64  # ... otherwise the best-bounded are scored first (at least 2k)
 # a list of postings holding more than this many times the kept documents looks them up in
 # itself rather than reading the mask at every posting
 LOOKUP_SHARE = 8
@@ -158,6 +167,23 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
     tops, counts = [], []
     best = np.zeros(0)  # scores of the k best so far, over the segments collected
     for ordinal, seg in enumerate(segments):
+        if plan.required:  # a conjunction: every match found from the rarest word, exactly
+            cands = conjunction(seg, plan)
+            found = None
+            if len(cands) >= CONJUNCTION_FROM and not plan.optional:
+                found = _SegmentPruner(seg, stats, weight, plan, params).best_of(
+                    cands, top, ordinal, k)
+            if found is None:  # every candidate scored: every match, counted now
+                docs, scores = (collected(SetScorer(seg, stats, params, cands), weight)
+                                if len(cands) else EMPTY)
+                counts.append(count.collect(ordinal, seg, docs, scores))
+            else:
+                docs, scores = found
+                counts.append(partial(_count_all, seg, stats, weight, params, count,
+                                      ordinal, cands))
+            tops.append(top.collect(ordinal, seg, docs, scores))
+            best = _best(best, tops[-1].scores, k)
+            continue
         theta = float(np.partition(best, len(best) - k)[len(best) - k]) if len(best) >= k \
             else -np.inf
         least = PRUNE_FROM if theta == -np.inf else min(PRUNE_FROM, PRUNE_KNOWN_FROM)
@@ -174,10 +200,21 @@ def run_pruned(segments: Sequence[Segment], stats: CollectionStats, weight: Weig
             fruit = top.collect(ordinal, seg, *pruned)
             counts.append(partial(pruner.count, count.articles))  # counted when read
         tops.append(fruit)
-        best = np.concatenate([best, fruit.scores])
-        if len(best) > k:
-            best = np.partition(best, len(best) - k)[len(best) - k:]
+        best = _best(best, fruit.scores, k)
     return [top.merge(tops), count.merge(counts)]
+
+
+def _count_all(seg: Segment, stats: CollectionStats, weight: Weight, params: BM25,
+               count: Count, ordinal: int, cands: np.ndarray) -> int:
+    """A conjunction's exact count: every candidate scored (when the total is read)."""
+    return count.collect(ordinal, seg, *collected(SetScorer(seg, stats, params, cands),
+                                                  weight))
+
+
+def _best(best: np.ndarray, scores: np.ndarray, k: int) -> np.ndarray:
+    """The k best of two sets of scores."""
+    best = np.concatenate([best, scores])
+    return np.partition(best, len(best) - k)[len(best) - k:] if len(best) > k else best
 
 
 def _most_postings(seg: Segment, plan: Plan) -> int:
@@ -225,6 +262,7 @@ class _List:
     tid: int
     last: np.ndarray  # last paragraph each block reaches (title: its last article's)
     bound: np.ndarray  # upper bound of the list's contribution in each block
+    weight: float  # bound of its contribution per unit of tf weight
     at: np.ndarray | None = None  # its block in each interval (len(last): none)
 
     @property
@@ -265,11 +303,15 @@ class _SegmentPruner:
             last = np.asarray(cols[f"{fld}.blast"][lo:hi], dtype=np.int64)
             if fld == "title":
                 last = seg.art_first64[last + 1] - 1
-            bound = (factor * self.plan.scale * (1 + SAFETY)) * tf_weight(
-                cols[f"{fld}.bmax_tf"][lo:hi], cols[f"{fld}.bmin_len"][lo:hi], avgdl(fld),
-                self.params.k1, self.params.b)
-            out.append(_List(leaf, fld, tid, last, bound))
+            weight = factor * self.plan.scale * (1 + SAFETY)
+            bound = weight * tf_weight(cols[f"{fld}.bmax_tf"][lo:hi],
+                                       cols[f"{fld}.bmin_len"][lo:hi], avgdl(fld),
+                                       self.params.k1, self.params.b)
+            out.append(_List(leaf, fld, tid, last, bound, weight))
         return out
+
+    def _avgdl(self, fld: str) -> float:
+        return SegmentScorer(self.seg, self.stats, self.params).avgdl(fld)
 
     def intervals(self) -> tuple[np.ndarray, np.ndarray]:
         """(last paragraph, score bound) of each interval between block boundaries; notes
@@ -302,12 +344,113 @@ class _SegmentPruner:
             theta = self._threshold(top, ordinal, k)  # best blocks of the top lists
         # second pass: the candidates, scored exactly (unless they are not few)
         essential = self._essential(theta)
-        if POSTING_BLOCK * sum(len(q.last) for q in essential) > PRUNE_SHARE * self.postings:
-            return None
-        candidates = self._candidates(essential, bound >= theta, ends)
-        if np.count_nonzero(candidates) > PRUNE_SHARE * self.postings:
+        if POSTING_BLOCK * sum(len(q.last) for q in essential) > PER_POSTING * self.postings:
+            candidates = self._co_occurring(theta)  # words that must meet in a paragraph
+        else:
+            candidates = self._candidates(essential, bound >= theta, ends)
+        if candidates is None or np.count_nonzero(candidates) > PRUNE_SHARE * self.postings:
             return None
         return self._score(candidates)
+
+    def _co_occurring(self, theta: float) -> np.ndarray | None:
+        """Candidates bounded per posting, for an OR whose paragraphs reach θ only through
+        several of its words (each word's text and the titles alone stay below θ). A
+        paragraph's bound is the sum of its essential text lists' block bounds, its
+        article's title scores, and the largest contributions of the text lists that cannot
+        reach θ together with the titles (never read); an article whose titles (and those
+        lists) can reach θ is a candidate whole. The shorter lists are added in a dense
+        array kept zero between queries; the longest is looked up, not added, and its own
+        paragraphs are checked only if it can reach θ without the other lists. None: a
+        required word (the rarest word's postings are the candidates then)."""
+        if self.plan.required:
+            return None
+        seg = self.seg
+        first = seg.art_first64
+        pieces = []  # (articles, bounded title scores) of each title list
+        for q in self.lists:
+            if q.fld == "title":
+                docs, tf = seg.fields["title"].postings(q.tid)
+                pieces.append((docs, q.weight * self._tf_weights("title", docs, tf)))
+        arts, titles = union(pieces) if pieces else (EMPTY[0], EMPTY[1])
+        most = float(titles.max()) if len(titles) else 0.0
+        extra, essential = 0.0, []  # text lists that cannot reach θ with the titles: their
+        for q in sorted((q for q in self.lists if q.fld == "text"), key=lambda q: q.top):
+            if not essential and extra + q.top + most < theta:  # largest contributions
+                extra += q.top
+            else:
+                essential.append(q)
+        marks = np.zeros(seg.n_paragraphs, dtype=bool)
+        arts = np.asarray(arts, dtype=np.int64)
+        spans = first[arts + 1] - first[arts]
+        reach = (titles + extra >= theta) & (spans > 0)  # titles alone: whole (`_score`)
+        marks[first[arts[reach]]] = True
+        if not essential:
+            return marks
+        lists = sorted(((np.asarray(seg.fields["text"].postings(q.tid)[0]), q)
+                        for q in essential), key=lambda item: len(item[0]))
+        (longest, top_list), shorter = lists[-1], lists[:-1]
+        titled = expand_ranges(first[arts], spans)  # paragraphs of title-matched articles
+        with _scratch(seg) as sums:  # zero everywhere, and left so
+            sums[titled] = np.repeat(titles, spans)
+            for docs, q in shorter:
+                sums[docs] += _per_posting(q.bound, len(docs))
+            longest_bound = _per_posting(top_list.bound, len(longest))
+            for docs, _ in shorter:
+                at = longest.searchsorted(docs)
+                at[at == len(longest)] = 0
+                also = np.where(longest[at] == docs, longest_bound[at], 0.0)
+                marks[docs[sums[docs] + also + extra >= theta]] = True
+            if top_list.top + extra + most >= theta:
+                marks[longest[sums[longest] + longest_bound + extra >= theta]] = True
+            for docs, _ in shorter:
+                sums[docs] = 0.0
+            sums[titled] = 0.0
+        return marks
+
+    def _tf_weights(self, fld: str, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        return tf_weight(tf, self.seg.fields[fld].length[docs], self._avgdl(fld),
+                         self.params.k1, self.params.b)
+
+    def best_of(self, cands: np.ndarray, top: Collector, ordinal: int,
+                k: int) -> Postings | None:
+        """Matches among a conjunction's candidates (every paragraph holding its words)
+        holding the segment's k best by `top`: each candidate bounded by the sum of its
+        blocks' bounds in the query's lists; the best-bounded scored first (with every
+        candidate of an article whose title holds all the words: only there can the
+        title-only collapse drop one), then the others whose bound reaches the k-th best
+        (None: too few matches among the first)."""
+        seg = self.seg
+        bound = np.zeros(len(cands))
+        for q in self.lists:
+            at = q.last.searchsorted(cands)
+            inside = at < len(q.last)
+            bound[inside] += q.bound[at[inside]]
+        titled = None  # articles whose title holds every word
+        for leaf in self.plan.required:
+            arts = [np.asarray(seg.fields["title"].postings(q.tid)[0])
+                    for q in self.lists if q.leaf is leaf and q.fld == "title"]
+            held = merged_ids(arts) if arts else EMPTY[0]
+            titled = held if titled is None else np.intersect1d(titled, held,
+                                                                assume_unique=True)
+        done = np.zeros(len(cands), dtype=bool)
+        if titled is not None and len(titled):
+            done = np.isin(seg.para_article[cands], titled)
+        first_n = min(len(cands), max(FIRST_SCORED, 2 * k))
+        done[np.argpartition(-bound, first_n - 1)[:first_n]] = True
+        docs, scores = collected(SetScorer(seg, self.stats, self.params, cands[done]),
+                                 self.weight)
+        fruit = top.collect(ordinal, seg, docs, scores)
+        if len(fruit.scores) < k:
+            return None
+        theta = float(fruit.scores.min())
+        rest = cands[~done & (bound >= theta)]
+        if not len(rest):
+            return docs, scores
+        more, more_scores = collected(SetScorer(seg, self.stats, self.params, rest),
+                                      self.weight)
+        docs, scores = np.concatenate([docs, more]), np.concatenate([scores, more_scores])
+        order = np.argsort(docs, kind="stable")
+        return docs[order], scores[order]
 
     def _threshold(self, top: Collector, ordinal: int, k: int) -> float:
         """The k-th best score among the best blocks of the lists with the highest bounds."""
@@ -447,6 +590,37 @@ class _SegmentPruner:
         lone = np.setdiff1d(_articles_of(seg, hidden), _articles_of(seg, shown),
                             assume_unique=True)
         return int(np.count_nonzero(shown)) + len(lone)
+
+
+_SCRATCH: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # segment → (lock, array)
+_SCRATCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _scratch(seg: Segment) -> Iterator[np.ndarray]:
+    """A float per paragraph of the segment, all zero, to be left all zero: one array kept per
+    segment (a fresh one costs its pages' faults on every query), or a new one while another
+    thread holds it."""
+    with _SCRATCH_LOCK:
+        kept = _SCRATCH.get(seg)
+        if kept is None:
+            kept = _SCRATCH[seg] = (threading.Lock(), np.zeros(seg.n_paragraphs))
+    lock, array = kept
+    if not lock.acquire(blocking=False):
+        yield np.zeros(seg.n_paragraphs)
+        return
+    try:
+        yield array
+    except BaseException:
+        array[:] = 0.0  # interrupted midway: zero it whole
+        raise
+    finally:
+        lock.release()
+
+
+def _per_posting(block_bounds: np.ndarray, n: int) -> np.ndarray:
+    """Each posting's bound: its block's."""
+    return np.repeat(block_bounds, POSTING_BLOCK)[:n]
 
 
 def _articles_of(seg: Segment, mark: np.ndarray) -> np.ndarray:

@@ -32,6 +32,7 @@ from ..query import (
     listing,
     stopwords_warning,
 )
+from . import phrasetop
 from .collectors import (
     BestPerArticle,
     ByDate,
@@ -154,6 +155,8 @@ def run(segments: Sequence[Segment], stats: CollectionStats, weight: Weight | No
     if (recency is None and not article_scope and prunable_collectors(collectors)
             and applies(weight, params)):
         return run_pruned(segments, stats, weight, params, collectors)
+    if recency is None and not article_scope and phrasetop.applies(weight, params, collectors):
+        return phrasetop.run_phrase(segments, stats, weight, params, collectors)
     fruits: list[list] = [[] for _ in collectors]
     matched = None
     if recency is not None:
@@ -199,7 +202,8 @@ class Searcher:
                               sort="-date" if options.sort == "score" else options.sort)
         # which paragraphs the exact query matched: needed only if the fallback answers
         # (unless they would cost the pruning of the top k: then only if the fallback answers)
-        keep = (self.matches_are_free and not applies(weight, options.params)) or bool(
+        keep = (self.matches_are_free and not applies(weight, options.params)
+                and not phrasetop.prunable(weight, options.params)) or bool(
             options.fuzzy and first.state.unknown)
         # second stages (proximity, feedback) re-rank a deeper first stage, on one index
         staged = options.second_stages() and isinstance(self.snapshot, Snapshot)

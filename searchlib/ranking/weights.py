@@ -114,7 +114,8 @@ class PhraseWeight:
     cost: int = 0
 
     def field_scores(self, scorer: SegmentScorer, fld: str, weight: float) -> Scored:
-        found = phrase_matches(scorer.seg, fld, self.terms, self.offsets, self.slop)
+        found = phrase_matches(scorer.seg, fld, self.terms, self.offsets, self.slop,
+                               scorer.within(fld))
         docs, freq = scorer.restrict(fld, *found)
         if not len(docs):
             return _NOTHING
@@ -194,7 +195,7 @@ class SegmentScorer:
                       for d, s, f in pieces]
         titles = [d for d, _, f in pieces if f == "title" and len(d)]
         if titles:
-            pieces = self._cut_titles(pieces, _merged(titles), live)
+            pieces = self._cut_titles(pieces, merged_ids(titles), live)
         docs, scores = union([(d, s) for d, s, _ in pieces])  # `evaluate`'s very sums
         return docs, scores * scale if scale != 1.0 else scores
 
@@ -216,7 +217,7 @@ class SegmentScorer:
                 counts = d.searchsorted(ends) - lo
                 said |= counts > 0
                 inside.append(d[expand_ranges(lo, counts)])
-        docs = _merged([*inside, starts[~said]])  # the kept paragraphs of these articles
+        docs = merged_ids([*inside, starts[~said]])  # the kept paragraphs of these articles
         owners = seg.para_article[docs].astype(np.int64)
         out = []
         for d, s, f in pieces:
@@ -274,6 +275,11 @@ class SegmentScorer:
         i = int(np.searchsorted(docs, doc))
         cut = slice(i, i + 1) if i < len(docs) and docs[i] == doc else slice(0, 0)
         return (np.asarray(docs[cut], dtype=np.int64), *(c[cut] for c in columns))
+
+    def within(self, fld: str) -> np.ndarray | None:
+        """The sorted documents of `fld` this scorer sees, when it sees only some (None: all;
+        `restrict` cuts any list to them, a phrase looks for its positions in them only)."""
+        return None
 
     def leaf_scores(self, fld: str, idf_value: float, tf: np.ndarray, docs: np.ndarray,
                     weight: float) -> np.ndarray:
@@ -387,7 +393,7 @@ class SegmentScorer:
         return result
 
 
-def _merged(runs: list[np.ndarray]) -> np.ndarray:
+def merged_ids(runs: list[np.ndarray]) -> np.ndarray:
     """The sorted union of sorted runs of ids (a stable sort of sorted runs merges them)."""
     runs = [r for r in runs if len(r)]
     if len(runs) < 2:

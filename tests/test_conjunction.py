@@ -1,0 +1,116 @@
+"""A conjunction of words is matched from its rarest word (`ranking.conjunction`): over random
+indexes (several segments, deletions, titles, words with many blocks) and random AND queries
+(prefixes, typos, title:, repeats, NOT, filters, per article, other k1/b), it returns the
+very hits, scores (==) and totals of exhaustive scoring, and scores only the paragraphs
+every word holds."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+from searchlib.ranking import conjunction, pruning, searcher, weights
+
+from .test_pruning import VOCAB, _answer, _options, index  # noqa: F401 (the fixture)
+
+
+def _and_query(rng: random.Random) -> str:
+    def word() -> str:
+        w = VOCAB[min(int(rng.paretovariate(0.6)) - 1, len(VOCAB) - 1)]
+        shape = rng.random()
+        if shape < 0.1:
+            return f"{w[:-1]}*"
+        if shape < 0.2:
+            return f"{w}~1"
+        if shape < 0.3:
+            return f"title:{w}"
+        return w
+
+    words = [word() for _ in range(rng.randint(2, 4))]
+    if rng.random() < 0.15:
+        words.append(words[0])  # a repeat
+    text = " AND ".join(words)
+    if rng.random() < 0.2:
+        text += f" -{word()}"
+    if rng.random() < 0.15:
+        text = f"+{words[0]} +{words[1]} {word()}"  # required words and an optional one
+    return text
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_conjunctions_equal_exhaustive_scoring(index, monkeypatch, bounded):  # noqa: F811
+    """All candidates scored, or (`bounded`) the best-bounded first, then those that can
+    reach their k-th best."""
+    if bounded:
+        monkeypatch.setattr(pruning, "CONJUNCTION_FROM", 0)
+        monkeypatch.setattr(pruning, "FIRST_SCORED", 1)
+    rng = random.Random(5)
+    used = []
+    real = conjunction.conjunction
+    monkeypatch.setattr("searchlib.ranking.pruning.conjunction",
+                        lambda *a: used.append(1) or real(*a))
+    skipped = []
+    real_best = pruning._SegmentPruner.best_of
+
+    def best_of(self, cands, top, ordinal, k):
+        out = real_best(self, cands, top, ordinal, k)
+        skipped.append(out is not None and len(out[0]) < len(cands))
+        return out
+
+    monkeypatch.setattr(pruning._SegmentPruner, "best_of", best_of)
+    for _ in range(200):
+        query, options = _and_query(rng), _options(rng)
+        got, total, res = _answer(index, query, options)
+        with monkeypatch.context() as off:
+            off.setattr(searcher, "applies", lambda *a: False)
+            want, want_total, _ = _answer(index, query, options)
+        assert got == want, (query, options)
+        assert total == want_total, (query, options)
+        for hit in res.hits[:2]:
+            assert res.explain(hit).score == pytest.approx(hit.score, rel=1e-12)
+    assert len(used) > 200  # the conjunction path ran (once per segment and query)
+    assert sum(skipped) > (50 if bounded else -1)  # some candidates were never scored
+
+
+def test_a_conjunction_scores_only_what_every_word_holds(index, monkeypatch):  # noqa: F811
+    """A frequent word AND a rare one: only the rare word's paragraphs that hold the frequent
+    word are scored, not the frequent word's whole list."""
+    seg = max(index.snapshot.segments, key=lambda s: s.n_paragraphs)
+    sizes = np.diff(seg.fields["text"].ptr)
+    common = seg.vocab[int(np.argmax(sizes))]
+    rare = seg.vocab[int(np.flatnonzero((sizes >= 3) & (sizes <= 20))[0])]
+    postings = sum(len(s.fields[f].postings(s.term_id(t))[0]) for s in index.snapshot.segments
+                   for t in (common, rare) for f in ("text", "title") if s.term_id(t) >= 0)
+    scored = []
+    original = weights.SegmentScorer.leaf_scores
+
+    def spy(self, fld, idf, tf, docs, weight):
+        scored.append(len(docs))
+        return original(self, fld, idf, tf, docs, weight)
+
+    monkeypatch.setattr(weights.SegmentScorer, "leaf_scores", spy)
+    res = index.search(f"{common} AND {rare}", k=3, fuzzy=False)
+    assert 0 < sum(scored) < postings / 4
+    assert res.total <= sum(scored)
+    scored.clear()
+    monkeypatch.setattr(searcher, "applies", lambda *a: False)
+    full = index.search(f"{common} AND {rare}", k=3, fuzzy=False)
+    assert sum(scored) >= postings - 5  # exhaustive scoring reads every list whole
+    assert [(h._ref, h.score) for h in res.hits] == [(h._ref, h.score) for h in full.hits]
+    assert res.total == full.total
+
+
+@pytest.mark.parametrize("ids_n,pool_n", [(5, 4000), (3000, 4000), (4000, 30), (0, 9), (7, 0)])
+def test_membership_agrees_whichever_way_it_looks(ids_n, pool_n):
+    rng = np.random.default_rng(ids_n + pool_n)
+    n = 10_000
+    ids = np.sort(rng.integers(0, n, ids_n)).astype(np.int32)  # repeats, as articles have
+    pool = np.unique(rng.integers(0, n, pool_n)).astype(np.int32)
+    want = np.isin(ids, pool)
+    assert np.array_equal(conjunction._found(ids, pool, n), want)
+    for dense in (0.0, 1e9):  # force the dense marks, then the lookups
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(conjunction, "DENSE_NS", dense)
+            assert np.array_equal(conjunction._found(ids, pool, n), want)
