@@ -51,6 +51,8 @@ def date_range(spec: str) -> tuple[int | None, int | None]:
         hi = period(right)[1] if right.strip() else None
         if lo is None and hi is None:
             raise DateError("is not a date range")
+        if lo is not None and hi is not None and lo >= hi:
+            raise DateError(f"runs backwards ({left.strip()} is after {right.strip()})")
         return lo, hi
     if not spec:
         raise DateError("is empty")

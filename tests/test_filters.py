@@ -142,7 +142,7 @@ def test_unknown_fields_and_fields_no_article_has(index: searchlib.Index) -> Non
 
 
 @pytest.mark.parametrize("query", ["oil date:1987-13", "oil date:3000", "oil date:..",
-                                   "oil date:>=soon"])
+                                   "oil date:>=soon", "oil date:1987-04..1987-03"])
 def test_bad_dates_in_a_query(index: searchlib.Index, query: str) -> None:
     res = index.search(query)
     assert res.hits == [] and any("date" in w for w in res.warnings)  # never widened
@@ -150,11 +150,20 @@ def test_bad_dates_in_a_query(index: searchlib.Index, query: str) -> None:
         index.search(query, strict=True)
 
 
+def test_a_backwards_date_range_says_so(index: searchlib.Index) -> None:
+    """As --since after --until does: an empty answer with no word of why looks like no news."""
+    res = index.search("oil date:1987-04..1987-03")
+    assert list(res.warnings) == ["date '1987-04..1987-03' runs backwards (1987-04 is after "
+                                  "1987-03) at 4: matches nothing"]
+    assert not index.search("oil date:1987-03..1987-03").warnings  # one month: fine
+
+
 @pytest.mark.parametrize("kwargs", [
     {"since": "1987-13-01"}, {"until": "year 3000"}, {"since": "3000-01-01"},
     {"since": "1987-04", "until": "1987-03"}, {"since": 1.5},
     {"where": {"title": ["oil"]}}, {"where": {"text": "oil"}}, {"where": {"topics": [3]}},
-    {"where": ["topics"]}, {"sort": "newest"}, {"facets": ["date:week"]}, {"facets": ["title"]},
+    {"where": ["topics"]}, {"where": {"date": "1987-04..1987-03"}},
+    {"sort": "newest"}, {"facets": ["date:week"]}, {"facets": ["title"]},
 ])
 def test_bad_metadata_arguments_are_one_line_errors(index: searchlib.Index, kwargs) -> None:
     with pytest.raises(InvalidArgument) as err:
