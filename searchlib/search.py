@@ -139,6 +139,12 @@ class Explanation:
     def __str__(self) -> str:
         lines = [f"score {self.score:.4f} = sum of (BM25 k1={self.k1:g} b={self.b:g}):"]
         for p in self.parts:
+            if p.query == "proximity":  # the second stage's bonus: no idf of its own
+                lines.append(
+                    f"  {p.score:8.4f}  proximity:{p.term!r}  pair tf={p.tf:.4g} (1/distance² "
+                    f"of neighbouring words, saturated, times each pair's smaller idf)  "
+                    f"len={p.length} avg={p.avg_length:.1f}  weight={p.weight:.3f}")
+                continue
             df = f"df={p.df}" if p.df else "idf summed over its words"  # a phrase
             lines.append(
                 f"  {p.score:8.4f}  {p.field}:{p.term!r} (from {p.query!r})  idf={p.idf:.4f} "

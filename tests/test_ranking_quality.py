@@ -67,7 +67,8 @@ def test_explain_names_the_proximity_bonus_and_adds_up(near_far):
         assert sum(p.score for p in explanation.parts) == pytest.approx(hit.score, abs=1e-9)
     bonus = [p for p in res.explain(res.hits[0]).parts if p.query == "proximity"]
     assert bonus and bonus[0].score > 0 and "oil" in bonus[0].term
-    assert "proximity" in str(res.explain(res.hits[0]))
+    line = next(ln for ln in str(res.explain(res.hits[0])).splitlines() if "proximity" in ln)
+    assert "pair tf=" in line and "idf=" not in line  # the bonus has no idf of its own
 
 
 def test_feedback_finds_a_paragraph_through_expansion_terms(feedback_index):
