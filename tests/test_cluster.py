@@ -495,3 +495,25 @@ def test_an_unreachable_ray_address_is_one_line_in_seconds(pair):
         assert len(lines) == 1 and "cannot reach the Ray cluster at" in lines[0], out.stderr
     out = _cli(["search", "oil", "--index", root, "--ray", "nonsense"])
     assert out.returncode == 2 and "is not HOST:PORT" in out.stderr
+
+
+def test_shard_reports_count_each_file_once_and_warn_once(ray_session, tmp_path):
+    """Every shard reads every record file; the merged report must still count each file as
+    the single index does, and a re-sync must not re-read (and re-warn about) a record file
+    whose few records all live on other shards."""
+    docs = _corpus(tmp_path / "docs", seed=11, files=6, records=5)  # 5 records: some shards none
+    (docs / "wire.jsonl").write_text('{"id": "w1", "text": "grain"}\n{broken\n')
+    (docs / "empty.jsonl").write_text("")
+    one = searchlib.Index.build([docs], tmp_path / "single", warn=lambda m: None)
+    first, again = [], []
+    report = update_cluster([docs], tmp_path / "sharded", shards=4, chunk=1,
+                            warn=first.append)
+    single_report = one.update([docs])  # nothing changed: all unchanged
+    counts = ("files_added", "files_changed", "files_removed", "files_skipped")
+    assert [getattr(report, c) for c in counts] == [8, 0, 0, 1]  # 6 texts, 2 record files
+    assert len([w for w in first if "wire.jsonl line 2" in w]) == 1
+    _write_txt(docs / "b" / "s11-0.txt", random.Random(1))
+    resync = update_cluster([docs], tmp_path / "sharded", warn=again.append)
+    assert (resync.files_changed, resync.files_added, resync.files_skipped) == (1, 0, 1)
+    assert resync.files_unchanged == single_report.files_unchanged - 1 == 7
+    assert not [w for w in again if "wire.jsonl" in w]  # unchanged: not read again

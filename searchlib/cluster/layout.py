@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import CorruptIndex, IndexNotFound, NotAnIndex
@@ -47,19 +47,36 @@ class Partition:
     shard: int
     shards: int
     chunk: int = CHUNK
+    # record files that held records (ours or other shards'): a file whose records all went
+    # to other shards is still recorded here, so it is not "skipped" nor read again
+    held: set[str] = field(default_factory=set, compare=False)
 
     def owns(self, src) -> bool:
-        if src.path.lower().endswith(RECORD_SUFFIXES):
+        if is_record_file(src.path):
             return True  # some of its records may be ours: decided per record
         return _bucket(src.path, self.shards) == self.shard
 
     def articles(self, src, stream: Iterator) -> Iterator:
-        if not src.path.lower().endswith(RECORD_SUFFIXES):
+        if not is_record_file(src.path):
             yield from stream
             return
         for i, art in enumerate(stream):
+            self.held.add(src.path)
             if _bucket(f"{src.path}\0{i // self.chunk}", self.shards) == self.shard:
                 yield art
+
+    def spread(self, path: str) -> bool:
+        """Every shard reads `path` (and counts it in its report): a record file."""
+        return is_record_file(path)
+
+    def elsewhere(self, src) -> bool:
+        """`src` held records, none of them this shard's."""
+        return src.path in self.held
+
+
+def is_record_file(path: str) -> bool:
+    """Record files are split over every shard; other files go to one."""
+    return path.lower().endswith(RECORD_SUFFIXES)
 
 
 def read_cluster(root: Path) -> dict:

@@ -108,7 +108,8 @@ def update_cluster(paths: list, root: str | os.PathLike, *, shards: int | None =
 
 
 def _merged(reports: list[UpdateReport], warn) -> UpdateReport:
-    """The shards' reports as one (a record file split over shards counts once per shard)."""
+    """The shards' reports as one. Every shard reads every record file (its records are
+    spread over the shards) and counts it: those counts (`spread`) are taken once."""
     out = UpdateReport()
     for f in fields(UpdateReport):
         values = [getattr(r, f.name) for r in reports]
@@ -118,8 +119,14 @@ def _merged(reports: list[UpdateReport], warn) -> UpdateReport:
             setattr(out, f.name, any(values))
         elif f.name == "seconds":
             setattr(out, f.name, max(values, default=0.0))
+        elif f.name == "spread":
+            continue
         else:
             setattr(out, f.name, sum(values))
+    for what in ("added", "changed", "removed", "unchanged", "skipped"):
+        shared = [r.spread.get(what, 0) for r in reports]
+        name = f"files_{what}"
+        setattr(out, name, getattr(out, name) - sum(shared) + max(shared, default=0))
     if warn:
         for message in out.warnings:
             warn(message)

@@ -146,6 +146,15 @@ class UpdateReport:
     committed: bool = False
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # a cluster shard's counts of the files every shard reads (record files), in the
+    # files_* fields above too: merged shard reports count those once, not once per shard
+    spread: dict[str, int] = field(default_factory=dict)
+
+    def count(self, what: str, path: str, select=None, n: int = 1) -> None:
+        """Add `n` to the files_`what` count (and to `spread` for a shard's shared file)."""
+        setattr(self, f"files_{what}", getattr(self, f"files_{what}") + n)
+        if select is not None and select.spread(path):
+            self.spread[what] = self.spread.get(what, 0) + n
 
     @property
     def changed(self) -> bool:
@@ -235,9 +244,7 @@ class _Ingest:
         new = src.path not in self.out.sources
         if not new:
             self.forget(src.path)
-            self.report.files_changed += 1
-        else:
-            self.report.files_added += 1
+        self.report.count("added" if new else "changed", src.path, self.writer.select)
         self.stamps[src.path] = tuple(src.stamp)
         self.ranges[src.path] = []
         self.names[src.path] = shown(src.rel)
@@ -460,6 +467,10 @@ class IndexWriter:
         changes = plan_changes(indexed, found, roots=roots, unlisted=unlisted,  # a total
                                rebuild=self.rebuild, prune_missing=self.prune_missing)
         report.files_unchanged = changes.unchanged
+        if self.select is not None:  # record files every shard found, less those read now
+            report.spread["unchanged"] = (
+                sum(self.select.spread(src.path) for src in found)
+                - sum(self.select.spread(src.path) for src in changes.read))
         ingested = self.ingest(changes, indexed, report, warn, progress, limits)
         entries = [] if self.rebuild or not old else list(old["segments"])
         roots_moved = old is not None and self.roots != list(old.get("roots") or [])
@@ -497,17 +508,21 @@ class IndexWriter:
                 first = next(stream, None) if stream is not None else None
             except ReadInterrupted:  # before its first record: as good as unreadable
                 stream = first = None
-            if first is None:
-                report.files_skipped += 1
+            # a shard records a record file whose records all went to other shards (with no
+            # article), so it is neither skipped nor read again while it is unchanged
+            elsewhere = (first is None and stream is not None and self.select is not None
+                         and self.select.elsewhere(src))
+            if first is None and not elsewhere:
+                report.count("skipped", src.path, self.select)
             if stream is None and src.path in indexed:  # unreadable now: content unknown
                 self._unreadable(state, src.path)
-            elif first is not None or src.path in indexed:  # (a new empty file: nothing)
+            elif first is not None or elsewhere or src.path in indexed:  # (new, empty: nothing)
                 state.add_file(src, itertools.chain([first], stream) if first else iter(()))
             reading.finished(src)
         ingested = state.finish()
         for path in changes.removed:
             state.forget(path)
-            report.files_removed += 1
+            report.count("removed", path, self.select)
         for path, where in changes.kept:
             state.keep(where, path)
         return ingested
@@ -515,7 +530,7 @@ class IndexWriter:
     def _unreadable(self, state: _Ingest, path: str) -> None:
         if self.prune_missing:
             state.forget(path)
-            state.report.files_removed += 1
+            state.report.count("removed", path, self.select)
         else:
             state.keep(path, path)
 
