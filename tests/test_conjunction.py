@@ -114,3 +114,37 @@ def test_membership_agrees_whichever_way_it_looks(ids_n, pool_n):
         with pytest.MonkeyPatch.context() as mp:
             mp.setattr(conjunction, "DENSE_NS", dense)
             assert np.array_equal(conjunction._found(ids, pool, n), want)
+
+
+def test_bounded_conjunctions_over_titled_articles_equal_exhaustive_scoring(tmp_path,
+                                                                          monkeypatch):
+    """The bounded path scores in two rounds, and each round collapses title-only matches;
+    many articles here are titled with every word and hold none in their text (their
+    paragraphs tie on the title's score), at every k the answer is exhaustive scoring's."""
+    import json
+
+    import searchlib
+
+    monkeypatch.setattr(pruning, "CONJUNCTION_FROM", 0)
+    monkeypatch.setattr(pruning, "FIRST_SCORED", 1)
+    rng = random.Random(3)
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    rows = []
+    for i in range(400):
+        titled = rng.random() < 0.15
+        paragraphs = [" ".join(rng.choice(["alpha", "beta", "gamma", "delta", "eps"])
+                               if not titled else rng.choice(["gamma", "delta", "eps"])
+                               for _ in range(rng.randint(2, 30)))
+                      for _ in range(rng.randint(1, 12))]
+        rows.append({"id": f"a{i}", "title": "alpha beta" if titled else f"story {i}",
+                     "paragraphs": paragraphs})
+    (docs / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    idx = searchlib.Index.build([docs], tmp_path / "idx", jobs=1)
+    for k in range(1, 40):
+        options = {"k": k, "fuzzy": False}
+        got, total, res = _answer(idx, "alpha AND beta", options)
+        with monkeypatch.context() as off:
+            off.setattr(searcher, "applies", lambda *a: False)
+            want, want_total, _ = _answer(idx, "alpha AND beta", options)
+        assert got == want and total == want_total, k
