@@ -151,6 +151,32 @@ def test_chunk_size_changes_nothing_in_the_merged_files(many_segments):
             assert (len(data), zlib.crc32(data)) == (size, crc), f
 
 
+def test_a_merge_with_a_helper_process_writes_the_files_of_a_merge_in_one(many_segments,
+                                                                          monkeypatch):
+    """With two jobs a forked helper encodes every other chunk of postings and the writer
+    appends them in term order: byte for byte the files of a one-process merge (deleted
+    articles dropped, terms bigger than a chunk written in pieces)."""
+    _, root = many_segments
+    entries = searchlib.Index.open(root).snapshot.manifest["segments"]
+    seg_root = root / SEGMENTS
+    monkeypatch.setattr(merge, "PARALLEL_POSTINGS", 0)
+    received = []
+    receive = merge._Helper.receive
+
+    def spy(self, k):
+        received.append(k)
+        return receive(self, k)
+
+    monkeypatch.setattr(merge._Helper, "receive", spy)
+    one, remap_one = merge.merge_segments(seg_root, entries, "seg-900000-m01", [], 500)
+    two, remap_two = merge.merge_segments(seg_root, entries, "seg-900001-m01", [], 500, jobs=2)
+    assert len(received) >= 2 and received == sorted(received)  # chunks came from the helper
+    assert two["files"] == one["files"]  # same sizes and CRC-32s
+    assert all(np.array_equal(remap_one[k], remap_two[k]) for k in remap_one)
+    merged = Segment(seg_root / "seg-900001-m01", two)
+    assert int(np.diff(merged.fields["text"].ptr).max()) > 256  # a giant: more than its chunk
+
+
 def test_updates_merge_like_a_binary_counter_and_cli_optimize_leaves_one(tmp_path):
     """A run's flushes become one segment; a small update rewrites only the small segments
     (never the big one), so segments stay few and an update costs what it adds."""

@@ -290,13 +290,11 @@ def _encode_chunk(inputs: list[_Input], g0: int, g1: int, lengths: dict[str, np.
     """(the chunk's terms that keep a live posting, numbered from g0; each field's encoded
     columns): all a writer appends for merged terms g0 … g1−1."""
     fields = {f: _chunk(inputs, f, g0, g1) for f in FIELDS}
-    used = np.flatnonzero(sum(np.bincount(t - g0, minlength=g1 - g0)
-                              for t, *_ in fields.values()))
+    used = np.flatnonzero(sum(counts for counts, *_ in fields.values()))
     encoded = {}
     if len(used):
-        for f, (t, d, tf, pos) in fields.items():
-            encoded[f] = _encode_field(np.searchsorted(used, t - g0), len(used), d, tf, pos,
-                                       lengths[f])
+        for f, (counts, d, tf, pos) in fields.items():
+            encoded[f] = _encode_field(counts[used], d, tf, pos, lengths[f])
     return used, encoded
 
 
@@ -379,8 +377,8 @@ def _help(helper: _Helper, conn, inputs: list[_Input], parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     helper._conn.close()  # the parent's end
     lengths, plan = helper.work
-    first = True
     while (k := helper.claim()) < len(plan):
+        failpoint("merge-helper")  # killed holding a chunk the writer waits for
         g0, g1, giant = plan[k]
         try:
             message = (k, None, None if giant else _encode_chunk(inputs, g0, g1, lengths))
@@ -393,9 +391,6 @@ def _help(helper: _Helper, conn, inputs: list[_Input], parent: int) -> None:
         if message[1] is not None:
             return
         _release_postings(inputs)
-        if first:
-            first = False
-            failpoint("merge-helper")
 
 
 _POSTING_FILES = [f"{f}.{c.name}.npy" for f in FIELDS for c in FIELD_COLUMNS]
@@ -404,8 +399,9 @@ _DOCUMENT_FILES = ["store.bin", "articles.json", "art.off.npy", "art.first.npy"]
 
 def _chunk(inputs: list[_Input], f: str, g0: int, g1: int) -> tuple[np.ndarray, ...]:
     """Live postings of merged terms g0 … g1−1 in one field, over all inputs, in (term,
-    new document) order: (merged term per posting, document, tf, positions)."""
+    new document) order: (postings per merged term, documents, tf, position gaps)."""
     parts = []
+    counts = np.zeros(g1 - g0, dtype=np.int64)
     for i in inputs:
         t0, t1 = np.searchsorted(i.term_of, [g0, g1]).tolist()
         if t1 == t0:
@@ -413,31 +409,43 @@ def _chunk(inputs: list[_Input], f: str, g0: int, g1: int) -> tuple[np.ndarray, 
         df, docs, tf, pos = i.seg.fields[f].decode_range(t0, t1)
         new = i.new_doc[f][docs]
         live = new >= 0
-        tids = np.repeat(i.term_of[t0:t1], df)
         if not live.all():
             pos = pos[np.repeat(live, tf)]
-            tids, new, tf = tids[live], new[live], tf[live]
-        parts.append((tids, new, tf, pos))
+            df = _counts_at(np.cumsum(live), np.cumsum(df))
+            new, tf = new[live], tf[live]
+        terms = i.term_of[t0:t1] - g0
+        counts[terms] += df
+        parts.append((terms, df, new, tf, pos))
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, empty, empty
-    tids, docs, tf, pos = (np.concatenate(p) for p in zip(*parts))
-    if len(parts) > 1:  # each input's postings are in (term, document) order, and inputs'
-        order = np.argsort(tids, kind="stable")  # documents follow each other: a stable sort
-        starts = exclusive_cumsum(tf)
-        pos = pos[expand_ranges(starts[order], tf[order])]
-        tids, docs, tf = tids[order], docs[order], tf[order]
-    return tids, docs, tf, pos
+        return counts, empty, empty, empty
+    terms, df, docs, tf, pos = (np.concatenate(p) for p in zip(*parts))
+    if len(parts) > 1:
+        # each input's postings of a term are a run, in (term, document) order, and inputs'
+        # documents follow each other: the merged order is the runs sorted by term, stably
+        order = np.argsort(terms, kind="stable")
+        pos_df = _counts_at(np.cumsum(tf, dtype=np.int64), np.cumsum(df))
+        post_at = expand_ranges(exclusive_cumsum(df)[order], df[order])
+        docs, tf = docs[post_at], tf[post_at]
+        pos = pos[expand_ranges(exclusive_cumsum(pos_df)[order], pos_df[order])]
+    return counts, docs, tf, pos
 
 
-def _encode_field(term: np.ndarray, n_terms: int, docs: np.ndarray, tf: np.ndarray,
-                  pos: np.ndarray, lengths: np.ndarray, base: int = 0) -> dict[str, np.ndarray]:
-    """A chunk of one field's postings (terms numbered from 0 within the chunk) encoded as a
+def _counts_at(sums: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per run ending (exclusive) at each of `ends`, the sum of its values, from their running
+    sums `sums` (runs may be empty)."""
+    total = np.concatenate([[0], sums])[ends]
+    return np.diff(np.concatenate([[0], total])).astype(np.int64)
+
+
+def _encode_field(df: np.ndarray, docs: np.ndarray, tf: np.ndarray, pos: np.ndarray,
+                  lengths: np.ndarray, base: int = 0) -> dict[str, np.ndarray]:
+    """A chunk of one field's postings (`df` per term, `pos`: position gaps) encoded as a
     flush encodes a segment's (a piece of one term: its documents' gaps go on from `base`)."""
-    ptr = np.zeros(n_terms + 1, dtype=np.int64)
-    np.cumsum(np.bincount(term, minlength=n_terms), out=ptr[1:])
-    encoded = encode_postings(ptr, (docs - base).astype(np.int32), tf.astype(np.int32),
-                              pos.astype(np.int32))
+    ptr = np.zeros(len(df) + 1, dtype=np.int64)
+    np.cumsum(df, out=ptr[1:])
+    encoded = encode_postings(ptr, (docs - base).astype(np.int32), tf.astype(np.int32), pos,
+                              gaps=True)
     encoded.update(block_columns(ptr, docs, tf, lengths))
     return encoded
 
@@ -487,7 +495,7 @@ class _TermPieces:
         self.last = 0  # the piece before's last document
 
     def add(self, part: tuple[np.ndarray, ...], chunk: int) -> None:
-        if len(part[0]):
+        if len(part[1]):
             self.held.append(part[1:])
             if sum(len(p[0]) for p in self.held) >= chunk:
                 self.emit(final=False)
@@ -499,8 +507,8 @@ class _TermPieces:
         n = len(docs) if final else len(docs) - len(docs) % POSTING_BLOCK
         cut = int(tf[:n].sum())
         if n:
-            enc = _encode_field(np.zeros(n, dtype=np.int64), 1, docs[:n], tf[:n], pos[:cut],
-                                self.lengths, base=self.last)
+            enc = _encode_field(np.array([n]), docs[:n], tf[:n], pos[:cut], self.lengths,
+                                base=self.last)
             _write_field(self.files, self.f, enc, rows=False)
             self.count["postings"] += n
             self.count["blocks"] += len(enc["width"])
