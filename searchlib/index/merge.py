@@ -40,6 +40,8 @@ MERGE_BYTES_PER_POSTING = 1024  # of the merge share: 262k postings (~40 MB deco
 DEFAULT_CHUNK_POSTINGS = 1 << 20
 PARALLEL_POSTINGS = 1 << 20  # below this, a merge's postings stay in one process (a helper
 # process costs ~0.1 s to start and feed: ~1/10 of encoding a million postings)
+HELPER_AFTER = 2  # jobs the merge uses without a helper: postings here, stored text in a thread
+# (at ×10 Reuters each ~4 s of CPU); on 2 cores a helper only adds its overhead (measured)
 TIER_RATIO = 1.0  # an older segment joins a merge when it is at most this × the merge's size
 
 
@@ -103,8 +105,9 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
                    chunk: int = DEFAULT_CHUNK_POSTINGS, jobs: int = 1):
     """Rewrite the live documents of several segments into one, streamed `chunk` postings of
     terms at a time; returns (its manifest entry, or None if nothing is live, and each old
-    segment's article number → new number). With `jobs` > 1, a helper process encodes half
-    of the postings' chunks (each process then holds chunks of `chunk` / 2 postings)."""
+    segment's article number → new number). The stored text is re-blocked in a thread
+    beside the postings; with `jobs` > 2, a helper process also encodes about half of the
+    postings' chunks (each process then holds chunks of `chunk` / 2 postings)."""
     segs: list[Segment] = []
     helper = None
     try:
@@ -120,7 +123,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
         directory.mkdir()
         files = _SegmentFiles(directory)
         try:
-            if jobs > 1 and _Helper.usable() and sum(
+            if jobs > HELPER_AFTER and _Helper.usable() and sum(
                     int(i.seg.fields[f].ptr[-1]) for i in inputs for f in FIELDS) \
                     >= PARALLEL_POSTINGS:  # forked before the thread below starts
                 chunk = max(256, chunk // 2)
