@@ -30,7 +30,7 @@ from .analyze import _die_with_parent
 from .blocks import block_columns
 from .packing import exclusive_cumsum, expand_ranges
 from .postinglists import encode_postings
-from .schema import BLOBS, COLUMNS, FIELD_COLUMNS, FIELDS, POSTING_BLOCK, STORE_BLOCK
+from .schema import BLOBS, COLUMNS, FIELD_COLUMNS, FIELDS, POSTING_BLOCK
 from .segment import Segment, json_bytes, merge_vocabularies
 from .storage import failpoint, fsync_dir, release_pages
 from .streamwrite import Blob, NpyColumn, OffsetsColumn
@@ -522,29 +522,18 @@ class _TermPieces:
 
 
 def _write_documents(files: _SegmentFiles, inputs: list[_Input]) -> None:
-    """Stored text, re-blocked one input block at a time; the article table, the articles'
+    """Stored text: each input block whose paragraphs all live is copied as it is (frame,
+    CRC-32), the others' live paragraphs re-blocked; the article table, the articles'
     records (copied as stored), metadata and any other declared per-article or
     per-paragraph column."""
     store = StoreWriter(files.blobs["store.bin"], files.columns["store.off"],
-                        files.columns["store.crc"])
+                        files.columns["store.crc"], files.columns["store.first"])
     plain = [n for n, c in COLUMNS.items() if c.per in ("article", "paragraph")
              and c.offsets is None and not n.startswith("meta.")]
     records = _Records(files.blobs["articles.json"])
     for i in inputs:
         seg = i.seg
-        for b in range(-(-seg.n_paragraphs // STORE_BLOCK)):
-            live = i.par_live[b * STORE_BLOCK:(b + 1) * STORE_BLOCK]
-            if not live.any():
-                continue
-            starts, text = seg.text.block(b)
-            if b % 256 == 255:
-                release_pages(seg._maps["store.bin"])
-            lens = np.diff(starts)
-            if live.all():
-                store.add(lens, text)
-            else:
-                keep = expand_ranges(starts[:-1][live], lens[live])
-                store.add(lens[live], np.frombuffer(text, dtype=np.uint8)[keep].tobytes())
+        _write_text(store, seg, i.par_live)
         files.columns["art.first"].add_counts(np.diff(seg.art_first64)[i.art_live])
         off = np.asarray(seg.columns["art.off"], dtype=np.int64)
         sizes = np.diff(off)[i.art_live]
@@ -567,6 +556,39 @@ def _write_documents(files: _SegmentFiles, inputs: list[_Input]) -> None:
         if len(meta.code):
             files.columns["meta.code"].append(remap[meta.code[i.art_live[meta.entry_article]]])
     files.blobs["meta.json"].write(json_bytes(dictionary))
+
+
+def _write_text(store: StoreWriter, seg: Segment, live: np.ndarray) -> None:
+    """One input's stored text: runs of whole blocks copied as they are (their frames follow
+    each other in store.bin), a block that lost a paragraph decompressed and its live ones
+    added again."""
+    text = seg.text
+    if not text.n_blocks:
+        return
+    firsts = text.starts()
+    counts = np.diff(firsts)
+    alive = np.add.reduceat(live.astype(np.int64), firsts[:-1])
+    broken = np.flatnonzero(alive != counts)  # blocks not copied whole
+    off = np.asarray(seg.columns["store.off"], dtype=np.int64)
+    crc = np.asarray(seg.columns["store.crc"])
+    b = 0
+    while b < text.n_blocks:
+        at = int(np.searchsorted(broken, b))
+        e = int(broken[at]) if at < len(broken) else text.n_blocks
+        if e > b:  # blocks b … e−1 are whole: one copy
+            store.copy(text.view[off[b]:off[e]], np.diff(off[b:e + 1]), crc[b:e], counts[b:e])
+            release_pages(seg._maps["store.bin"])
+            b = e
+            continue
+        if alive[b]:
+            starts, data = text.block(b)
+            keep_par = live[firsts[b]:firsts[b + 1]]
+            lens = np.diff(starts)
+            keep = expand_ranges(starts[:-1][keep_par], lens[keep_par])
+            store.add(lens[keep_par], np.frombuffer(data, dtype=np.uint8)[keep].tobytes())
+        if b % 256 == 255:
+            release_pages(seg._maps["store.bin"])
+        b += 1
 
 
 class _Records:
