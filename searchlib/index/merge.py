@@ -6,8 +6,8 @@ term ids in every input. The merge walks the merged vocabulary a chunk of terms 
 (`FieldPostings.decode_range`), drops deleted documents, renumbers the rest, puts each term's
 postings in segment order, encodes them as a flush does (`encode_postings`, `block_columns`)
 and appends the columns to files whose `.npy` header is written last (`streamwrite`). Stored
-text is re-blocked as a stream, one input block at a time (`textstore.StoreWriter`); the
-article table and metadata carry over. Memory is one chunk of postings plus a few bytes per
+text is copied frame by frame where no paragraph of a frame was deleted, and re-blocked as a
+stream where one was (`textstore.StoreWriter`); the article table and metadata carry over. Memory is one chunk of postings plus a few bytes per
 document (lengths, renumbering), not the inputs' postings: any segments can be merged, so
 the policy merges for the number of segments, not for memory.
 """

@@ -15,6 +15,8 @@ iterate that declaration):
   art.first (A+1) int32     paragraphs of article a are art.first[a]:art.first[a+1]
   store.bin                 a zstd frame per block of STORE_BLOCK paragraphs (see textstore)
   store.off, store.crc      where each frame starts; CRC-32 of each frame
+  store.first               (a merge's only) each frame's first paragraph: copied frames may
+                            hold fewer than STORE_BLOCK
   articles.json             [[article id, title, source path], ...]
   art.off, vocab.off int64  where each record of articles.json and vocab.txt starts
   meta.date (A) int64       article date, seconds UTC (schema.NO_DATE: none)
