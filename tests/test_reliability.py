@@ -123,7 +123,6 @@ FEED_UPDATER = textwrap.dedent("""
     from searchlib.index import analyze, merge, segment, writer
     writer.MAX_SEGMENTS = 1          # the update merges (streamed in chunks of 327 postings)
     merge.PARALLEL_POSTINGS = 0      # a helper process encodes half of the merge's chunks
-    merge.HELPER_AFTER = 1
     writer.INLINE_BYTES = 0          # parse and analyze in worker processes even for this
     analyze.CHUNK_CHARS = 3000
     tear = int(os.environ.get("TEAR_WRITE") or 0)
@@ -208,7 +207,6 @@ def test_a_dead_merge_helper_is_a_clear_error_and_keeps_the_previous_commit(tmp_
     before = feed_state(searchlib.Index.open(root))
     feed(docs, "newmarker", 100, 2 * RECORDS)
     monkeypatch.setattr(merge, "PARALLEL_POSTINGS", 0)
-    monkeypatch.setattr(merge, "HELPER_AFTER", 1)
     monkeypatch.setattr(writer, "MAX_SEGMENTS", 1)
     encode, writer_pid = merge._encode_chunk, os.getpid()
 
@@ -234,7 +232,7 @@ HELPER_PID = textwrap.dedent("""
     import sys
     from searchlib.index import merge, writer
     writer.MAX_SEGMENTS = 1
-    merge.PARALLEL_POSTINGS = merge.HELPER_AFTER = 0
+    merge.PARALLEL_POSTINGS = 0
     start = merge._Helper.__init__
 
     def spy(self, *args):

@@ -7,9 +7,10 @@ term ids in every input. The merge walks the merged vocabulary a chunk of terms 
 postings in segment order, encodes them as a flush does (`encode_postings`, `block_columns`)
 and appends the columns to files whose `.npy` header is written last (`streamwrite`). Stored
 text is copied frame by frame where no paragraph of a frame was deleted, and re-blocked as a
-stream where one was (`textstore.StoreWriter`); the article table and metadata carry over. Memory is one chunk of postings plus a few bytes per
-document (lengths, renumbering), not the inputs' postings: any segments can be merged, so
-the policy merges for the number of segments, not for memory.
+stream where one was (`textstore.StoreWriter`); the article table and metadata carry over.
+Memory is a chunk of postings per process (a helper process encodes half of them) plus a
+few bytes per document (lengths, renumbering), not the inputs' postings: any segments can
+be merged, so the policy merges for the number of segments, not for memory.
 """
 
 from __future__ import annotations
@@ -40,8 +41,6 @@ MERGE_BYTES_PER_POSTING = 1024  # of the merge share: 262k postings (~40 MB deco
 DEFAULT_CHUNK_POSTINGS = 1 << 20
 PARALLEL_POSTINGS = 1 << 20  # below this, a merge's postings stay in one process (a helper
 # process costs ~0.1 s to start and feed: ~1/10 of encoding a million postings)
-HELPER_AFTER = 2  # jobs the merge uses without a helper: postings here, stored text in a thread
-# (at ×10 Reuters each ~4 s of CPU); on 2 cores a helper only adds its overhead (measured)
 TIER_RATIO = 1.0  # an older segment joins a merge when it is at most this × the merge's size
 
 
@@ -105,9 +104,9 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
                    chunk: int = DEFAULT_CHUNK_POSTINGS, jobs: int = 1):
     """Rewrite the live documents of several segments into one, streamed `chunk` postings of
     terms at a time; returns (its manifest entry, or None if nothing is live, and each old
-    segment's article number → new number). The stored text is re-blocked in a thread
-    beside the postings; with `jobs` > 2, a helper process also encodes about half of the
-    postings' chunks (each process then holds chunks of `chunk` / 2 postings)."""
+    segment's article number → new number). The stored text is written in a thread beside
+    the postings; with `jobs` > 1, a helper process also encodes about half of the postings'
+    chunks (each process holds one chunk at a time: two chunks in all)."""
     segs: list[Segment] = []
     helper = None
     try:
@@ -123,10 +122,9 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
         directory.mkdir()
         files = _SegmentFiles(directory)
         try:
-            if jobs > HELPER_AFTER and _Helper.usable() and sum(
+            if jobs > 1 and _Helper.usable() and sum(
                     int(i.seg.fields[f].ptr[-1]) for i in inputs for f in FIELDS) \
                     >= PARALLEL_POSTINGS:  # forked before the thread below starts
-                chunk = max(256, chunk // 2)
                 helper = _Helper(inputs, len(terms), chunk)
             # the text store (zstd, which releases the GIL) in a thread beside the postings:
             # a merge runs after the analysis workers are done, so both cores are free
@@ -328,9 +326,9 @@ class _Helper:
     """A forked process encoding chunks of the merge's postings beside this one (numpy's
     work on chunks this size holds the GIL: a thread would not run alongside). Each process
     takes the next chunk nobody has taken from a shared counter; the helper sends its chunks
-    encoded, in the order it took them, and waits until they are received, so it holds one
-    chunk at a time. It dies with this process (PR_SET_PDEATHSIG), and its death or error is
-    this merge's error."""
+    encoded, in the order it took them, and waits until each is received, so it holds one
+    chunk at a time (the writer: its own, and one it is writing). It dies with this process
+    (PR_SET_PDEATHSIG), and its death or error is this merge's error."""
 
     @staticmethod
     def usable() -> bool:
