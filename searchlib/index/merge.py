@@ -106,7 +106,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
     terms at a time; returns (its manifest entry, or None if nothing is live, and each old
     segment's article number → new number). The stored text is written in a thread beside
     the postings; with `jobs` > 1, a helper process also encodes about half of the postings'
-    chunks (each process holds one chunk at a time: two chunks in all)."""
+    chunks (each process encodes one chunk at a time: at most three are held at once)."""
     segs: list[Segment] = []
     helper = None
     try:
