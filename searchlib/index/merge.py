@@ -39,6 +39,7 @@ from .textstore import StoreWriter
 
 MERGE_BYTES_PER_POSTING = 1024  # of the merge share: 262k postings (~40 MB decoded) at 1024 MB
 DEFAULT_CHUNK_POSTINGS = 1 << 20
+AHEAD = 2  # chunks the writer encodes ahead while the helper's next one is not in
 PARALLEL_POSTINGS = 1 << 20  # below this, a merge's postings stay in one process (a helper
 # process costs ~0.1 s to start and feed: ~1/10 of encoding a million postings)
 TIER_RATIO = 1.0  # an older segment joins a merge when it is at most this × the merge's size
@@ -106,7 +107,7 @@ def merge_segments(seg_root: Path, entries: list[dict], name: str, written: list
     terms at a time; returns (its manifest entry, or None if nothing is live, and each old
     segment's article number → new number). The stored text is written in a thread beside
     the postings; with `jobs` > 1, a helper process also encodes about half of the postings'
-    chunks (each process encodes one chunk at a time: at most three are held at once)."""
+    chunks (the writer holds at most `AHEAD` + 1 chunks, the helper one)."""
     segs: list[Segment] = []
     helper = None
     try:
@@ -308,18 +309,20 @@ def _encoded_chunks(inputs: list[_Input], plan: list[tuple[int, int, bool]],
         for k, (g0, g1, giant) in enumerate(plan):
             yield k, None if giant else _encode_chunk(inputs, g0, g1, lengths)
         return
-    done = 0
+    done, taken, mine = 0, 0, {}  # next to yield; chunks taken so far; ours, encoded
     while done < len(plan):
-        k = helper.claim()
-        mine = None
-        if k < len(plan) and not plan[k][2]:
-            mine = _encode_chunk(inputs, plan[k][0], plan[k][1], lengths)
-        while done < min(k, len(plan)):
-            yield done, helper.receive(done)
+        if done in mine:
+            yield done, mine.pop(done)
             done += 1
-        if k < len(plan):
-            yield k, mine
-            done = k + 1
+        elif done < taken and (len(mine) >= AHEAD or taken == len(plan) or helper.ready()):
+            yield done, helper.receive(done)  # the helper took it
+            done += 1
+        else:  # take the next chunk rather than wait (a busy machine slows the helper)
+            k = helper.claim()
+            taken = min(k + 1, len(plan))
+            if k < len(plan):
+                g0, g1, giant = plan[k]
+                mine[k] = None if giant else _encode_chunk(inputs, g0, g1, lengths)
 
 
 class _Helper:
@@ -327,8 +330,8 @@ class _Helper:
     work on chunks this size holds the GIL: a thread would not run alongside). Each process
     takes the next chunk nobody has taken from a shared counter; the helper sends its chunks
     encoded, in the order it took them, and waits until each is received, so it holds one
-    chunk at a time (the writer: its own, and one it is writing). It dies with this process
-    (PR_SET_PDEATHSIG), and its death or error is this merge's error."""
+    chunk at a time; the writer takes more (up to `AHEAD`) rather than wait for one. It dies
+    with this process (PR_SET_PDEATHSIG), and its death or error is this merge's error."""
 
     @staticmethod
     def usable() -> bool:
@@ -350,6 +353,10 @@ class _Helper:
             k = self._next.value
             self._next.value = k + 1
         return k
+
+    def ready(self) -> bool:
+        """Whether the helper's next chunk (or its end) has arrived."""
+        return self._conn.poll()
 
     def receive(self, k: int):
         """Chunk k, which the helper took (its chunks come in the order it took them)."""
