@@ -151,6 +151,86 @@ def test_chunk_size_changes_nothing_in_the_merged_files(many_segments):
             assert (len(data), zlib.crc32(data)) == (size, crc), f
 
 
+def test_a_merge_with_a_helper_process_writes_the_files_of_a_merge_in_one(many_segments,
+                                                                          monkeypatch):
+    """With two jobs a forked helper encodes every other chunk of postings and the writer
+    appends them in term order: byte for byte the files of a one-process merge (deleted
+    articles dropped, terms bigger than a chunk written in pieces)."""
+    _, root = many_segments
+    entries = searchlib.Index.open(root).snapshot.manifest["segments"]
+    seg_root = root / SEGMENTS
+    monkeypatch.setattr(merge, "PARALLEL_POSTINGS", 0)
+    received = []
+    receive = merge._Helper.receive
+
+    def spy(self, k):
+        received.append(k)
+        return receive(self, k)
+
+    monkeypatch.setattr(merge._Helper, "receive", spy)
+    one, remap_one = merge.merge_segments(seg_root, entries, "seg-900000-m01", [], 500)
+    two, remap_two = merge.merge_segments(seg_root, entries, "seg-900001-m01", [], 500, jobs=2)
+    assert len(received) >= 2 and received == sorted(received)  # chunks came from the helper
+    assert two["files"] == one["files"]  # same sizes and CRC-32s
+    assert all(np.array_equal(remap_one[k], remap_two[k]) for k in remap_one)
+    merged = Segment(seg_root / "seg-900001-m01", two)
+    assert int(np.diff(merged.fields["text"].ptr).max()) > 256  # a giant: more than its chunk
+
+
+def test_a_merge_copies_stored_text_frames_that_lost_no_paragraph(tmp_path, monkeypatch):
+    """Flushes of one run hold whole frames of stored text: their merge copies them byte for
+    byte (no recompression), each input's last short frame too, and says where each frame
+    starts; a later merge with deletions re-blocks only the frames that lost a paragraph.
+    Either way every paragraph reads back as a one-flush build stores it."""
+    docs, root = tmp_path / "docs", tmp_path / "idx"
+    docs.mkdir()
+    for n in range(3):
+        write_feed(docs / f"f{n}.jsonl", records(40 + n, 90, f"t{n}-"))
+    monkeypatch.setattr(writer_mod, "TIERED", False)
+    writer_mod.IndexWriter(root).update([docs], flush_tokens=2000)
+    idx = searchlib.Index.open(root)
+    flushed = [(seg.dir / "store.bin").read_bytes() for seg in idx.snapshot.segments]
+    frames = [seg.text.n_blocks for seg in idx.snapshot.segments]
+    assert len(flushed) >= 3 and sorted(frames)[-2] >= 2  # short frames between full ones
+    idx.optimize()
+    merged = idx.snapshot.segments[0]
+    store = (merged.dir / "store.bin").read_bytes()  # the inputs' frames, in merge order
+    assert len(store) == sum(map(len, flushed)) and all(f in store for f in flushed)
+    assert merged.text.n_blocks == sum(frames)
+    fresh = searchlib.Index.build([docs], tmp_path / "fresh")
+    assert content(idx)["text"] == content(fresh)["text"]
+    assert answers(idx) == answers(fresh) and idx.check() == []
+
+    (docs / "f1.jsonl").unlink()  # a third of the articles deleted, then merged away
+    write_feed(docs / "f0.jsonl", records(40, 60, "t0-"))  # the first 60 kept as they were
+    idx.update([docs])
+    idx.optimize()
+    assert len(idx.snapshot.segments) == 1 and idx.check() == []
+    fresh = searchlib.Index.build([docs], tmp_path / "fresh2")
+    got, want = content(idx), content(fresh)
+    assert got["text"] == want["text"] and got["postings"] == want["postings"]
+    assert answers(idx) == answers(fresh)
+
+
+def test_a_damaged_block_table_is_a_clear_error_not_wrong_text(tmp_path):
+    """store.first says where each frame starts; one that does not rise, or promises more
+    paragraphs than a frame holds, is a CorruptIndex when the text is read."""
+    from searchlib import CorruptIndex
+    from searchlib.index.textstore import TextStore, compress_store
+
+    data, off, crc = compress_store(b"abcdefghijkl", np.array([3, 4, 5]))
+    good = TextStore(data, off, crc, 3, "seg/store.bin", np.array([0, 3]))
+    assert [good.paragraph(p) for p in range(3)] == ["abc", "defg", "hijkl"]
+    short = TextStore(data, off, crc, 3, "seg/store.bin", np.array([0, 2]))  # frame holds 3
+    for p in range(3):
+        with pytest.raises(CorruptIndex, match="seg/store.bin"):
+            short.paragraph(p)
+    empty = TextStore(data, np.array([0, 0, len(data)]), np.array([0, *crc]), 3,
+                      "seg/store.bin", np.array([0, 0, 3]))  # a block of no paragraph
+    with pytest.raises(CorruptIndex, match="bad block table"):
+        empty.starts()  # what a merge reads
+
+
 def test_updates_merge_like_a_binary_counter_and_cli_optimize_leaves_one(tmp_path):
     """A run's flushes become one segment; a small update rewrites only the small segments
     (never the big one), so segments stay few and an update costs what it adds."""

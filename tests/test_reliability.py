@@ -10,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
 
@@ -119,8 +120,9 @@ RECORDS = 300
 
 FEED_UPDATER = textwrap.dedent("""
     import os, signal, sys
-    from searchlib.index import analyze, segment, writer
+    from searchlib.index import analyze, merge, segment, writer
     writer.MAX_SEGMENTS = 1          # the update merges (streamed in chunks of 327 postings)
+    merge.PARALLEL_POSTINGS = 0      # a helper process encodes half of the merge's chunks
     writer.INLINE_BYTES = 0          # parse and analyze in worker processes even for this
     analyze.CHUNK_CHARS = 3000
     tear = int(os.environ.get("TEAR_WRITE") or 0)
@@ -191,6 +193,84 @@ def test_sigkill_in_a_budget_flush_or_a_merge_keeps_the_previous_commit(tmp_path
     assert feed_state(done) == (0, 500, 1000) and done.check() == []
     assert ({p.name for p in (root / "segments").iterdir()}
             == {e["name"] for e in done.snapshot.manifest["segments"]})
+
+
+def test_a_dead_merge_helper_is_a_clear_error_and_keeps_the_previous_commit(tmp_path,
+                                                                           monkeypatch):
+    """The process that encodes half of a merge's postings is killed: the update fails with
+    one line saying so, and the previous commit answers as before."""
+    from searchlib.index import merge, writer
+
+    docs, root = tmp_path / "docs", tmp_path / "idx"
+    feed(docs, "oldmarker")
+    searchlib.Index.build([docs], root)
+    before = feed_state(searchlib.Index.open(root))
+    feed(docs, "newmarker", 100, 2 * RECORDS)
+    monkeypatch.setattr(merge, "PARALLEL_POSTINGS", 0)
+    monkeypatch.setattr(writer, "MAX_SEGMENTS", 1)
+    encode, writer_pid = merge._encode_chunk, os.getpid()
+
+    def slow_writer(*args):  # the helper surely takes a chunk before the writer is done
+        if os.getpid() == writer_pid:
+            time.sleep(0.05)
+        return encode(*args)
+
+    monkeypatch.setattr(merge, "_encode_chunk", slow_writer)
+    monkeypatch.setenv("SEARCHLIB_FAILPOINT", "merge-helper")  # SIGKILLs the helper only
+    with pytest.raises(IndexWriteError, match="merge helper process died") as err:
+        writer.IndexWriter(root).update([docs], memory_budget=0.2, jobs=2)
+    assert "\n" not in str(err.value)
+    idx = searchlib.Index.open(root)
+    assert feed_state(idx) == before and idx.check() == []
+    monkeypatch.setenv("SEARCHLIB_FAILPOINT", "")  # the helper does its share this time
+    writer.IndexWriter(root).update([docs], memory_budget=0.2, jobs=2)
+    done = searchlib.Index.open(root)
+    assert feed_state(done) == (0, 500, 1000) and done.check() == []
+
+
+HELPER_PID = textwrap.dedent("""
+    import sys
+    from searchlib.index import merge, writer
+    writer.MAX_SEGMENTS = 1
+    merge.PARALLEL_POSTINGS = 0
+    start = merge._Helper.__init__
+
+    def spy(self, *args):
+        start(self, *args)
+        print(self._proc.pid, flush=True)
+
+    merge._Helper.__init__ = spy
+    writer.IndexWriter(sys.argv[1]).update([sys.argv[2]], memory_budget=0.2, jobs=2)
+""")
+
+
+def test_a_merge_helper_dies_with_a_killed_writer(tmp_path):
+    """SIGKILL of the writer mid-merge (after its first chunk) takes its helper process with
+    it: nothing is left holding the old segments' files or memory."""
+    docs, root = tmp_path / "docs", tmp_path / "idx"
+    feed(docs, "oldmarker")
+    searchlib.Index.build([docs], root)
+    feed(docs, "newmarker", 100, 2 * RECORDS)
+    env = dict(os.environ, SEARCHLIB_FAILPOINT="merge-chunk")
+    killed = subprocess.run([sys.executable, "-c", HELPER_PID, str(root), str(docs)],
+                            env=env, capture_output=True, text=True, timeout=120, cwd=REPO)
+    assert killed.returncode == -9, killed.stderr
+    helper = int(killed.stdout.split()[0])
+    status = f"/proc/{helper}/status"
+    deadline = time.monotonic() + 10
+    while os.path.exists(status) and "State:\tZ" not in _read(status) \
+            and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(status) or "State:\tZ" in _read(status)
+    assert feed_state(searchlib.Index.open(root)) == (RECORDS, 0, 2 * RECORDS)
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path) as f:
+            return f.read()
+    except OSError:
+        return ""
 
 
 HOLDER = textwrap.dedent("""

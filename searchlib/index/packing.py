@@ -22,8 +22,17 @@ def expand_ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     total = int(lengths.sum())
     if total == 0:
         return np.zeros(0, dtype=np.int64)
-    offsets = (lengths.cumsum() - lengths).repeat(lengths)
-    return np.asarray(starts, dtype=np.int64).repeat(lengths) + (np.arange(total) - offsets)
+    # steps of 1, and at each range's first slot the jump from the previous range's last
+    # value: one cumulative sum (two passes over the output, not a repeat per array)
+    some = lengths > 0
+    starts = np.asarray(starts, dtype=np.int64)[some]
+    lengths = lengths[some]
+    jumps = np.empty(len(starts), dtype=np.int64)
+    jumps[0] = starts[0]
+    jumps[1:] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    out = np.ones(total, dtype=np.int64)
+    out[exclusive_cumsum(lengths)] = jumps
+    return np.cumsum(out, out=out)
 
 
 def exclusive_cumsum(counts: np.ndarray) -> np.ndarray:

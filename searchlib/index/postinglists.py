@@ -66,16 +66,17 @@ def _term_bytes(block_sizes: np.ndarray, n_blocks: np.ndarray) -> np.ndarray:
     return out
 
 
-def encode_postings(ptr: np.ndarray, doc: np.ndarray, tf: np.ndarray,
-                    pos: np.ndarray) -> dict[str, np.ndarray]:
-    """Decoded CSR postings (as `segment.build_postings` gives) → the field's stored columns."""
+def encode_postings(ptr: np.ndarray, doc: np.ndarray, tf: np.ndarray, pos: np.ndarray,
+                    gaps: bool = False) -> dict[str, np.ndarray]:
+    """Decoded CSR postings (as `segment.build_postings` gives) → the field's stored columns.
+    `gaps`: `pos` holds position gaps already (as `decode_range` gives them)."""
     df = np.diff(ptr)
     n_blocks, counts = block_counts(df)
     blk = np.zeros(len(df) + 1, dtype=np.int64)
     np.cumsum(n_blocks, out=blk[1:])
     doc_gaps = gaps_of(doc, df[df > 0])
     tf_rest = np.asarray(tf, dtype=np.int64) - 1
-    pos_gaps = gaps_of(pos, tf)
+    pos_gaps = pos if gaps else gaps_of(pos, tf)
     pos_counts = (np.add.reduceat(np.asarray(tf, dtype=np.int64), exclusive_cumsum(counts))
                   if len(counts) else counts)
     out = {"ptr": ptr, "blk": blk}
@@ -286,7 +287,8 @@ class FieldPostings:
 
     def decode_range(self, t0: int, t1: int) -> tuple[np.ndarray, ...]:
         """The postings of terms t0 … t1−1, in term order: (postings per term, documents,
-        tf, positions) — what a streamed merge reads, a range of terms at a time (its files
+        tf, position gaps: each posting's positions as stored, restarting from 0) — what a
+        streamed merge reads, a range of terms at a time, and writes back as gaps (its files
         were verified whole first; sizes are checked against the block widths here)."""
         ptr = np.asarray(self.ptr[t0:t1 + 1], dtype=np.int64)
         df = np.diff(ptr)
@@ -309,5 +311,5 @@ class FieldPostings:
             raise self._damaged("point outside its documents")
         tf = run("tf", counts, (widths >> 2) & 3).astype(np.int64) + 1
         pos_counts = np.add.reduceat(tf, exclusive_cumsum(counts)) if len(counts) else counts
-        pos = runs_cumsum(run("pos", pos_counts, (widths >> 4) & 3), tf)
-        return df, docs.astype(np.int32), tf.astype(np.int32), pos.astype(np.int32)
+        pos_gaps = run("pos", pos_counts, (widths >> 4) & 3)
+        return df, docs.astype(np.int32), tf.astype(np.int32), pos_gaps

@@ -31,6 +31,7 @@ class Column:
     per: str
     offsets: str | None = None
     points_to: str | None = None
+    optional: bool = False  # a segment may lack it (what its absence means: see the column)
 
 
 FIELDS = ("text", "title")
@@ -58,6 +59,9 @@ SEGMENT_COLUMNS = (  # per segment: the article table and the paragraph store's 
     # each starts, and its CRC-32, checked when a hit first reads it (opening reads no byte)
     Column("store.off", "int64", per="store block", offsets="byte"),
     Column("store.crc", "uint32", per="store block"),
+    # the first paragraph of each frame (and the count): a merge copies whole frames as they
+    # are, so its frames may hold fewer; absent (a flush), frame b holds STORE_BLOCK·b onward
+    Column("store.first", "int64", per="store block", offsets="paragraph", optional=True),
     # where each record starts, so one hit decodes one record and a term lookup bisects the
     # file instead of splitting it whole: articles.json is "[" + ", ".join(records) + "]",
     # record a is bytes art.off[a]+1 : art.off[a+1]-1; vocab.txt is "\n".join(terms), term t
@@ -78,9 +82,11 @@ COLUMNS = {**{f"{f}.{c.name}": c for f in FIELDS for c in FIELD_COLUMNS},
 BLOBS = ("vocab.txt", "surface.txt", "store.bin", "articles.json", "meta.json")
 
 
-def segment_files() -> set[str]:
-    """The files a segment's manifest entry lists: its declared columns and blobs."""
-    return {f"{name}.npy" for name in COLUMNS} | set(BLOBS)
+def segment_files(required: bool = False) -> set[str]:
+    """The files a segment's manifest entry may list (`required`: must list): its declared
+    columns and blobs."""
+    return ({f"{name}.npy" for name, c in COLUMNS.items() if not (required and c.optional)}
+            | set(BLOBS))
 SEGMENT_NAME = re.compile(r"seg-\d+-m?\d+")
 DELETED_NAME = re.compile(r"deleted-\d+\.npy")
 SOURCES_NAME = re.compile(r"sources-\d+\.json")
@@ -146,7 +152,7 @@ def _segment_problem(entry: object) -> str | None:
         if not _count(entry.get(key)):
             return f"{key!r} is {entry.get(key)!r}, not a count"
     files = entry.get("files")
-    if not isinstance(files, dict) or set(files) != segment_files():
+    if not isinstance(files, dict) or not segment_files(True) <= set(files) <= segment_files():
         return "'files' does not list the files of a segment"
     if not all(_size_crc(v) for v in files.values()):
         return "'files' holds a size or checksum that is not a number"

@@ -15,6 +15,8 @@ iterate that declaration):
   art.first (A+1) int32     paragraphs of article a are art.first[a]:art.first[a+1]
   store.bin                 a zstd frame per block of STORE_BLOCK paragraphs (see textstore)
   store.off, store.crc      where each frame starts; CRC-32 of each frame
+  store.first               (a merge's only) each frame's first paragraph: copied frames may
+                            hold fewer than STORE_BLOCK
   articles.json             [[article id, title, source path], ...]
   art.off, vocab.off int64  where each record of articles.json and vocab.txt starts
   meta.date (A) int64       article date, seconds UTC (schema.NO_DATE: none)
@@ -156,6 +158,8 @@ def write_segment(directory: Path, content: SegmentContent) -> dict:
     directory.mkdir()
     files = {}
     for name, column in COLUMNS.items():
+        if column.optional and name not in arrays:
+            continue
         data = npy_bytes(np.asarray(arrays[name]).astype(column.dtype, copy=False))
         files[f"{name}.npy"] = list(write_file(directory / f"{name}.npy", data))
     for name in BLOBS:
@@ -283,7 +287,8 @@ class Segment:
             if entry.get("deleted"):  # tiny: always verified
                 data = self._open(entry["deleted"], *entry["deleted_file"], checksum=True)
                 self.deleted = _deleted_array(data, entry)
-            self.columns = {name: self._array(name, column) for name, column in COLUMNS.items()}
+            self.columns = {name: self._array(name, column) for name, column in COLUMNS.items()
+                            if not column.optional or f"{name}.npy" in self._maps}
             self.fields = {f: FieldPostings(
                 {c.name: self.columns[f"{f}.{c.name}"] for c in FIELD_COLUMNS},
                 self.n_paragraphs if f == "text" else self.n_articles, label=f"{self.name}/{f}")
@@ -291,7 +296,7 @@ class Segment:
             self.art_first = self.columns["art.first"]
             self.text = TextStore(self._maps["store.bin"], self.columns["store.off"],
                                   self.columns["store.crc"], self.n_paragraphs,
-                                  f"{self.name}/store.bin")
+                                  f"{self.name}/store.bin", self.columns.get("store.first"))
             self._validate()
         except BaseException:
             self.close()
@@ -332,7 +337,8 @@ class Segment:
         units: dict[str, int | None] = {
             "article": self.n_articles, "paragraph": self.n_paragraphs,
             "byte": len(self._maps["store.bin"]), "term": n_terms,
-            "store block": -(-self.n_paragraphs // STORE_BLOCK),
+            "store block": (len(self.columns["store.first"]) - 1 if "store.first" in self.columns
+                            else -(-self.n_paragraphs // STORE_BLOCK)),
             "articles byte": len(self._maps["articles.json"]) if self.n_articles else 0,
             "vocab byte": len(self._maps["vocab.txt"]) + 1 if n_terms else 0,
             "keyword": len(self.columns["meta.code"])}
@@ -348,9 +354,9 @@ class Segment:
         """Structural checks in constant time (lengths and the ends of offsets, no scan), so
         a truncated, resized or mismatched file fails loudly at open."""
         units = {prefix: self._units(prefix) for prefix in (None, *FIELDS)}
-        for name, column in COLUMNS.items():
+        for name, arr in self.columns.items():
             prefix = name.partition(".")[0]
-            if not _column_fits(self.columns[name], column, units.get(prefix, units[None])):
+            if not _column_fits(arr, COLUMNS[name], units.get(prefix, units[None])):
                 raise CorruptIndex(f"index files of segment {self.name} disagree with each other")
 
     def _array(self, name: str, column: Column) -> np.ndarray:

@@ -486,9 +486,9 @@ class IndexWriter:
                warn, progress: Progress | None, limits: Limits) -> Ingested:
         """Read the planned files into new segments; note what is removed or kept."""
         total = sum(src.size for src in changes.read)
+        self.limits = limits  # the merge's jobs too, whatever the analysis uses
         if total < INLINE_BYTES:  # starting workers would cost more than they save
             limits = replace(limits, jobs=1)
-        self.limits = limits
         state = _Ingest(self, indexed, report, limits, warn)
         self.reading = ReadProgress(progress, total)
         try:
@@ -640,7 +640,8 @@ class IndexWriter:
         self.reading.status(f"merging {len(chosen)} segments")  # the bar stays, and says why
         name = f"seg-{self.gen:06d}-m{len(chosen):02d}"
         merged, remap = merge_segments(self.root / SEGMENTS, chosen, name, self.written,
-                                       chunk_postings(self.limits.merge_bytes))
+                                       chunk_postings(self.limits.merge_bytes),
+                                       self.limits.jobs)
         report.merged = len(chosen)
         gone = {e["name"] for e in chosen}
         entries[:] = [e for e in entries if e["name"] not in gone] + ([merged] if merged else [])
