@@ -150,33 +150,30 @@ def _windowed_phrase(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tu
 def _exact_phrase(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple[int, ...],
                   cands: np.ndarray, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """`phrase_matches` at slop 0: a match is a phrase start every term has a key for, so
-    the terms are checked fewest positions first, and each reads the positions of the
-    candidates still holding a possible start only (a sparse phrase reads little past its
-    rarest word)."""
+    the terms are checked rarest first, and each reads the positions of the candidates still
+    holding a possible start only (a sparse phrase reads little past its rarest words)."""
     fp = seg.fields[fld]
     tids = [seg.term_id(t) for t in terms]
-    weight = [int(fp.postings(tid)[1][at].sum()) for tid, at in zip(tids, rows)]
-    order = sorted(range(len(terms)), key=weight.__getitem__)
+    order = sorted(range(len(terms)), key=lambda i: fp.df(tids[i]))
     alive = np.arange(len(cands), dtype=np.int64)  # candidates (indices) with a start left
-    starts = None  # possible starts: candidate index·2³² + (position − offset), sorted
-    for i in order:
-        pos, lens = fp.positions(tids[i], rows[i][alive])
+    starts = np.zeros(0, dtype=np.int64)  # candidate index·2³² + (position − offset), sorted
+    for n, i in enumerate(order):
+        pos, lens = fp.positions(tids[i], rows[i] if n == 0 else rows[i][alive])
         keys = np.repeat(alive, lens) * _KEY_SHIFT + (pos - offsets[i] + _POS_BIAS)
-        if starts is None:
+        if n == 0:
             starts = keys
-        elif len(keys):
+        else:
             at = np.searchsorted(keys, starts)
             at[at == len(keys)] = len(keys) - 1
             starts = starts[keys[at] == starts]
-        else:
-            starts = keys
         if not len(starts):
             break
-        owner = starts // _KEY_SHIFT
-        first = np.empty(len(owner), dtype=bool)
-        first[0] = True
-        np.not_equal(owner[1:], owner[:-1], out=first[1:])
-        alive = owner[first]
+        if n + 1 < len(order):
+            owner = starts // _KEY_SHIFT
+            first = np.empty(len(owner), dtype=bool)
+            first[0] = True
+            np.not_equal(owner[1:], owner[:-1], out=first[1:])
+            alive = owner[first]
     freq = np.bincount(starts // _KEY_SHIFT, minlength=len(cands))
     found = freq > 0
     return cands[found].astype(np.int64), freq[found]
