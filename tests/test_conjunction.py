@@ -148,3 +148,37 @@ def test_bounded_conjunctions_over_titled_articles_equal_exhaustive_scoring(tmp_
             off.setattr(searcher, "applies", lambda *a: False)
             want, want_total, _ = _answer(idx, "alpha AND beta", options)
         assert got == want and total == want_total, k
+
+
+def test_a_large_conjunction_scores_few_beyond_its_k_best(index, monkeypatch):  # noqa: F811
+    """The two commonest words: each candidate is bounded by its lists' contributions read
+    per posting, so after the best-bounded few, hardly any other candidate can reach the
+    k-th best and be scored (block bounds let most of them through)."""
+    monkeypatch.setattr(pruning, "CONJUNCTION_FROM", 0)
+    monkeypatch.setattr(pruning, "FIRST_SCORED", 1)
+    seg = max(index.snapshot.segments, key=lambda s: s.n_paragraphs)
+    sizes = np.diff(seg.fields["text"].ptr)
+    a, b = (seg.vocab[int(t)] for t in np.argsort(-sizes)[:2])
+    query = f"{a} AND {b}"
+    cands, scored = [], []
+    real_best = pruning._SegmentPruner.best_of
+    real_init = conjunction.SetScorer.__init__
+
+    def best_of(self, found, top, ordinal, k):
+        cands.append(len(found))
+        return real_best(self, found, top, ordinal, k)
+
+    def init(self, seg, stats, params, paragraphs):
+        scored.append(len(paragraphs))
+        real_init(self, seg, stats, params, paragraphs)
+
+    monkeypatch.setattr(pruning._SegmentPruner, "best_of", best_of)
+    monkeypatch.setattr(conjunction.SetScorer, "__init__", init)
+    res = index.search(query, k=3, fuzzy=False)
+    hits = [(h._ref, h.score) for h in res.hits]
+    assert sum(cands) > 100
+    assert sum(scored) < sum(cands) / 4
+    monkeypatch.setattr(searcher, "applies", lambda *a: False)
+    full = index.search(query, k=3, fuzzy=False)
+    assert hits == [(h._ref, h.score) for h in full.hits]
+    assert res.total == full.total

@@ -152,8 +152,12 @@ def test_unpacked_blocks_of_every_width_read_back_exactly():
     assert packing.unpack_blocks(data, 128, 41, codes).tolist() == values.tolist()
 
 
+@pytest.mark.parametrize("whole", [0, postinglists.WHOLE_POSITIONS, 10**9])
 @pytest.mark.parametrize("seed", [4, 5])
-def test_positions_of_any_rows_of_many_block_terms_read_back_exactly(seed):
+def test_positions_of_any_rows_of_many_block_terms_read_back_exactly(seed, whole, monkeypatch):
+    """Each posting's bytes found (never whole), every position decoded and kept (always), or
+    whichever the share of rows asked chooses: the same positions."""
+    monkeypatch.setattr(postinglists, "WHOLE_POSITIONS", whole)
     rng = np.random.default_rng(seed)
     n_docs = 5_000
     ptr, doc, tf, pos = random_postings(rng, 30, n_docs)

@@ -38,6 +38,9 @@ from .packing import (
 from .schema import POSTING_BLOCK
 
 _WIDTHS = WIDTH_BYTES.tolist()
+# asked for at least 1/WHOLE_POSITIONS of a many-block term's postings, `positions` decodes
+# (and caches) all its positions rather than finding each posting's bytes
+WHOLE_POSITIONS = 4
 _NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64),
          np.zeros(0, dtype=np.uint8))
 for _array in _NONE:
@@ -203,6 +206,11 @@ class FieldPostings:
         if len(counts) == 1:  # one block: decode it whole
             return self._one_block_positions(tid, tf, int(codes[0]), rows, lens)
         first, block_bytes = self._position_index(tid, tf, counts, codes)
+        every = CACHE.get(self._owner, (tid, "every pos"))
+        if every is None and WHOLE_POSITIONS * len(rows) >= len(tf):
+            every = self._every_position(tid, tf, counts, codes)
+        if every is not None:
+            return every[0][expand_ranges(first[rows], lens)].astype(np.int64), lens
         blocks = rows // POSTING_BLOCK
         row_codes = codes[blocks].astype(np.int64)
         # where each row's gaps start: its block's bytes, then the positions before it there
@@ -237,6 +245,20 @@ class FieldPostings:
         out = (exclusive_cumsum(tf64), lo + exclusive_cumsum(sizes))
         CACHE.put(self._owner, (tid, "pos"), out)
         return out
+
+    def _every_position(self, tid: int, tf: np.ndarray, counts: np.ndarray,
+                        codes: np.ndarray) -> tuple[np.ndarray]:
+        """Every position of a many-block term (int32, in posting order), decoded at once and
+        kept in the cache: asked for many of its postings, a gather from them is cheaper
+        than finding each posting's bytes, now and for the queries that follow."""
+        tf64 = tf.astype(np.int64)
+        pos_counts = np.add.reduceat(tf64, exclusive_cumsum(counts))
+        lo, hi = self._slice("pos.off", tid)
+        gaps = unpack(self._c["pos"][lo:hi], pos_counts, codes)  # sizes checked: _position_index
+        values = runs_cumsum(gaps, tf64).astype(np.int32)
+        values.flags.writeable = False
+        CACHE.put(self._owner, (tid, "every pos"), (values,))
+        return (values,)
 
     @cached_property
     def _pos_views(self) -> dict[int, list[np.ndarray]]:

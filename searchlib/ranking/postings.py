@@ -107,11 +107,21 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
     offsets (each within `slop` of where the first term puts it), and how often.
     Vectorized: positions become sortable keys doc·2³² + (position − offset), compared with
     searchsorted."""
-    fp = seg.fields[fld]
     empty = np.zeros(0, dtype=np.int64)
     cands, rows = phrase_candidates(seg, fld, terms, within)
     if not len(cands):
         return empty, empty
+    if slop == 0 and len(set(zip(terms, offsets))) == len(terms):
+        return _exact_phrase(seg, fld, terms, offsets, cands, rows)
+    return _windowed_phrase(seg, fld, terms, offsets, slop, cands, rows)
+
+
+def _windowed_phrase(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple[int, ...],
+                     slop: int, cands: np.ndarray,
+                     rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """`phrase_matches` in general: every term's positions in every candidate, each looked up
+    around the first term's."""
+    fp = seg.fields[fld]
     keys = []
     for term, at, off in zip(terms, rows, offsets):
         pos, lens = fp.positions(seg.term_id(term), at)
@@ -133,6 +143,38 @@ def phrase_matches(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tupl
         hi = np.searchsorted(k, anchors + slop, side="right")
         ok &= (hi - lo) >= need
     freq = np.bincount(anchors[ok] // _KEY_SHIFT, minlength=len(cands))
+    found = freq > 0
+    return cands[found].astype(np.int64), freq[found]
+
+
+def _exact_phrase(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple[int, ...],
+                  cands: np.ndarray, rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """`phrase_matches` at slop 0: a match is a phrase start every term has a key for, so
+    the terms are checked rarest first, and each reads the positions of the candidates still
+    holding a possible start only (a sparse phrase reads little past its rarest words)."""
+    fp = seg.fields[fld]
+    tids = [seg.term_id(t) for t in terms]
+    order = sorted(range(len(terms)), key=lambda i: fp.df(tids[i]))
+    alive = np.arange(len(cands), dtype=np.int64)  # candidates (indices) with a start left
+    starts = np.zeros(0, dtype=np.int64)  # candidate index·2³² + (position − offset), sorted
+    for n, i in enumerate(order):
+        pos, lens = fp.positions(tids[i], rows[i] if n == 0 else rows[i][alive])
+        keys = np.repeat(alive, lens) * _KEY_SHIFT + (pos - offsets[i] + _POS_BIAS)
+        if n == 0:
+            starts = keys
+        else:
+            at = np.searchsorted(keys, starts)
+            at[at == len(keys)] = len(keys) - 1
+            starts = starts[keys[at] == starts]
+        if not len(starts):
+            break
+        if n + 1 < len(order):
+            owner = starts // _KEY_SHIFT
+            first = np.empty(len(owner), dtype=bool)
+            first[0] = True
+            np.not_equal(owner[1:], owner[:-1], out=first[1:])
+            alive = owner[first]
+    freq = np.bincount(starts // _KEY_SHIFT, minlength=len(cands))
     found = freq > 0
     return cands[found].astype(np.int64), freq[found]
 

@@ -415,16 +415,21 @@ class _SegmentPruner:
                 k: int) -> Postings | None:
         """Matches among a conjunction's candidates (every paragraph holding its words)
         holding the segment's k best by `top`: each candidate bounded by the sum of its
-        blocks' bounds in the query's lists; the best-bounded scored first (with every
+        lists' contributions (tf and length read per posting, plus slack: its score, so few
+        are scored beyond the k best); the best-bounded scored first (with every
         candidate of an article whose title holds all the words: only there can the
         title-only collapse drop one), then the others whose bound reaches the k-th best
         (None: too few matches among the first)."""
         seg = self.seg
         bound = np.zeros(len(cands))
-        for q in self.lists:
-            at = q.last.searchsorted(cands)
-            inside = at < len(q.last)
-            bound[inside] += q.bound[at[inside]]
+        ids = {"text": cands.astype(np.int32), "title": seg.para_article[cands]}
+        for q in self.lists:  # its very tf and length: each list's contribution (+ slack)
+            docs, tf = seg.fields[q.fld].postings(q.tid)
+            mine = ids[q.fld].astype(docs.dtype, copy=False)
+            at = docs.searchsorted(mine)
+            at[at == len(docs)] = len(docs) - 1
+            held = np.flatnonzero(docs[at] == mine)
+            bound[held] += q.weight * self._tf_weights(q.fld, mine[held], tf[at[held]])
         titled = None  # articles whose title holds every word
         for leaf in self.plan.required:
             arts = [np.asarray(seg.fields["title"].postings(q.tid)[0])
