@@ -11,9 +11,9 @@ import random
 import numpy as np
 import pytest
 
-from searchlib.ranking import conjunction, pruning, searcher, weights
+from searchlib.ranking import conjunction, pruning, searcher
 
-from .test_pruning import VOCAB, _answer, _options, index  # noqa: F401 (the fixture)
+from .test_pruning import VOCAB, _answer, _options, assert_exhaustive, count_scored, index  # noqa: F401 (the fixture)
 
 
 def _and_query(rng: random.Random) -> str:
@@ -62,14 +62,7 @@ def test_conjunctions_equal_exhaustive_scoring(index, monkeypatch, bounded):  # 
     monkeypatch.setattr(pruning._SegmentPruner, "best_of", best_of)
     for _ in range(200):
         query, options = _and_query(rng), _options(rng)
-        got, total, res = _answer(index, query, options)
-        with monkeypatch.context() as off:
-            off.setattr(searcher, "applies", lambda *a: False)
-            want, want_total, _ = _answer(index, query, options)
-        assert got == want, (query, options)
-        assert total == want_total, (query, options)
-        for hit in res.hits[:2]:
-            assert res.explain(hit).score == pytest.approx(hit.score, rel=1e-12)
+        assert_exhaustive(index, query, options, monkeypatch)
     assert len(used) > 200  # the conjunction path ran (once per segment and query)
     assert sum(skipped) > (50 if bounded else -1)  # some candidates were never scored
 
@@ -83,14 +76,7 @@ def test_a_conjunction_scores_only_what_every_word_holds(index, monkeypatch):  #
     rare = seg.vocab[int(np.flatnonzero((sizes >= 3) & (sizes <= 20))[0])]
     postings = sum(len(s.fields[f].postings(s.term_id(t))[0]) for s in index.snapshot.segments
                    for t in (common, rare) for f in ("text", "title") if s.term_id(t) >= 0)
-    scored = []
-    original = weights.SegmentScorer.leaf_scores
-
-    def spy(self, fld, idf, tf, docs, weight):
-        scored.append(len(docs))
-        return original(self, fld, idf, tf, docs, weight)
-
-    monkeypatch.setattr(weights.SegmentScorer, "leaf_scores", spy)
+    scored = count_scored(monkeypatch)
     res = index.search(f"{common} AND {rare}", k=3, fuzzy=False)
     assert 0 < sum(scored) < postings / 4
     assert res.total <= sum(scored)

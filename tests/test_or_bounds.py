@@ -9,9 +9,9 @@ import random
 import numpy as np
 import pytest
 
-from searchlib.ranking import pruning, searcher, weights
+from searchlib.ranking import pruning, searcher
 
-from .test_pruning import _answer, _options, _query, index  # noqa: F401 (the fixture)
+from .test_pruning import _answer, _options, _query, assert_exhaustive, count_scored, index  # noqa: F401 (the fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -31,14 +31,7 @@ def test_per_posting_bounds_equal_exhaustive_scoring(index, monkeypatch):  # noq
                             real(self, theta)))
     for _ in range(250):
         query, options = _query(rng), _options(rng)
-        got, total, res = _answer(index, query, options)
-        with monkeypatch.context() as off:
-            off.setattr(searcher, "applies", lambda *a: False)
-            want, want_total, _ = _answer(index, query, options)
-        assert got == want, (query, options)
-        assert total == want_total, (query, options)
-        for hit in res.hits[:2]:
-            assert res.explain(hit).score == pytest.approx(hit.score, rel=1e-12)
+        assert_exhaustive(index, query, options, monkeypatch)
     assert sum(used) > 100
 
 
@@ -49,14 +42,7 @@ def test_two_common_words_score_only_paragraphs_that_can_hold_both(index, monkey
     seg = max(index.snapshot.segments, key=lambda s: s.n_paragraphs)
     sizes = np.diff(seg.fields["text"].ptr)
     a, b = (seg.vocab[int(t)] for t in np.argsort(-sizes)[:2])
-    scored = []
-    original = weights.SegmentScorer.leaf_scores
-
-    def spy(self, fld, idf, tf, docs, weight):
-        scored.append(len(docs))
-        return original(self, fld, idf, tf, docs, weight)
-
-    monkeypatch.setattr(weights.SegmentScorer, "leaf_scores", spy)
+    scored = count_scored(monkeypatch)
     res = index.search(f"{a} {b}", k=1, fuzzy=False)
     bounded = sum(scored)
     scored.clear()

@@ -13,7 +13,7 @@ import pytest
 from searchlib.index.postinglists import FieldPostings
 from searchlib.ranking import phrasetop
 
-from .test_pruning import VOCAB, _answer, index  # noqa: F401 (the fixture)
+from .test_pruning import VOCAB, _answer, assert_exhaustive, index  # noqa: F401 (the fixture)
 
 
 @pytest.fixture(autouse=True)
@@ -58,14 +58,7 @@ def test_phrase_top_equals_exhaustive_scoring(index, monkeypatch):  # noqa: F811
     monkeypatch.setattr(phrasetop, "_best", spy)
     for _ in range(200):
         query, options = _phrase(rng), _options(rng)
-        got, total, res = _answer(index, query, options)
-        with monkeypatch.context() as off:
-            off.setattr(phrasetop, "applies", lambda *a: False)
-            want, want_total, _ = _answer(index, query, options)
-        assert got == want, (query, options)
-        assert total == want_total, (query, options)
-        for hit in res.hits[:2]:
-            assert res.explain(hit).score == pytest.approx(hit.score, rel=1e-12)
+        assert_exhaustive(index, query, options, monkeypatch, module=phrasetop)
     assert sum(bounded) > 100  # most segments were bounded, not matched whole
 
 

@@ -108,6 +108,34 @@ def _answer(idx, query: str, options: dict):
     return [(h._ref, h.score, h.fuzzy) for h in res.hits], res.total, res
 
 
+def count_scored(monkeypatch) -> list[int]:
+    """Each scoring call's number of postings, noted in the list returned."""
+    from searchlib.ranking import weights
+
+    scored: list[int] = []
+    original = weights.SegmentScorer.leaf_scores
+
+    def spy(self, fld, idf, tf, docs, weight):
+        scored.append(len(docs))
+        return original(self, fld, idf, tf, docs, weight)
+
+    monkeypatch.setattr(weights.SegmentScorer, "leaf_scores", spy)
+    return scored
+
+
+def assert_exhaustive(idx, query: str, options: dict, monkeypatch, module=searcher):
+    """The search gives what it gives with `module.applies` off (exhaustive scoring): the same
+    hits, scores and total, and explanations that equal the first two hits' scores."""
+    got, total, res = _answer(idx, query, options)
+    with monkeypatch.context() as off:
+        off.setattr(module, "applies", lambda *a: False)
+        want, want_total, _ = _answer(idx, query, options)
+    assert got == want, (query, options)
+    assert total == want_total, (query, options)
+    for hit in res.hits[:2]:
+        assert res.explain(hit).score == pytest.approx(hit.score, rel=1e-12)
+
+
 def test_pruned_search_equals_exhaustive_scoring(index, monkeypatch):
     rng = random.Random(11)
     calls = []
