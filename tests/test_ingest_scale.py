@@ -360,3 +360,22 @@ def test_id_check_finds_exactly_the_repeats_over_many_batches():
         check.add(batch, ["f"] * len(batch))
     assert check.count == repeats > 0 and len(check.runs) <= 12
     assert IdCheck().warning() is None
+
+
+def test_carrying_term_tables_or_not_builds_the_same_index(tmp_path, monkeypatch):
+    """Past CARRY_LIMIT raw tokens a flush's builder starts afresh: the run's merged index is
+    the same byte for byte whether the tables were carried over every time or never."""
+    from searchlib.index import builder
+
+    corpus(tmp_path / "data", articles=300)
+    monkeypatch.setattr(writer_mod, "INLINE_BYTES", 0)
+    monkeypatch.setattr(analyze, "CHUNK_CHARS", 3000)
+    built = {}
+    for limit in (0, 10**9):
+        monkeypatch.setattr(builder, "CARRY_LIMIT", limit)
+        root = tmp_path / f"idx{limit}"
+        writer_mod.IndexWriter(root, rebuild=True).update([tmp_path / "data"], flush_tokens=700,
+                                                          jobs=2)
+        built[limit] = index_files(root)
+    assert built[0] == built[10**9]
+    assert searchlib.Index.open(tmp_path / "idx0").check() == []

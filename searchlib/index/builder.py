@@ -27,9 +27,10 @@ from .segment import FieldTriples, SegmentContent, expand_ranges
 FLUSH_BYTES_PER_TOKEN = 100
 FLUSH_BYTES_PER_CHAR = 4
 ARTICLE_BYTES = 400
-# Terms a builder may carry over to the next flush's; past this, the next one starts afresh
-# (memory stays bounded however many distinct words an update brings).
-CARRY_TERMS_LIMIT = 2_000_000
+# Raw tokens a builder may carry over to the next flush's (with their terms: ~100 bytes
+# each); past this the next one starts afresh, so memory stays bounded however many distinct
+# words an update brings (a worker renews its own table at 250,000).
+CARRY_LIMIT = 500_000
 
 
 class SegmentBuilder:
@@ -43,7 +44,7 @@ class SegmentBuilder:
         self._raw: dict[str, int] = {}  # raw token → term id (-1: a stopword)
         # per raw-token table: raw id → term id (-1: a stopword, -2: not seen yet)
         self._maps: dict[tuple[int, int], np.ndarray] = {}
-        if previous is not None and len(previous.terms) < CARRY_TERMS_LIMIT:
+        if previous is not None and len(previous._raw) < CARRY_LIMIT:
             # copies: `previous` is flushed in another thread while this one grows
             self.terms, self.surface = list(previous.terms), list(previous.surface)
             self._term_ids, self._raw = dict(previous._term_ids), dict(previous._raw)
