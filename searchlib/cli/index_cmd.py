@@ -43,7 +43,8 @@ from .output import clean, plural
                                  "[default: 1024].")
 @click.option("--optimize", is_flag=True,
               help="Then merge the index into one segment (the fastest to search; rewrites "
-                   "it whole). Without it an update leaves at most 2.")
+                   "it whole). Without it, an update's new segment absorbs the older ones no "
+                   "bigger than itself, so a bulk build leaves one.")
 @click.option("--shards", type=Whole(1, 1024), default=None,
               help="Build a sharded index of N shards served by Ray (needs searchlib[ray]).")
 @click.option("--ray", "ray_address", metavar="ADDRESS", envvar="RAY_ADDRESS", default=None,
