@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import searchlib
 from searchlib import InvalidArgument
 from searchlib.cli import cli as main
-from searchlib.index import merge
+from searchlib.index import merge, mergepolicy
 from searchlib.index import writer as writer_mod
 from searchlib.index.schema import POSTING_BLOCK
 from searchlib.index.segment import Segment, npy_bytes
@@ -279,23 +279,23 @@ def entry(name: str, paragraphs: int, articles: int = 10, deleted: int = 0) -> d
 def test_policy_merges_the_half_deleted_the_new_and_the_smaller_tiers():
     entries = [entry("big", 10_000), entry("a", 300), entry("b", 100), entry("c", 200),
                entry("holey", 5_000, deleted=6)]
-    names = [e["name"] for e in merge.choose_merge(entries, max_segments=2, ratio=0)]
+    names = [e["name"] for e in mergepolicy.choose_merge(entries, max_segments=2, ratio=0)]
     assert names == ["holey", "b", "c", "a"]  # the half-deleted, then the smallest (the cap)
-    assert [e["name"] for e in merge.choose_merge(entries[:4], max_segments=2, ratio=0)] == [
+    assert [e["name"] for e in mergepolicy.choose_merge(entries[:4], max_segments=2, ratio=0)] == [
         "b", "c", "a"]
-    assert merge.choose_merge(entries[:2], max_segments=2, ratio=0) == []  # within the cap
+    assert mergepolicy.choose_merge(entries[:2], max_segments=2, ratio=0) == []  # within the cap
     # tiers: the new segment (150) takes in b (100 ≤ 150) and c (200 ≤ 250), not a (300 < 450
     # would join too: 300 ≤ 450), then big stays (10,000 > 750)
     tiered = [entry("big", 10_000), entry("a", 300), entry("b", 100), entry("c", 200),
               entry("new", 150)]
-    names = [e["name"] for e in merge.choose_merge(tiered, 16, new=frozenset({"new"}))]
+    names = [e["name"] for e in mergepolicy.choose_merge(tiered, 16, new=frozenset({"new"}))]
     assert names == ["new", "b", "c", "a"]
     lone = [entry("big", 10_000), entry("a", 300), entry("new", 150)]
-    assert merge.choose_merge(lone, 16, new=frozenset({"new"})) == []  # 300 > 150: it stays
+    assert mergepolicy.choose_merge(lone, 16, new=frozenset({"new"})) == []  # 300 > 150: it stays
     holed = [entry("x", 50, deleted=1)]
-    assert merge.choose_merge(holed, max_segments=1) == []  # a few deletions stay
-    assert merge.choose_merge(holed, max_segments=1, purge=True) == holed  # optimize
-    assert merge.choose_merge([entry("x", 50)], max_segments=1, purge=True) == []
+    assert mergepolicy.choose_merge(holed, max_segments=1) == []  # a few deletions stay
+    assert mergepolicy.choose_merge(holed, max_segments=1, purge=True) == holed  # optimize
+    assert mergepolicy.choose_merge([entry("x", 50)], max_segments=1, purge=True) == []
 
 
 def test_streamed_npy_column_is_what_numpy_saves_with_its_crc(tmp_path):

@@ -1,4 +1,4 @@
-"""Merging: which segments to merge, and a streamed merge of their live documents into one.
+"""A streamed merge of segments' live documents into one (`mergepolicy` says which).
 
 Every segment's vocabulary is sorted, so a range of merged terms is a contiguous range of
 term ids in every input. The merge walks the merged vocabulary a chunk of terms at a time
@@ -10,7 +10,7 @@ text is copied frame by frame where no paragraph of a frame was deleted, and re-
 stream where one was (`textstore.StoreWriter`); the article table and metadata carry over.
 Memory is a chunk of postings per process (a helper process encodes half of them) plus a
 few bytes per document (lengths, renumbering), not the inputs' postings: any segments can
-be merged, so the policy merges for the number of segments, not for memory.
+be merged, so `mergepolicy` chooses for the number of segments, not for memory.
 """
 
 from __future__ import annotations
@@ -42,7 +42,6 @@ DEFAULT_CHUNK_POSTINGS = 1 << 20
 AHEAD = 2  # chunks the writer encodes ahead while the helper's next one is not in
 PARALLEL_POSTINGS = 1 << 20  # below this, a merge's postings stay in one process (a helper
 # process costs ~0.1 s to start and feed: ~1/10 of encoding a million postings)
-TIER_RATIO = 1.0  # an older segment joins a merge when it is at most this × the merge's size
 
 
 def chunk_postings(merge_bytes: float) -> int:
@@ -50,40 +49,6 @@ def chunk_postings(merge_bytes: float) -> int:
     if merge_bytes == float("inf"):
         return DEFAULT_CHUNK_POSTINGS
     return max(256, int(merge_bytes // MERGE_BYTES_PER_POSTING))
-
-
-def live_paragraphs(entry: dict) -> int:
-    return entry["paragraphs"] - entry.get("deleted_paragraphs", 0)
-
-
-def choose_merge(entries: list[dict], max_segments: int, purge: bool = False,
-                 new: frozenset[str] = frozenset(), ratio: float = TIER_RATIO) -> list[dict]:
-    """Segments to merge into one.
-
-    - those more than half deleted (`purge`: with any deletion);
-    - the segments this update wrote (`new`: its flushes become one segment);
-    - tiers: then every older segment no bigger than `ratio` × what is being merged, smallest
-      first. Sizes then fall geometrically, like a binary counter: an update of d paragraphs
-      rewrites the small segments only (each paragraph is rewritten about log₂(archive / d)
-      times over its life) and the count stays logarithmic; a big archive is never rewritten
-      for a small update;
-    - then the smallest until at most `max_segments` remain (a cap).
-    Nothing when there is nothing to gain (one segment without deletions)."""
-    chosen = [e for e in entries if e.get("deleted_count", 0) * 2 > e["articles"]
-              or (purge and e.get("deleted_count", 0))]
-    chosen += [e for e in entries if e["name"] in new and e not in chosen]
-    rest = sorted((e for e in entries if e not in chosen), key=live_paragraphs)
-    size = sum(live_paragraphs(e) for e in chosen)
-    while rest and chosen and ratio > 0 and live_paragraphs(rest[0]) <= ratio * size:
-        size += live_paragraphs(rest[0])
-        chosen.append(rest.pop(0))
-    left = len(entries) - len(chosen) + (1 if chosen else 0)
-    while rest and left > max(max_segments, 1):
-        chosen.append(rest.pop(0))
-        left = len(entries) - len(chosen) + 1
-    if len(chosen) == 1 and not chosen[0].get("deleted_count", 0):
-        return []
-    return chosen
 
 
 @dataclass

@@ -55,7 +55,8 @@ from .changes import (
     under,
 )
 from .idcheck import IdCheck
-from .merge import choose_merge, chunk_postings, merge_segments
+from .merge import chunk_postings, merge_segments
+from .mergepolicy import choose_merge
 from .segment import read_deletions, write_deletions, write_segment
 from .storage import (
     FORMAT_NAME,
@@ -90,7 +91,7 @@ HEADROOM = 0.85  # of the budget, the most the processes and the buffer are plan
 BASE_MB = 100
 WORKER_MB = 80
 MERGE_SHARE = 0.25  # of the budget, for a merge: its chunk of postings (merge.chunk_postings)
-MAX_SEGMENTS = 16  # a cap: the tiered policy (merge.choose_merge) keeps far fewer
+MAX_SEGMENTS = 16  # a cap: the tiered policy (mergepolicy.choose_merge) keeps far fewer
 TIERED = True  # an update's flushes become one segment, which takes in the smaller older ones
 
 
