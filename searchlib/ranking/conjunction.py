@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..index.segment import Segment, expand_ranges
+from .postings import lookup
 from .scoring import BM25, CollectionStats
 from .weights import SegmentScorer, TermWeight, merged_ids
 
@@ -76,9 +77,7 @@ def _found(ids: np.ndarray, pool: np.ndarray, n: int) -> np.ndarray:
         hi = ids.searchsorted(pool, side="right")
         found[expand_ranges(lo, hi - lo)] = True
         return found
-    at = pool.searchsorted(ids)
-    at[at == m] = m - 1
-    return pool[at] == ids
+    return lookup(pool, ids)[1]
 
 
 def conjunction(seg: Segment, plan: Plan) -> np.ndarray:

@@ -34,6 +34,16 @@ def union(parts: list[Postings], reduce=np.add) -> Postings:
     return docs[starts], reduce.reduceat(scores, starts)
 
 
+def lookup(pool: np.ndarray, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(row, found) of each key in sorted `pool`: the row holding it where `found`, a row to
+    ignore elsewhere. One searchsorted, the shorter side as `keys` is the cheap way."""
+    at = pool.searchsorted(keys)
+    if not len(pool):
+        return at, np.zeros(len(keys), dtype=bool)
+    at[at == len(pool)] = len(pool) - 1
+    return at, pool[at] == keys
+
+
 def intersect(a: Postings, b: Postings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(common docs, their rows in a, their rows in b) of two sorted unique doc lists: the
     shorter looked up in the longer (no sort of both, as `np.intersect1d` does)."""
@@ -43,19 +53,14 @@ def intersect(a: Postings, b: Postings) -> tuple[np.ndarray, np.ndarray, np.ndar
     docs, pool = a[0], b[0]
     if not len(docs) or not len(pool):
         return EMPTY[0], EMPTY[0], EMPTY[0]
-    at = pool.searchsorted(docs)
-    at[at == len(pool)] = len(pool) - 1
-    i = (pool[at] == docs).nonzero()[0]
+    at, held = lookup(pool, docs)
+    i = held.nonzero()[0]
     return docs[i], i, at[i]
 
 
 def member(docs: np.ndarray, pool: np.ndarray) -> np.ndarray:
     """Bool per element of sorted `docs`: is it in sorted `pool`?"""
-    if not len(pool):
-        return np.zeros(len(docs), dtype=bool)
-    idx = np.searchsorted(pool, docs)
-    idx[idx == len(pool)] = len(pool) - 1
-    return pool[idx] == docs
+    return lookup(np.asarray(pool), docs)[1]
 
 
 def blended_tf(seg: Segment, fld: str, terms: tuple[str, ...]) -> Postings:
@@ -89,9 +94,7 @@ def phrase_candidates(seg: Segment, fld: str, terms: tuple[str, ...],
     for i, pool in lists[1:]:
         if not len(cands) or not len(pool):
             return EMPTY[0], []
-        at = pool.searchsorted(cands)
-        at[at == len(pool)] = len(pool) - 1
-        held = pool[at] == cands
+        at, held = lookup(pool, cands)
         cands = cands[held]
         rows = {j: r[held] for j, r in rows.items()}
         if i is not None:
@@ -160,12 +163,7 @@ def _exact_phrase(seg: Segment, fld: str, terms: tuple[str, ...], offsets: tuple
     for n, i in enumerate(order):
         pos, lens = fp.positions(tids[i], rows[i] if n == 0 else rows[i][alive])
         keys = np.repeat(alive, lens) * _KEY_SHIFT + (pos - offsets[i] + _POS_BIAS)
-        if n == 0:
-            starts = keys
-        else:
-            at = np.searchsorted(keys, starts)
-            at[at == len(keys)] = len(keys) - 1
-            starts = starts[keys[at] == starts]
+        starts = keys if n == 0 else starts[lookup(keys, starts)[1]]
         if not len(starts):
             break
         if n + 1 < len(order):

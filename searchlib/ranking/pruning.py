@@ -44,7 +44,7 @@ from .collectors import (
 )
 from .conjunction import SetScorer, conjunction
 from .filters import FilterWeight
-from .postings import EMPTY, Postings, union
+from .postings import EMPTY, Postings, lookup, union
 from .scoring import BM25, CollectionStats, tf_weight
 from .weights import BoolWeight, SegmentScorer, TermWeight, Weight, merged_ids
 
@@ -426,9 +426,8 @@ class _SegmentPruner:
         for q in self.lists:  # its very tf and length: each list's contribution (+ slack)
             docs, tf = seg.fields[q.fld].postings(q.tid)
             mine = ids[q.fld].astype(docs.dtype, copy=False)
-            at = docs.searchsorted(mine)
-            at[at == len(docs)] = len(docs) - 1
-            held = np.flatnonzero(docs[at] == mine)
+            at, found = lookup(docs, mine)
+            held = np.flatnonzero(found)
             bound[held] += q.weight * self._tf_weights(q.fld, mine[held], tf[at[held]])
         titled = None  # articles whose title holds every word
         for leaf in self.plan.required:
