@@ -83,12 +83,10 @@ class ReadInterrupted(Exception):
     were given, the rest is unknown, so an updater must read the file again next time."""
 
 
-def shown(text: str) -> str:
+def display_name(text: str) -> str:
     """File names may hold newlines or undecodable bytes; keep every warning one clean line."""
     return text if text.isprintable() else repr(text)[1:-1]
 
-
-_show = shown
 
 
 def _source(path: str, root: str, rel: str, st: os.stat_result) -> Source:
@@ -114,7 +112,7 @@ def find_sources(paths: Iterable[str | os.PathLike], warn: Warn, *,
     blind = unlisted if unlisted is not None else []
     for given in paths:
         raw = os.fsdecode(os.fspath(given))
-        shown, root = _show(raw), os.path.abspath(raw)
+        shown, root = display_name(raw), os.path.abspath(raw)
         try:
             st = os.stat(root)
         except FileNotFoundError:
@@ -175,19 +173,21 @@ def _walk(root: str, shown: str, st: os.stat_result, visited: dict[tuple[int, in
             est = os.stat(path)
         except FileNotFoundError:
             why = "broken symbolic link" if entry.is_symlink() else "vanished while listing"
-            warn(f"skipped {_show(rel)}: {why}")
+            warn(f"skipped {display_name(rel)}: {why}")
             continue
         except OSError as exc:
-            warn(f"skipped {_show(rel)}: {exc.strerror or exc}")
+            warn(f"skipped {display_name(rel)}: {exc.strerror or exc}")
             blind.append(path)
             continue
         if stat.S_ISDIR(est.st_mode):
             ancestors = [frame[0] for frame in stack]
-            if not _already_visited(est, path, _show(rel), ancestors, visited, warn):
+            if not _already_visited(est, path, display_name(rel), ancestors, visited, warn):
                 key = (est.st_dev, est.st_ino)
-                stack.append((key, path, rel + "/", _list_dir(path, _show(rel), warn, blind)))
+                listed = _list_dir(path, display_name(rel), warn, blind)
+                stack.append((key, path, rel + "/", listed))
         elif not stat.S_ISREG(est.st_mode):
-            warn(f"skipped {_show(rel)}: not a regular file")  # a FIFO would block the reader
+            # a FIFO would block the reader
+            warn(f"skipped {display_name(rel)}: not a regular file")
         elif path not in seen:
             seen.add(path)
             yield _source(path, root, rel, est)
@@ -204,9 +204,9 @@ def _already_visited(st: os.stat_result, path: str, shown: str, ancestors: list[
     if first == path:
         return True  # the same folder named again by another PATH: nothing new, no warning
     if key in ancestors:
-        warn(f"skipped folder {shown}: symlink loop (leads back to {_show(first)})")
+        warn(f"skipped folder {shown}: symlink loop (leads back to {display_name(first)})")
     else:
-        warn(f"skipped folder {shown}: same folder as {_show(first)}, already read")
+        warn(f"skipped folder {shown}: same folder as {display_name(first)}, already read")
     return True
 
 
@@ -277,7 +277,7 @@ def iter_source(source: Source, warn: Warn, on_bytes: BytesRead | None = None, *
     bytes of the file have been consumed (for a progress bar). None: the file could not be
     read at all (see `read_source_checked`); a file with nothing usable gives no articles.
     `defer`: a record file's lines come as `Pending` (see `parse_pending`), unparsed."""
-    name = _show(source.rel)
+    name = display_name(source.rel)
     try:
         return _open(source, name, warn, on_bytes or _ignore, defer)
     except _Skip as skip:
@@ -301,18 +301,18 @@ class ReadProgress:
     def file(self, source: Source) -> BytesRead | None:
         if self.report is None:
             return None
-        return lambda n: self._show(self.done + min(n, source.size), source.rel)
+        return lambda n: self.display_name(self.done + min(n, source.size), source.rel)
 
     def finished(self, source: Source) -> None:
         self.done += source.size
-        self._show(self.done, source.rel)
+        self.display_name(self.done, source.rel)
 
     def status(self, what: str) -> None:
         """Say what the update does once every byte is read (it merges)."""
         if self.report is not None and self.total > 0:
             self.report(max(self.shown, 0), self.total, what)
 
-    def _show(self, done: int, rel: str) -> None:
+    def display_name(self, done: int, rel: str) -> None:
         if self.report is not None and done > self.shown:
             self.shown = done
             self.report(done, self.total, rel)
@@ -904,7 +904,7 @@ class RecordNotes:
 
     @classmethod
     def of(cls, source: Source) -> RecordNotes:
-        return cls(source, _show(source.rel))
+        return cls(source, display_name(source.rel))
 
     def absorb(self, other: RecordNotes) -> None:
         """Add what a later part of the same file gathered (in file order)."""

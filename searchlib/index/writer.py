@@ -33,9 +33,9 @@ from ..corpus import (
     ReadProgress,
     RecordNotes,
     Source,
+    display_name,
     find_sources,
     iter_source,
-    shown,
 )
 from ..errors import IndexWriteError, InvalidArgument, NotAnIndex
 from .analyze import INLINE_BYTES, Analyzed, Pipeline, default_jobs
@@ -248,7 +248,7 @@ class _Ingest:
         self.report.count("added" if new else "changed", src.path, self.writer.select)
         self.stamps[src.path] = tuple(src.stamp)
         self.ranges[src.path] = []
-        self.names[src.path] = shown(src.rel)
+        self.names[src.path] = display_name(src.rel)
         notes = None
         try:
             for unit in units:
