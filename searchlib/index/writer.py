@@ -151,11 +151,11 @@ class UpdateReport:
     # files_* fields above too: merged shard reports count those once, not once per shard
     spread: dict[str, int] = field(default_factory=dict)
 
-    def count(self, what: str, path: str, select=None, n: int = 1) -> None:
-        """Add `n` to the files_`what` count (and to `spread` for a shard's shared file)."""
-        setattr(self, f"files_{what}", getattr(self, f"files_{what}") + n)
+    def count(self, what: str, path: str, select=None) -> None:
+        """Count `path` in files_`what` (and in `spread` if it is a shard's shared file)."""
+        setattr(self, f"files_{what}", getattr(self, f"files_{what}") + 1)
         if select is not None and select.spread(path):
-            self.spread[what] = self.spread.get(what, 0) + n
+            self.spread[what] = self.spread.get(what, 0) + 1
 
     @property
     def changed(self) -> bool:
